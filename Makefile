@@ -1,0 +1,33 @@
+# Two commands matter: `make run` starts the bot, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test e2e lint bench sync check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m bot
+
+test: $(STAMP)
+	$(BIN)/ruff check bot cogs tests benchmarks
+	$(BIN)/python -m pytest -q
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -q -m e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot cogs tests benchmarks
+	$(BIN)/ruff format --check bot cogs tests benchmarks
+
+sync: $(STAMP)
+	$(BIN)/python -m bot sync $(if $(GUILD),--guild $(GUILD),)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,71 @@
+"""One long-lived aiosqlite connection, with a lock around transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.db.migrate import apply_migrations
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """Wraps the connection; every write that spans statements goes through `transaction()`."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error; one at a time on this connection."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement on its own (atomic by itself); return the rows it changed."""
+        async with self._lock:
+            cursor = await self._conn.execute(sql, tuple(params))
+            return cursor.rowcount
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._lock, self._conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock, self._conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+@asynccontextmanager
+async def open_database(path: str | Path) -> AsyncIterator[Database]:
+    """Open (creating folders and schema as needed), yield, and always close."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    db = Database(conn)
+    try:
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL"):
+            await conn.execute(f"PRAGMA {pragma}")
+        version = await apply_migrations(conn)
+        log.info("database ready at %s (schema %d)", path, version)
+        yield db
+    finally:
+        await db.close()

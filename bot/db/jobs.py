@@ -1,0 +1,115 @@
+"""Job rows. State changes are conditional on the state the caller expects, so a stale writer changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.db.connection import Database
+from bot.models import FailureReason, Job, JobState
+from bot.periods import from_db, to_db
+
+_COLUMNS = frozenset(f.name for f in fields(Job))
+_TIMES = frozenset({"created_at", "updated_at", "submitted_at", "started_at", "finished_at"})
+_OPEN = [s.value for s in JobState if not s.terminal]
+
+_INSERT = """
+INSERT INTO jobs (guild_id, channel_id, user_id, prompt, duration, price_micros, model, state,
+                  upload_limit, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_GET = "SELECT * FROM jobs WHERE id = ?"
+_LIST_OPEN = f"""
+SELECT * FROM jobs
+WHERE state IN ({", ".join("?" * len(_OPEN))}) OR (state = 'failed' AND failure_notified = 0)
+ORDER BY id
+"""
+
+
+def job_from_row(row: Mapping[str, Any]) -> Job:
+    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    for name in _TIMES:
+        if values[name] is not None:
+            values[name] = from_db(values[name])
+    values["state"] = JobState(values["state"])
+    values["failure"] = FailureReason(values["failure"]) if values["failure"] else None
+    values["failure_notified"] = bool(values["failure_notified"])
+    return Job(**values)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_db(value)
+    if isinstance(value, JobState | FailureReason):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class JobRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def insert(self, conn: aiosqlite.Connection, *, job: Mapping[str, Any], now: datetime) -> int:
+        """Insert a RESERVED job inside the caller's transaction; return its id."""
+        cursor = await conn.execute(
+            _INSERT,
+            (
+                job["guild_id"], job["channel_id"], job["user_id"], job["prompt"], job["duration"],
+                job["price_micros"], job["model"], JobState.RESERVED.value, job["upload_limit"],
+                to_db(now), to_db(now),
+            ),
+        )  # fmt: skip
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self._db.fetch_one(_GET, (job_id,))
+        return job_from_row(row) if row else None
+
+    async def get_in(self, conn: aiosqlite.Connection, job_id: int) -> Job | None:
+        async with conn.execute(_GET, (job_id,)) as cursor:
+            row = await cursor.fetchone()
+        return job_from_row(row) if row else None
+
+    async def list_open(self) -> list[Job]:
+        """Every job the tracker still has work for, oldest first."""
+        return [job_from_row(r) for r in await self._db.fetch_all(_LIST_OPEN, _OPEN)]
+
+    async def update(
+        self,
+        job_id: int,
+        *,
+        expect: Iterable[JobState] | None = None,
+        now: datetime,
+        conn: aiosqlite.Connection | None = None,
+        **changes: Any,
+    ) -> bool:
+        """Set columns (and `state`) if the job is in one of `expect`; True when the row changed."""
+        sql, params = _update_sql(job_id, expect, now, changes)
+        if conn is not None:
+            cursor = await conn.execute(sql, params)
+            return cursor.rowcount == 1
+        return await self._db.execute(sql, params) == 1
+
+
+def _update_sql(
+    job_id: int, expect: Iterable[JobState] | None, now: datetime, changes: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
+    unknown = set(changes) - _COLUMNS
+    if unknown:
+        raise ValueError(f"not job columns: {sorted(unknown)}")
+    columns = {**changes, "updated_at": now}
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    params = [_encode(v) for v in columns.values()] + [job_id]
+    sql = f"UPDATE jobs SET {assignments} WHERE id = ?"
+    if expect is not None:
+        states = [s.value for s in expect]
+        sql += f" AND state IN ({', '.join('?' * len(states))})"
+        params += states
+    return sql, params

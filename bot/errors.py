@@ -1,0 +1,101 @@
+"""The one error hierarchy. Errors carry data; cogs/errors.py turns them into words for members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+class TweenError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(TweenError):
+    """The configuration or environment cannot start the bot."""
+
+
+class InputRejected(TweenError):
+    """A member's input breaks a rule; nothing was spent."""
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+class ImageRejected(InputRejected):
+    """A frame is not an image fal would accept."""
+
+    def __init__(self, frame: str, reason: str, **details: Any) -> None:
+        super().__init__(reason, **details)
+        self.frame = frame
+
+
+class BudgetExhausted(TweenError):
+    """The guild's pot cannot cover the seconds asked for."""
+
+    def __init__(self, needed: int, remaining: int, resets_at: datetime) -> None:
+        super().__init__(f"need {needed}s, {remaining}s left")
+        self.needed = needed
+        self.remaining = remaining
+        self.resets_at = resets_at
+
+
+class JobNotFound(TweenError):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id} not found")
+        self.job_id = job_id
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One entry of fal's 422 `detail` list."""
+
+    loc: tuple[str, ...]
+    msg: str
+    type: str
+
+
+class FalError(TweenError):
+    """Anything that went wrong talking to fal."""
+
+
+class FalApiError(FalError):
+    """fal answered with an error status."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        error_type: str | None = None,
+        field_errors: tuple[FieldError, ...] = (),
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"fal answered {status}: {detail}")
+        self.status = status
+        self.detail = detail
+        self.error_type = error_type
+        self.field_errors = field_errors
+        self.retry_after = retry_after
+
+    @property
+    def is_validation(self) -> bool:
+        return self.status == 422
+
+
+class FalUnavailable(FalError):
+    """fal could not be reached, or kept failing, before an answer was had."""
+
+
+class SubmitFateUnknown(FalError):
+    """The submit may have reached fal, but no answer came back: never re-send it."""
+
+
+class DeliveryFailed(TweenError):
+    """Discord refused or failed a post; `permanent` says whether retrying can help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

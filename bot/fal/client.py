@@ -1,0 +1,189 @@
+"""A small typed client for fal's queue: submit, status, result, cancel, download, and storage uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.errors import FalApiError, FalUnavailable, SubmitFateUnknown
+from bot.fal.models import (
+    MalformedResponse,
+    QueueStatus,
+    Submitted,
+    api_error,
+    parse_status,
+    parse_submitted,
+    parse_video,
+)
+from bot.fal.retry import RetryPolicy, parse_retry_after, should_retry_status
+from bot.fal.storage import FalStorage
+from bot.models import VideoResult
+from bot.ratelimit import RateLimiter
+from bot.settings import FalSettings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "tween-bot/0.1 (+discord)"
+CHUNK = 256 * 1024
+
+
+class FalClient:
+    """One instance per process; owns its httpx clients. Reads are rate-limited and retried; submits never are
+    once the request may have left."""
+
+    def __init__(self, settings: FalSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, headers={"User-Agent": USER_AGENT})
+        # A fresh connection per submit: a failure on a reused keep-alive socket would make the fate unknown.
+        self._submit_http = httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
+        self.policy = RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_cap)
+        self._reads = RateLimiter(settings.max_reads_per_second)
+        self.storage = FalStorage(self, settings)
+
+    async def __aenter__(self) -> FalClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._submit_http.aclose()
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Key {self._settings.key}"}
+
+    async def submit(self, endpoint: str, arguments: dict[str, Any]) -> Submitted:
+        """POST a job. Retried only when fal certainly did not take it (no connection, or 429)."""
+        url = f"{self._settings.queue_url}/{endpoint}"
+        for attempt in range(1, self.policy.max_attempts + 1):
+            try:
+                response = await self._submit_http.post(url, json=arguments, headers=self.auth_headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt == self.policy.max_attempts:
+                    raise FalUnavailable(f"cannot connect to fal: {exc!r}") from exc
+                await asyncio.sleep(self.policy.delay(attempt))
+                continue
+            except httpx.TransportError as exc:
+                raise SubmitFateUnknown(f"submit sent but no answer: {exc!r}") from exc
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if response.status_code == 429 and attempt < self.policy.max_attempts:
+                await asyncio.sleep(self.policy.delay(attempt, retry_after))
+                continue
+            if response.is_success:
+                try:
+                    return parse_submitted(_json(response), queue_url=self._settings.queue_url, endpoint=endpoint)
+                except MalformedResponse as exc:
+                    raise SubmitFateUnknown(str(exc)) from exc
+            raise api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
+        raise FalUnavailable("fal kept refusing the submit")  # pragma: no cover - loop always returns or raises
+
+    async def status(self, status_url: str, *, logs: bool = False) -> QueueStatus:
+        """The job's queue status; 202 and 200 are both answers."""
+        response = await self.read("GET", status_url, params={"logs": "1" if logs else "0"})
+        return _parse(parse_status, response)
+
+    async def result(self, response_url: str) -> VideoResult:
+        """The finished job's video; fal's 422 becomes FalApiError with the field list."""
+        response = await self.read("GET", response_url)
+        return _parse(parse_video, response)
+
+    async def cancel(self, cancel_url: str) -> str:
+        """Ask fal to cancel; returns fal's word: CANCELLATION_REQUESTED, ALREADY_COMPLETED or NOT_FOUND."""
+        try:
+            response = await self.read("PUT", cancel_url)
+        except FalApiError as exc:
+            if exc.status in (400, 404):
+                return exc.detail
+            raise
+        body = _json_or_text(response)
+        return str(body.get("status", "CANCELLATION_REQUESTED")) if isinstance(body, dict) else "CANCELLATION_REQUESTED"
+
+    async def download(self, url: str, dest: Path, *, max_bytes: int) -> int | None:
+        """Stream a public file to `dest`; None (and no file) if it is larger than `max_bytes`."""
+        try:
+            async with self._http.stream("GET", url, timeout=self._settings.upload_timeout) as response:
+                if not response.is_success:
+                    raise FalApiError(response.status_code, f"video download answered {response.status_code}")
+                declared = response.headers.get("content-length")
+                if declared is not None and int(declared) > max_bytes:
+                    return None
+                return await _stream_to(response, dest, max_bytes)
+        except httpx.TransportError as exc:
+            dest.unlink(missing_ok=True)
+            raise FalUnavailable(f"video download failed: {exc!r}") from exc
+
+    async def read(
+        self, method: str, url: str, *, limited: bool = True, auth: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """Send an idempotent request, retrying transport errors and 408/429/5xx with backoff and Retry-After."""
+        headers = {**(self.auth_headers if auth else {}), **kwargs.pop("headers", {})}
+        last: Exception | None = None
+        for attempt in range(1, self.policy.max_attempts + 1):
+            if limited:
+                await self._reads.acquire()
+            try:
+                response = await self._http.request(method, url, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                last, retry_after = exc, None
+            else:
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                if response.is_success:
+                    return response
+                error = api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
+                if not should_retry_status(response.status_code):
+                    raise error
+                last = error
+            if attempt < self.policy.max_attempts:
+                delay = self.policy.delay(attempt, retry_after)
+                log.debug("fal %s %s failed (%r); retry %d in %.2fs", method, url, last, attempt, delay)
+                await asyncio.sleep(delay)
+        if isinstance(last, FalApiError):
+            raise last
+        raise FalUnavailable(f"fal unreachable after {self.policy.max_attempts} attempts: {last!r}") from last
+
+
+async def _stream_to(response: httpx.Response, dest: Path, max_bytes: int) -> int | None:
+    written = 0
+    with dest.open("wb") as fh:
+        async for chunk in response.aiter_bytes(CHUNK):
+            written += len(chunk)
+            if written > max_bytes:
+                break
+            fh.write(chunk)
+    if written > max_bytes:
+        dest.unlink(missing_ok=True)
+        return None
+    return written
+
+
+def _parse(parser: Any, response: httpx.Response) -> Any:
+    try:
+        return parser(_json(response))
+    except MalformedResponse as exc:
+        raise FalApiError(response.status_code, str(exc), error_type="malformed_response") from exc
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise MalformedResponse(f"not JSON: {response.text[:200]!r}") from exc
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]

@@ -1,0 +1,179 @@
+"""Settings: config/default.toml, an optional TOML layered over it, and secrets from the environment."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+REQUIRED_SECRETS = ("DISCORD_TOKEN", "FAL_KEY")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    endpoint: str
+    price_per_second: float
+    min_duration: int
+    max_duration: int
+    default_duration: int
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_image_bytes: int
+    min_image_side: int
+    min_aspect_ratio: float
+    max_aspect_ratio: float
+    max_prompt_chars: int
+    default_upload_limit: int
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    default_seconds: int
+    period: str
+    reset_hour_utc: int
+
+
+@dataclass(frozen=True)
+class FalSettings:
+    connect_timeout: float
+    read_timeout: float
+    upload_timeout: float
+    max_attempts: int
+    backoff_base: float
+    backoff_cap: float
+    upload_retention_seconds: int
+    max_reads_per_second: float
+    queue_url: str = "https://queue.fal.run"
+    rest_url: str = "https://rest.fal.ai"
+    key: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    queued_interval: float
+    running_interval: float
+    error_backoff_cap: float
+    max_delivery_attempts: int
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    card_edit_interval: float
+    delivery_lookback: int
+    thread_auto_archive_minutes: int
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    db_path: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: ModelSettings
+    limits: LimitSettings
+    budget: BudgetSettings
+    fal: FalSettings
+    tracker: TrackerSettings
+    discord: DiscordSettings
+    storage: StorageSettings
+
+    @classmethod
+    def load(cls, env: Mapping[str, str], *, require_secrets: bool = True) -> Settings:
+        """Build settings from the default TOML, TWEEN_CONFIG and the environment."""
+        if require_secrets:
+            for name in REQUIRED_SECRETS:
+                if not env.get(name, "").strip():
+                    raise ConfigError(f"{name} is not set; export it in the environment and start again.")
+        data = _read_toml(DEFAULT_CONFIG)
+        if extra := env.get("TWEEN_CONFIG"):
+            _merge(data, _read_toml(Path(extra)))
+        _apply_env(data, env)
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
+        """Build settings from an already merged mapping of TOML tables."""
+        try:
+            settings = cls(
+                model=_section(ModelSettings, data, "model"),
+                limits=_section(LimitSettings, data, "limits"),
+                budget=_section(BudgetSettings, data, "budget"),
+                fal=_section(FalSettings, data, "fal"),
+                tracker=_section(TrackerSettings, data, "tracker"),
+                discord=_section(DiscordSettings, data, "discord"),
+                storage=_section(StorageSettings, data, "storage"),
+            )
+        except TypeError as exc:
+            raise ConfigError(f"configuration is incomplete or has unknown keys: {exc}") from None
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse values that would make the bot misbehave."""
+        m = self.model
+        if not (3 <= m.min_duration <= m.default_duration <= m.max_duration <= 10):
+            raise ConfigError("model durations must satisfy 3 <= min <= default <= max <= 10")
+        if self.budget.period not in ("day", "week", "month"):
+            raise ConfigError("budget.period must be day, week or month")
+        if not 0 <= self.budget.reset_hour_utc <= 23:
+            raise ConfigError("budget.reset_hour_utc must be 0..23")
+        if self.fal.max_reads_per_second <= 0:
+            raise ConfigError("fal.max_reads_per_second must be positive")
+
+
+_ENV_KEYS = {
+    "DISCORD_TOKEN": ("discord", "token"),
+    "DISCORD_API_BASE": ("discord", "api_base"),
+    "DISCORD_GATEWAY_URL": ("discord", "gateway_url"),
+    "FAL_KEY": ("fal", "key"),
+    "FAL_QUEUE_URL": ("fal", "queue_url"),
+    "FAL_REST_URL": ("fal", "rest_url"),
+    "TWEEN_DB_PATH": ("storage", "db_path"),
+}
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, (table, key) in _ENV_KEYS.items():
+        value = env.get(name, "").strip()
+        if value:
+            data.setdefault(table, {})[key] = value.rstrip("/") if name.endswith("_URL") else value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _section(kind: type[Any], data: Mapping[str, Any], name: str) -> Any:
+    table = data.get(name)
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"config table [{name}] is missing")
+    known = {f.name for f in fields(kind)}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+    return kind(**table)
