@@ -42,9 +42,7 @@ def validate_frame(data: bytes, *, frame: str, rules: ImageRules) -> Frame:
         raise ImageRejected(frame, "too_small", width=width, height=height, min_side=rules.min_side)
     ratio = width / height
     if not rules.min_aspect <= ratio <= rules.max_aspect:
-        raise ImageRejected(
-            frame, "bad_aspect", ratio=ratio, min_ratio=rules.min_aspect, max_ratio=rules.max_aspect
-        )
+        raise ImageRejected(frame, "bad_aspect", ratio=ratio, min_ratio=rules.min_aspect, max_ratio=rules.max_aspect)
     _decode_fully(image, frame)
     content_type = FORMATS[image.format or ""]
     return Frame(

@@ -43,6 +43,8 @@ class FailureReason(enum.StrEnum):
     FAL_UNREACHABLE = "fal_unreachable"  # could not reach fal to submit or upload
     RESTARTED = "restarted"  # the bot restarted before the job reached fal
     LOST = "lost"  # fal no longer knows the request
+    NO_CARD = "no_card"  # the job card could not be posted in the channel
+    INTERNAL = "internal"  # a bug on our side
 
 
 @dataclass(frozen=True)
@@ -54,20 +56,6 @@ class Frame:
     width: int
     height: int
     filename: str
-
-
-@dataclass(frozen=True)
-class TweenRequest:
-    """What a member asked for, in plain values."""
-
-    guild_id: int
-    channel_id: int
-    user_id: int
-    prompt: str
-    duration: int
-    start: Frame
-    end: Frame | None
-    upload_limit: int
 
 
 @dataclass(frozen=True)

@@ -143,11 +143,14 @@ _ENV_KEYS = {
 }
 
 
+_BASE_URLS = {"DISCORD_API_BASE", "FAL_QUEUE_URL", "FAL_REST_URL"}
+
+
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
     for name, (table, key) in _ENV_KEYS.items():
         value = env.get(name, "").strip()
         if value:
-            data.setdefault(table, {})[key] = value.rstrip("/") if name.endswith("_URL") else value
+            data.setdefault(table, {})[key] = value.rstrip("/") if name in _BASE_URLS else value
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -1,0 +1,3 @@
+"""Thin Discord adapters. This tuple is the only list of loaded extensions."""
+
+EXTENSIONS = ("cogs.errors", "cogs.jobs", "cogs.tween")

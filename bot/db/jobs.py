@@ -25,7 +25,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 _GET = "SELECT * FROM jobs WHERE id = ?"
 _LIST_OPEN = f"""
 SELECT * FROM jobs
-WHERE state IN ({", ".join("?" * len(_OPEN))}) OR (state = 'failed' AND failure_notified = 0)
+WHERE state IN ({", ".join("?" * len(_OPEN))})
+   OR (state IN ('failed', 'submit_unknown') AND failure_notified = 0)
 ORDER BY id
 """
 

@@ -33,9 +33,7 @@ async def apply_migrations(conn: aiosqlite.Connection) -> int:
             continue
         log.info("applying migration %s", path.name)
         try:
-            await conn.executescript(
-                f"BEGIN IMMEDIATE;\n{path.read_text()}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
+            await conn.executescript(f"BEGIN IMMEDIATE;\n{path.read_text()}\nPRAGMA user_version = {number};\nCOMMIT;")
         except Exception:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")

@@ -109,9 +109,7 @@ def api_error(status: int, body: Any, headers: dict[str, str], retry_after: floa
     else:
         text = str(detail or (body.get("status") if isinstance(body, dict) else "") or f"HTTP {status}")
     error_type = (body.get("error_type") if isinstance(body, dict) else None) or headers.get("x-fal-error-type")
-    return FalApiError(
-        status, text[:500], error_type=error_type, field_errors=field_errors, retry_after=retry_after
-    )
+    return FalApiError(status, text[:500], error_type=error_type, field_errors=field_errors, retry_after=retry_after)
 
 
 def _str(value: Any) -> str | None:

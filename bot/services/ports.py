@@ -1,0 +1,37 @@
+"""What the services need from the chat side, as protocols; the Discord adapter in cogs/ implements them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bot.models import Job
+
+
+@dataclass(frozen=True)
+class CardPlacement:
+    card_message_id: int
+    thread_id: int | None  # None when no thread could be opened: results then go to the channel
+
+
+class JobPublisher(Protocol):
+    async def open_card(self, job: Job, preview: bytes) -> CardPlacement:
+        """Post the public job card in the job's channel and open its thread. Raise DeliveryFailed if impossible."""
+        ...
+
+    async def update_card(self, job: Job) -> None:
+        """Show the job's new state on its card (the adapter may coalesce rapid updates)."""
+        ...
+
+    async def find_delivery(self, job: Job) -> int | None:
+        """The id of a result message already posted for this job, if any."""
+        ...
+
+    async def deliver(self, job: Job, video: Path | None) -> int:
+        """Post the result (the file, or a link when `video` is None); return the message id."""
+        ...
+
+    async def notify(self, job: Job) -> None:
+        """Tell the job's thread that it failed, or that its fate is unknown."""
+        ...

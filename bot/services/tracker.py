@@ -1,0 +1,250 @@
+"""One task that watches every unfinished job from the database: polls fal, settles money, delivers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from bot.errors import DeliveryFailed, FalApiError, FalError
+from bot.fal import Completed, FalClient, InProgress, Queued
+from bot.fal.retry import should_retry_status
+from bot.models import FailureReason, Job, JobState
+from bot.services.jobs import JobService
+from bot.services.ports import JobPublisher
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class JobTracker:
+    """Schedules each job's next look by its state; at most `workers` looks run at once, and fal reads are
+    rate-limited inside the client."""
+
+    def __init__(self, service: JobService, fal: FalClient, settings: Settings, *, workers: int = 32) -> None:
+        self._service = service
+        self._repo = service.repo
+        self._fal = fal
+        self._settings = settings.tracker
+        self._heap: list[tuple[float, int]] = []
+        self._due: dict[int, float] = {}
+        self._errors: dict[int, int] = {}
+        self._active: set[int] = set()
+        self._workers = asyncio.Semaphore(workers)
+        self._wakeup = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+        service.on_submitted = self.wake
+
+    @property
+    def publisher(self) -> JobPublisher:
+        if self._service.publisher is None:
+            raise DeliveryFailed("no publisher attached")
+        return self._service.publisher
+
+    @property
+    def tracked(self) -> int:
+        return len(self._due) + len(self._active)
+
+    async def start(self) -> None:
+        """Settle jobs a crash left mid-step, then watch every unfinished job."""
+        for job in await self._repo.list_open():
+            await self._recover(job)
+        self._loop_task = asyncio.create_task(self._run(), name="job-tracker")
+        log.info("tracker started with %d job(s) to watch", len(self._due))
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self._loop_task:
+            self._loop_task.cancel()
+        if self._handlers:
+            _, pending = await asyncio.wait(self._handlers, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def wake(self, job_id: int, delay: float = 0.0) -> None:
+        """Look at the job after `delay` seconds (sooner wins over a later schedule)."""
+        due = time.monotonic() + delay
+        current = self._due.get(job_id)
+        if current is not None and current <= due:
+            return
+        self._due[job_id] = due
+        heapq.heappush(self._heap, (due, job_id))
+        self._wakeup.set()
+
+    async def _recover(self, job: Job) -> None:
+        if job.state is JobState.RESERVED or (job.state is JobState.UPLOADED and job.card_message_id is None):
+            # The member's command died with the old process before anything was submitted.
+            await self._service.fail(job, FailureReason.RESTARTED, "restarted before submit", notified=True)
+            return
+        if job.state is JobState.SUBMITTING:
+            log.error("job %d: restarted while submitting; fate unknown, reservation held", job.id)
+            await self._repo.update(
+                job.id, expect=[JobState.SUBMITTING], now=self._service_now(), state=JobState.SUBMIT_UNKNOWN
+            )
+        self.wake(job.id)
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            now = time.monotonic()
+            while self._heap and self._heap[0][0] <= now:
+                due, job_id = heapq.heappop(self._heap)
+                if self._due.get(job_id) != due or job_id in self._active:
+                    continue
+                del self._due[job_id]
+                await self._workers.acquire()
+                self._active.add(job_id)
+                task = asyncio.create_task(self._handle(job_id), name=f"job-{job_id}")
+                self._handlers.add(task)
+                task.add_done_callback(self._handlers.discard)
+            timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+
+    async def _handle(self, job_id: int) -> None:
+        next_look: float | None = None
+        try:
+            job = await self._repo.get(job_id)
+            next_look = await self._step(job) if job else None
+            self._errors.pop(job_id, None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures = self._errors[job_id] = self._errors.get(job_id, 0) + 1
+            next_look = min(self._settings.running_interval * 2**failures, self._settings.error_backoff_cap)
+            log.warning("job %d: look failed (%r); next in %.1fs", job_id, exc, next_look, exc_info=not _expected(exc))
+        finally:
+            self._active.discard(job_id)
+            self._workers.release()
+        if next_look is not None:
+            self.wake(job_id, next_look)
+
+    async def _step(self, job: Job) -> float | None:
+        if job.state.at_fal:
+            return await self._poll(job)
+        if job.state in (JobState.COMPLETED, JobState.DELIVERING):
+            return await self._deliver(job)
+        if job.state in (JobState.FAILED, JobState.SUBMIT_UNKNOWN) and not job.failure_notified:
+            await self._notify(job)
+        elif job.state is JobState.UPLOADED:
+            await self._service.launch(job)
+        return None
+
+    async def _poll(self, job: Job) -> float | None:
+        assert job.status_url is not None
+        try:
+            status = await self._fal.status(job.status_url)
+        except FalApiError as exc:
+            if exc.status == 404:
+                await self._fail(job, FailureReason.LOST, "fal no longer knows this request")
+                return None
+            raise
+        if isinstance(status, Queued):
+            changes: dict[str, object] = {"queue_position": status.position, "state": JobState.QUEUED}
+            if (job.state, job.queue_position) != (JobState.QUEUED, status.position):
+                await self._change(job, **changes)
+            return self._settings.queued_interval
+        if isinstance(status, InProgress):
+            if job.state is not JobState.RUNNING:
+                await self._change(job, state=JobState.RUNNING, queue_position=None, started_at=self._service_now())
+            return self._settings.running_interval
+        return await self._finish(job, status)
+
+    async def _finish(self, job: Job, status: Completed) -> float | None:
+        if status.failed:
+            await self._fail(job, FailureReason.FAL_ERROR, status.error or status.error_type or "unknown error")
+            return None
+        assert job.response_url is not None
+        try:
+            video = await self._fal.result(job.response_url)
+        except FalApiError as exc:
+            if exc.is_validation or not should_retry_status(exc.status):
+                await self._fail(
+                    job, FailureReason.FAL_REJECTED if exc.is_validation else FailureReason.FAL_ERROR, exc.detail
+                )
+                return None
+            raise
+        if await self._service.complete(job, video):
+            log.info("job %d: completed at fal (%s bytes); %ds charged", job.id, video.size, job.duration)
+        return 0.0
+
+    async def _deliver(self, job: Job) -> float | None:
+        publisher = self.publisher
+        if job.state is JobState.DELIVERING:
+            found = await publisher.find_delivery(job)
+            if found is not None:
+                log.info("job %d: already delivered as message %d", job.id, found)
+                await self._delivered(job, found)
+                return None
+        else:
+            await self._repo.update(
+                job.id, expect=[JobState.COMPLETED], now=self._service_now(), state=JobState.DELIVERING
+            )
+        with tempfile.TemporaryDirectory(prefix="tween-") as folder:
+            try:
+                video = await self._fetch_video(job, Path(folder))
+                message_id = await publisher.deliver(job, video)
+            except (DeliveryFailed, FalError) as exc:
+                return await self._delivery_failed(job, exc)
+        await self._delivered(job, message_id)
+        return None
+
+    async def _fetch_video(self, job: Job, folder: Path) -> Path | None:
+        assert job.video_url is not None
+        if job.video_size is not None and job.video_size > job.upload_limit:
+            return None
+        if job.delivery_attempts >= self._settings.max_delivery_attempts - 1:
+            return None  # last try: a link beats nothing
+        path = folder / f"tween-{job.id}.mp4"
+        written = await self._fal.download(job.video_url, path, max_bytes=job.upload_limit)
+        return path if written is not None else None
+
+    async def _delivery_failed(self, job: Job, exc: Exception) -> float | None:
+        attempts = job.delivery_attempts + 1
+        permanent = isinstance(exc, DeliveryFailed) and exc.permanent
+        if permanent or attempts >= self._settings.max_delivery_attempts:
+            log.error("job %d: giving up delivery after %d attempt(s): %s", job.id, attempts, exc)
+            await self._change(job, state=JobState.UNDELIVERABLE, delivery_attempts=attempts)
+            return None
+        await self._repo.update(job.id, now=self._service_now(), delivery_attempts=attempts)
+        delay = min(self._settings.running_interval * 2**attempts, self._settings.error_backoff_cap)
+        log.warning("job %d: delivery attempt %d failed (%s); retry in %.1fs", job.id, attempts, exc, delay)
+        return delay
+
+    async def _delivered(self, job: Job, message_id: int) -> None:
+        await self._change(job, state=JobState.DELIVERED, result_message_id=message_id, expect=[JobState.DELIVERING])
+        log.info("job %d: delivered as message %d", job.id, message_id)
+
+    async def _fail(self, job: Job, reason: FailureReason, detail: str) -> None:
+        if await self._service.fail(job, reason, detail):
+            await self._notify(await self._service.get(job.id))
+
+    async def _notify(self, job: Job) -> None:
+        await self._show(job)
+        await self.publisher.notify(job)
+        await self._repo.update(job.id, now=self._service_now(), failure_notified=True)
+
+    async def _change(self, job: Job, *, expect: list[JobState] | None = None, **changes: object) -> None:
+        states = expect if expect is not None else [job.state]
+        if await self._repo.update(job.id, expect=states, now=self._service_now(), **changes):
+            await self._show(await self._service.get(job.id))
+
+    async def _show(self, job: Job) -> None:
+        try:
+            await self.publisher.update_card(job)
+        except Exception as exc:
+            # The card is a courtesy; losing an edit must not stall the job.
+            log.warning("job %d: card update failed: %r", job.id, exc)
+
+    def _service_now(self) -> datetime:
+        return self._service.clock()
+
+
+def _expected(exc: Exception) -> bool:
+    return isinstance(exc, FalError | DeliveryFailed)

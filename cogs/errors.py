@@ -1,0 +1,129 @@
+"""The one place errors become words for members. Installed as the command tree's error handler."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.errors import (
+    BudgetExhausted,
+    DeliveryFailed,
+    FalError,
+    ImageRejected,
+    InputRejected,
+    JobNotFound,
+    TweenError,
+)
+from cogs import render
+
+if TYPE_CHECKING:
+    from bot.app import TweenBot
+
+log = logging.getLogger(__name__)
+
+FRAME_NAMES = {"start": "The start frame", "end": "The end frame"}
+
+
+def _image_text(error: ImageRejected) -> str:
+    who, d = FRAME_NAMES.get(error.frame, "That image"), error.details
+    texts = {
+        "empty": f"{who} is empty.",
+        "too_large": f"{who} is {render.megabytes(d.get('size', 0))}; fal.ai takes images up to "
+        f"{render.megabytes(d.get('limit', 0))}.",
+        "not_an_image": f"{who} isn't an image I can read. Send a PNG, JPEG or WebP file.",
+        "corrupt": f"{who} looks damaged or cut off. Export it again and retry.",
+        "animated": f"{who} is animated. Send a single still frame (PNG, JPEG or WebP).",
+        "too_many_pixels": f"{who} is far too large in pixels. Scale it down below 8000×8000.",
+        "too_small": f"{who} is {d.get('width')}×{d.get('height')} px; both sides must be at least "
+        f"{d.get('min_side')} px.",
+        "bad_aspect": f"{who} is too {'wide' if d.get('ratio', 1) > 1 else 'tall'} "
+        f"(aspect ratio {d.get('ratio', 0):.2f}); it must be between {d.get('min_ratio', 0):.2f} "
+        f"and {d.get('max_ratio', 0):.2f}.",
+    }
+    return texts.get(error.reason, f"{who} can't be used.")
+
+
+def _input_text(error: InputRejected) -> str:
+    d = error.details
+    texts = {
+        "empty_prompt": "Your prompt is empty. Describe the motion between the two frames.",
+        "long_prompt": f"Your prompt is {d.get('length')} characters; the limit is {d.get('limit')}.",
+        "bad_duration": f"Pick a duration from {d.get('low')} to {d.get('high')} seconds.",
+        "unreadable_attachment": "I couldn't download your attachment from Discord. Please try again.",
+        "guild_only": "Tween works in server channels, not in direct messages.",
+    }
+    return texts.get(error.reason, "That input can't be used.")
+
+
+def user_text(error: BaseException, price_per_second: float | None = None) -> str:
+    """Words for a member, for every error we raise on purpose; a reference code for the rest."""
+    nothing_spent = " Nothing was charged."
+    if isinstance(error, ImageRejected):
+        return _image_text(error) + nothing_spent
+    if isinstance(error, InputRejected):
+        return _input_text(error) + nothing_spent
+    if isinstance(error, BudgetExhausted):
+        return render.budget_exhausted(error, price_per_second)
+    if isinstance(error, DeliveryFailed):
+        return (
+            "I can't post the job card here. I need **Send Messages**, **Embed Links**, **Attach Files** and "
+            "**Create Public Threads** in this channel." + nothing_spent
+        )
+    if isinstance(error, FalError):
+        return "fal.ai can't be reached right now, so your job wasn't started. Try again in a minute." + nothing_spent
+    if isinstance(error, JobNotFound):
+        return "I can't find that job any more."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "Tween works in server channels, not in direct messages."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here."
+    return ""
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer the member privately; log what we did not expect, with a code they can quote."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    bot = interaction.client
+    price = bot.services.settings.model.price_per_second if hasattr(bot, "services") else None
+    text = user_text(error, price)
+    if not text:
+        code = secrets.token_hex(3)
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error(
+            "unexpected error %s in /%s (guild %s, user %s)", code, command, interaction.guild_id, interaction.user.id,
+            exc_info=error,
+        )  # fmt: skip
+        text = (
+            f"Something went wrong on our side (reference `{code}`). If a job was started, its seconds were refunded."
+        )
+    elif not isinstance(error, TweenError | app_commands.AppCommandError):
+        log.warning("error shown to member: %r", error)
+    await reply(interaction, text)
+
+
+async def reply(interaction: discord.Interaction, text: str) -> None:
+    """Send privately, whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+    except discord.HTTPException as exc:
+        log.warning("could not tell the member about an error: %r", exc)
+
+
+async def setup(bot: TweenBot) -> None:
+    bot.tree.error(report_error)
+
+
+async def teardown(bot: TweenBot) -> None:
+    bot.tree.on_error = app_commands.CommandTree.on_error.__get__(bot.tree)  # type: ignore[method-assign]

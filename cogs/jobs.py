@@ -1,0 +1,139 @@
+"""Job cards, threads and delivery: the Discord side of the tracker (implements JobPublisher)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.coalesce import Coalescer
+from bot.errors import DeliveryFailed
+from bot.models import Job
+from bot.services import CardPlacement
+from cogs import render
+
+if TYPE_CHECKING:
+    from bot.app import TweenBot
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def requester_only(job: Job) -> discord.AllowedMentions:
+    """Ping the member who asked, and nobody their prompt names."""
+    return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False)
+
+
+TOO_LARGE = 40005
+
+
+class DiscordPublisher:
+    """Posts job cards and results to channels and threads by id, never through interaction tokens."""
+
+    def __init__(self, bot: TweenBot) -> None:
+        self._bot = bot
+        settings = bot.services.settings.discord
+        self._archive = settings.thread_auto_archive_minutes
+        self._lookback = settings.delivery_lookback
+        self._cards: Coalescer[Job] = Coalescer(self._edit_card, settings.card_edit_interval)
+
+    async def open_card(self, job: Job, preview: bytes) -> CardPlacement:
+        channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            card = await channel.send(
+                embed=render.card_embed(job),
+                file=discord.File(io.BytesIO(preview), filename=render.PREVIEW_NAME),
+                allowed_mentions=NO_PINGS,
+            )
+        except discord.HTTPException as exc:
+            raise DeliveryFailed(f"cannot post the job card: {exc}", permanent=True) from exc
+        thread_id = None
+        try:
+            # Straight to REST: the message's guild may not be cached yet, and the thread needs none of it.
+            thread = await self._bot.http.start_thread_with_message(
+                job.channel_id, card.id, name=render.thread_name(job), auto_archive_duration=self._archive,
+                rate_limit_per_user=None,
+            )  # fmt: skip
+            thread_id = int(thread["id"])
+        except discord.HTTPException as exc:
+            # Threads may be off here (or we are already inside one): results go to the channel instead.
+            log.info("job %d: no thread (%s); results go to channel %d", job.id, exc, job.channel_id)
+        return CardPlacement(card_message_id=card.id, thread_id=thread_id)
+
+    async def update_card(self, job: Job) -> None:
+        if job.card_message_id is not None:
+            await self._cards.push(job.id, job, final=job.state.terminal)
+
+    async def _edit_card(self, job: Job) -> None:
+        assert job.card_message_id is not None
+        channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        await channel.get_partial_message(job.card_message_id).edit(embed=render.card_embed(job))
+
+    async def find_delivery(self, job: Job) -> int | None:
+        channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)
+        marker = render.MARKER.format(id=job.id)
+        me = self._bot.user.id if self._bot.user else None
+        try:
+            async for message in channel.history(limit=self._lookback):
+                if message.author.id == me and any(marker == (e.footer.text or "") for e in message.embeds):
+                    return message.id
+        except discord.HTTPException as exc:
+            raise DeliveryFailed(f"cannot read the thread back: {exc}") from exc
+        return None
+
+    async def deliver(self, job: Job, video: Path | None) -> int:
+        channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)
+        content = f"<@{job.user_id}>"
+        try:
+            if video is not None:
+                try:
+                    file = discord.File(video, filename=f"tween-{job.id}.mp4")
+                    message = await channel.send(
+                        content,
+                        embed=render.result_embed(job, link=None),
+                        file=file,
+                        allowed_mentions=requester_only(job),
+                    )
+                    return message.id
+                except discord.HTTPException as exc:
+                    if exc.code != TOO_LARGE:
+                        raise
+                    log.info("job %d: Discord refused the file as too large; posting a link", job.id)
+            assert job.video_url is not None
+            embed = render.result_embed(job, link=job.video_url)
+            message = await channel.send(content, embed=embed, allowed_mentions=requester_only(job))
+            return message.id
+        except discord.HTTPException as exc:
+            raise DeliveryFailed(f"cannot post the video: {exc}", permanent=isinstance(exc, discord.NotFound)) from exc
+
+    async def notify(self, job: Job) -> None:
+        channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)
+        try:
+            await channel.send(render.failure_text(job), allowed_mentions=requester_only(job))
+        except discord.HTTPException as exc:
+            log.warning("job %d: could not post the failure notice: %r", job.id, exc)
+
+    async def close(self) -> None:
+        await self._cards.close()
+
+
+class JobsCog(commands.Cog):
+    def __init__(self, bot: TweenBot) -> None:
+        self.bot = bot
+        self.publisher = DiscordPublisher(bot)
+
+    async def cog_load(self) -> None:
+        self.bot.services.attach_publisher(self.publisher)
+
+    async def cog_unload(self) -> None:
+        self.bot.services.attach_publisher(None)
+        await self.publisher.close()
+
+
+async def setup(bot: TweenBot) -> None:
+    await bot.add_cog(JobsCog(bot))

@@ -1,0 +1,161 @@
+"""Pure functions from domain values to Discord embeds and text. No I/O."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import discord
+
+from bot.errors import BudgetExhausted
+from bot.models import FailureReason, Job, JobState
+from bot.pricing import format_usd, price_micros
+
+PREVIEW_NAME = "frames.jpg"
+MARKER = "Tween job {id}"
+MARKER_RE = re.compile(r"Tween job (\d+)\b")
+
+COLOURS = {
+    JobState.QUEUED: 0x5865F2,
+    JobState.RUNNING: 0xFEE75C,
+    JobState.COMPLETED: 0x57F287,
+    JobState.DELIVERING: 0x57F287,
+    JobState.DELIVERED: 0x57F287,
+    JobState.FAILED: 0xED4245,
+    JobState.SUBMIT_UNKNOWN: 0xE67E22,
+    JobState.UNDELIVERABLE: 0xE67E22,
+    JobState.CANCELLED: 0x99AAB5,
+}
+
+FAILURES = {
+    FailureReason.FAL_ERROR: "fal.ai couldn't make this video",
+    FailureReason.FAL_REJECTED: "fal.ai refused the input",
+    FailureReason.FAL_UNREACHABLE: "fal.ai couldn't be reached",
+    FailureReason.RESTARTED: "Tween restarted before the job was sent",
+    FailureReason.LOST: "fal.ai lost track of the job",
+    FailureReason.NO_CARD: "the job card couldn't be posted",
+    FailureReason.INTERNAL: "something went wrong on our side",
+}
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def stamp(moment: datetime, style: str = "R") -> str:
+    """A Discord timestamp: every reader sees it in their own time zone, and relative ones tick by themselves."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def price_label(job: Job) -> str:
+    return f"{job.duration} s · {format_usd(job.price_micros)}"
+
+
+def state_line(job: Job) -> str:
+    state = job.state
+    if state in (JobState.RESERVED, JobState.UPLOADED, JobState.SUBMITTING):
+        return "📤 Sending to fal.ai…"
+    if state is JobState.QUEUED:
+        where = ""
+        if job.queue_position is not None:
+            where = " — next in line" if job.queue_position == 0 else f" — {job.queue_position} ahead"
+        return f"⏳ Queued at fal.ai{where}"
+    if state is JobState.RUNNING:
+        since = f" since {stamp(job.started_at)}" if job.started_at else ""
+        return f"🎞️ Generating{since}"
+    if state in (JobState.COMPLETED, JobState.DELIVERING):
+        return "📦 Done — posting the video…"
+    if state is JobState.DELIVERED:
+        return f"✅ Done in {elapsed(job)}"
+    if state is JobState.FAILED:
+        return f"❌ Failed: {failure_words(job)}. {job.duration} s refunded."
+    if state is JobState.SUBMIT_UNKNOWN:
+        return "⚠️ Unknown: the connection to fal.ai broke while sending"
+    if state is JobState.UNDELIVERABLE:
+        return "⚠️ Made, but Discord wouldn't take the post"
+    return "Cancelled"
+
+
+def elapsed(job: Job) -> str:
+    end = job.finished_at or job.updated_at
+    seconds = max(0, int((end - job.created_at).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def failure_words(job: Job) -> str:
+    words = FAILURES.get(job.failure, "it failed") if job.failure else "it failed"
+    if job.failure_detail and job.failure in (FailureReason.FAL_ERROR, FailureReason.FAL_REJECTED):
+        words += f" ({job.failure_detail[:200]})"
+    return words
+
+
+def card_embed(job: Job) -> discord.Embed:
+    embed = discord.Embed(
+        title=f"🎬 Tween #{job.id}",
+        description=quote(job.prompt),
+        colour=COLOURS.get(job.state, 0x5865F2),
+    )
+    embed.add_field(name="State", value=state_line(job), inline=False)
+    embed.add_field(name="Duration", value=price_label(job))
+    embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
+    embed.add_field(name="Started", value=stamp(job.created_at))
+    embed.set_image(url=f"attachment://{PREVIEW_NAME}")
+    embed.set_footer(text=f"{MARKER.format(id=job.id)} · start → end frames")
+    return embed
+
+
+def result_embed(job: Job, *, link: str | None) -> discord.Embed:
+    embed = discord.Embed(title=f"🎬 Tween #{job.id} is ready", description=quote(job.prompt), colour=0x57F287)
+    embed.add_field(name="Duration", value=price_label(job))
+    embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
+    embed.add_field(name="Took", value=elapsed(job))
+    if link:
+        embed.add_field(
+            name="Too big to attach",
+            value=f"The video is {megabytes(job.video_size or 0)}, over this server's "
+            f"{megabytes(job.upload_limit)} upload limit. [Watch or download it here]({link}).",
+            inline=False,
+        )
+    embed.set_footer(text=MARKER.format(id=job.id))
+    return embed
+
+
+def failure_text(job: Job) -> str:
+    if job.state is JobState.SUBMIT_UNKNOWN:
+        return (
+            f"⚠️ <@{job.user_id}>, the connection to fal.ai broke while Tween #{job.id} was being sent, so I "
+            f"can't tell whether fal received it. I won't send it twice. Its {job.duration} s stay reserved "
+            "until a moderator checks; if a video arrives on fal's side it was billed."
+        )
+    return (
+        f"❌ <@{job.user_id}>, Tween #{job.id} failed: {failure_words(job)}. "
+        f"Your {job.duration} s ({format_usd(job.price_micros)}) were refunded."
+    )
+
+
+def submitted_text(job: Job, jump_url: str | None) -> str:
+    where = f" Follow it here: {jump_url}" if jump_url else ""
+    return f"Your tween is on its way ({price_label(job)}, reserved from the server's budget).{where}"
+
+
+def budget_exhausted(error: BudgetExhausted, price_per_second: float | None = None) -> str:
+    left = f"{error.remaining} s"
+    if price_per_second is not None:
+        left += f" ({format_usd(price_micros(error.remaining, price_per_second))})"
+    return (
+        f"This server's video budget has {left} left and your video needs {error.needed} s. "
+        f"It resets {stamp(error.resets_at)} ({stamp(error.resets_at, 'f')}). Try a shorter duration, "
+        "or ask a moderator. Nothing was charged."
+    )
+
+
+def thread_name(job: Job) -> str:
+    words = " ".join(job.prompt.split())
+    name = f"Tween #{job.id} · {words}"
+    return name if len(name) <= 90 else name[:89] + "…"
+
+
+def quote(text: str, limit: int = 3000) -> str:
+    clipped = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "\n".join(f"> {line}" for line in clipped.splitlines() or [""])

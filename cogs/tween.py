@@ -1,0 +1,113 @@
+"""/tween: parse the interaction, hand it to the job service, answer privately."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import ImageRejected, InputRejected
+from bot.pricing import format_seconds_price
+from bot.services import RawFrame, TweenRequest
+from bot.settings import Settings
+from cogs import render
+
+if TYPE_CHECKING:
+    from bot.app import TweenBot
+
+log = logging.getLogger(__name__)
+
+
+def duration_choices(settings: Settings) -> list[app_commands.Choice[int]]:
+    model = settings.model
+    return [
+        app_commands.Choice(name=format_seconds_price(s, model.price_per_second), value=s)
+        for s in range(model.min_duration, model.max_duration + 1)
+    ]
+
+
+class TweenCog(commands.Cog):
+    def __init__(self, bot: TweenBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        self.settings = bot.services.settings
+        self.command = self._build_command()
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.command)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.command.name)
+
+    def _build_command(self) -> app_commands.Command[TweenCog, ..., None]:
+        max_prompt = self.settings.limits.max_prompt_chars
+        default = self.settings.model.default_duration
+        cog = self
+
+        @app_commands.command(name="tween", description="Make a video that moves from a start frame to an end frame.")
+        @app_commands.describe(
+            start="The first frame (PNG, JPEG or WebP, at least 300×300, up to 10 MB)",
+            prompt="What happens between the frames; @Image1 is the start frame, @Image2 the end frame",
+            end="The last frame (optional, same rules as the start frame)",
+            duration=f"Length of the video; {default} s if you pick none",
+        )
+        @app_commands.choices(duration=duration_choices(self.settings))
+        @app_commands.guild_only()
+        async def tween(
+            interaction: discord.Interaction,
+            start: discord.Attachment,
+            prompt: app_commands.Range[str, 1, max_prompt],
+            end: discord.Attachment | None = None,
+            duration: int | None = None,
+        ) -> None:
+            await cog.tween(interaction, start, prompt, end, duration or default)
+
+        return tween
+
+    async def tween(
+        self,
+        interaction: discord.Interaction,
+        start: discord.Attachment,
+        prompt: str,
+        end: discord.Attachment | None,
+        duration: int,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if interaction.guild_id is None or interaction.channel_id is None:
+            raise InputRejected("guild_only")
+        request = TweenRequest(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            user_id=interaction.user.id,
+            prompt=prompt,
+            duration=duration,
+            start=await self._read(start, "start"),
+            end=await self._read(end, "end") if end else None,
+            upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
+        )
+        job = await self.services.jobs.submit(request)
+        jump = f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.card_message_id}"
+        await interaction.followup.send(
+            render.submitted_text(job, jump if job.card_message_id else None),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    async def _read(self, attachment: discord.Attachment, frame: str) -> RawFrame:
+        """Download an attachment, refusing oversized ones before spending the bandwidth."""
+        limit = self.settings.limits.max_image_bytes
+        if attachment.size > limit:
+            raise ImageRejected(frame, "too_large", size=attachment.size, limit=limit)
+        try:
+            data = await attachment.read()
+        except discord.HTTPException as exc:
+            log.warning("could not download attachment %s: %r", attachment.id, exc)
+            raise InputRejected("unreadable_attachment") from exc
+        return RawFrame(data=data, filename=attachment.filename)
+
+
+async def setup(bot: TweenBot) -> None:
+    await bot.add_cog(TweenCog(bot))
