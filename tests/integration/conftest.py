@@ -1,0 +1,79 @@
+"""The real job service, tracker and fal client against the fake fal server on 127.0.0.1, with a real SQLite file."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import build_services
+from bot.db.connection import Database, open_database
+from bot.fal import FalClient
+from bot.services import RawFrame, Services, TweenRequest
+from bot.settings import Settings
+from tests.fakes.fal_server import FakeFal
+from tests.support.images import image_bytes
+from tests.support.publisher import RecordingPublisher
+from tests.support.settings import make_settings
+
+GUILD, CHANNEL, USER = 1001, 2002, 3003
+
+
+@dataclass
+class Stack:
+    services: Services
+    db: Database
+    fal: FalClient
+    publisher: RecordingPublisher
+    settings: Settings
+
+
+def settings_for(fake: FakeFal, tmp_path: Path, **tables: dict) -> Settings:
+    return make_settings(
+        fal={"queue_url": fake.queue_url, "rest_url": fake.rest_url, "key": "test-fal-key"},
+        storage={"db_path": str(tmp_path / "tween.sqlite3")},
+        **tables,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_stack(settings: Settings, publisher: RecordingPublisher | None = None) -> AsyncIterator[Stack]:
+    """Everything `python -m bot` builds except Discord; the tracker runs."""
+    publisher = publisher or RecordingPublisher()
+    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
+        services = build_services(db, fal, settings)
+        services.attach_publisher(publisher)
+        await services.tracker.start()
+        try:
+            yield Stack(services, db, fal, publisher, settings)
+        finally:
+            await services.tracker.stop(grace=1.0)
+
+
+def tween_request(*, duration: int = 5, prompt: str = "@Image1 turns into @Image2", end: bool = True,
+                  start_data: bytes | None = None, upload_limit: int = 10 * 1024 * 1024) -> TweenRequest:  # fmt: skip
+    return TweenRequest(
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        user_id=USER,
+        prompt=prompt,
+        duration=duration,
+        start=RawFrame(start_data or image_bytes(640, 360), "start.png"),
+        end=RawFrame(image_bytes(640, 360, "JPEG", (10, 90, 200)), "end.jpg") if end else None,
+        upload_limit=upload_limit,
+    )
+
+
+@pytest.fixture
+async def fake_fal() -> AsyncIterator[FakeFal]:
+    async with FakeFal(key="test-fal-key") as fake:
+        yield fake
+
+
+@pytest.fixture
+async def stack(fake_fal: FakeFal, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with open_stack(settings_for(fake_fal, tmp_path)) as opened:
+        yield opened

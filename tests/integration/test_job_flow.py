@@ -1,0 +1,235 @@
+"""The job service and tracker end to end against the fake fal server: money, states, delivery."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.errors import BudgetExhausted, DeliveryFailed, ImageRejected, InputRejected
+from bot.models import FailureReason, Job, JobState
+from tests.fakes.fal_server import MODEL, FakeFal, Fault, JobScript
+from tests.integration.conftest import GUILD, Stack, open_stack, settings_for, tween_request
+from tests.support.images import image_bytes
+from tests.support.publisher import RecordingPublisher
+from tests.support.waiting import wait_until
+
+
+async def ledger(stack: Stack) -> list[tuple[str, int]]:
+    rows = await stack.db.fetch_all("SELECT kind, seconds FROM ledger ORDER BY id")
+    return [(r["kind"], r["seconds"]) for r in rows]
+
+
+async def settled(stack: Stack, job_id: int, *states: JobState, timeout: float = 10.0) -> Job:
+    """Look at the row every 10 ms until it reaches one of `states`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (job := await stack.services.jobs.get(job_id)).state not in states:
+        if loop.time() > deadline:
+            raise AssertionError(f"job {job_id} stuck in {job.state}, wanted {states}")
+        await asyncio.sleep(0.01)
+    return job
+
+
+async def test_happy_path_submits_once_delivers_exact_bytes_and_charges(stack: Stack, fake_fal: FakeFal):
+    job = await stack.services.jobs.submit(tween_request(duration=5))
+    assert job.state is JobState.QUEUED and job.card_message_id and job.thread_id
+
+    assert len(fake_fal.submits) == 1
+    submit = fake_fal.submits[0]
+    assert submit.body["prompt"] == "@Image1 turns into @Image2"
+    assert submit.body["duration"] == "5"
+    assert set(submit.body) == {"prompt", "start_image_url", "end_image_url", "duration"}
+    await wait_until(lambda: len(submit.fetched_images) == 2, what="fal fetching both frames")
+
+    done = await settled(stack, job.id, JobState.DELIVERED)
+    delivery = stack.publisher.deliveries
+    assert len(delivery) == 1 and delivery[0].video == fake_fal.video_bytes(submit.request_id)
+    assert done.result_message_id == delivery[0].message_id
+    shown = [j.state for j in stack.publisher.cards[job.id]]
+    assert JobState.QUEUED in shown and JobState.RUNNING in shown and shown[-1] is JobState.DELIVERED
+    budget = await stack.services.budget.state(GUILD)
+    assert (budget.reserved_seconds, budget.spent_seconds) == (0, 5)
+    assert await ledger(stack) == [("reserve", 5), ("charge", 5)]
+
+
+async def test_uploaded_frames_carry_retention_and_are_public(stack: Stack, fake_fal: FakeFal):
+    job = await stack.services.jobs.submit(tween_request())
+    stored = fake_fal.uploads[job.start_url]
+    assert stored.content_type == "image/png"
+    assert stored.data == tween_request().start.data
+    assert "2592000" in (stored.lifecycle or "")
+
+
+async def test_fal_error_refunds_and_says_why(stack: Stack, fake_fal: FakeFal):
+    fake_fal.script_next(JobScript(outcome="error", error="Out of GPUs", error_type="runner_scheduling_failure"))
+    job = await stack.services.jobs.submit(tween_request(duration=7))
+    failed = await settled(stack, job.id, JobState.FAILED)
+    await wait_until(lambda: stack.publisher.notices, what="failure notice")
+    assert failed.failure is FailureReason.FAL_ERROR and "Out of GPUs" in (failed.failure_detail or "")
+    assert stack.publisher.deliveries == []
+    budget = await stack.services.budget.state(GUILD)
+    assert (budget.reserved_seconds, budget.spent_seconds) == (0, 0)
+    assert await ledger(stack) == [("reserve", 7), ("refund", 7)]
+
+
+async def test_fal_validation_at_result_refunds(stack: Stack, fake_fal: FakeFal):
+    fake_fal.script_next(JobScript(outcome="invalid"))
+    job = await stack.services.jobs.submit(tween_request())
+    failed = await settled(stack, job.id, JobState.FAILED)
+    assert failed.failure is FailureReason.FAL_REJECTED
+    assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+
+
+async def test_submit_refused_refunds_and_notifies(stack: Stack, fake_fal: FakeFal):
+    fake_fal.inject(Fault(route="submit", status=500, body={"detail": "boom"}))
+    job = await stack.services.jobs.submit(tween_request())
+    failed = await settled(stack, job.id, JobState.FAILED)
+    await wait_until(lambda: stack.publisher.notices, what="failure notice")
+    assert failed.failure is FailureReason.FAL_UNREACHABLE
+    assert fake_fal.count("submit") == 1
+    assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+
+
+async def test_submit_lost_in_the_air_is_never_resent(stack: Stack, fake_fal: FakeFal):
+    fake_fal.inject(Fault(route="submit", drop=True, after_effect=True))
+    job = await stack.services.jobs.submit(tween_request())
+    assert job.state is JobState.SUBMIT_UNKNOWN
+    await wait_until(lambda: stack.publisher.notices, what="unknown-fate notice")
+    assert stack.publisher.notices[0].state is JobState.SUBMIT_UNKNOWN
+    assert fake_fal.count("submit") == 1
+    budget = await stack.services.budget.state(GUILD)
+    assert budget.reserved_seconds == 5  # held until a moderator settles it
+    assert await ledger(stack) == [("reserve", 5)]
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "error"),
+    [
+        ({"prompt": "   "}, InputRejected),
+        ({"prompt": "x" * 2501}, InputRejected),
+        ({"duration": 11}, InputRejected),
+        ({"start_data": image_bytes(200, 200)}, ImageRejected),
+        ({"start_data": b"not an image"}, ImageRejected),
+    ],
+)
+async def test_bad_input_costs_nothing(stack: Stack, fake_fal: FakeFal, request_kwargs, error):
+    with pytest.raises(error):
+        await stack.services.jobs.submit(tween_request(**request_kwargs))
+    assert fake_fal.requests == []
+    assert await ledger(stack) == []
+
+
+async def test_budget_exhausted_refuses_before_any_fal_call(fake_fal: FakeFal, tmp_path):
+    async with open_stack(settings_for(fake_fal, tmp_path, budget={"default_seconds": 8})) as stack:
+        await stack.services.jobs.submit(tween_request(duration=5))
+        with pytest.raises(BudgetExhausted) as caught:
+            await stack.services.jobs.submit(tween_request(duration=5))
+    assert (caught.value.needed, caught.value.remaining) == (5, 3)
+    assert fake_fal.count("submit") == 1
+
+
+async def test_card_that_cannot_be_posted_refunds_before_submit(fake_fal: FakeFal, tmp_path):
+    publisher = RecordingPublisher(fail_card=True)
+    async with open_stack(settings_for(fake_fal, tmp_path), publisher) as stack:
+        with pytest.raises(DeliveryFailed):
+            await stack.services.jobs.submit(tween_request())
+        assert fake_fal.count("submit") == 0
+        assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+
+
+async def test_video_over_upload_limit_is_linked(stack: Stack, fake_fal: FakeFal):
+    fake_fal.script_next(JobScript(video_size=3_000_000))
+    job = await stack.services.jobs.submit(tween_request(upload_limit=2_000_000))
+    await settled(stack, job.id, JobState.DELIVERED)
+    (delivery,) = stack.publisher.deliveries
+    assert delivery.video is None and delivery.link and delivery.link.endswith(".mp4")
+    assert fake_fal.count("video") == 0  # never downloaded what could not be attached
+
+
+async def test_transient_fal_errors_while_polling_are_ridden_out(stack: Stack, fake_fal: FakeFal):
+    fake_fal.inject(
+        Fault(route="status", status=429, headers={"Retry-After": "0"}),
+        Fault(route="status", status=503),
+        Fault(route="result", status=502),
+        Fault(route="video", drop=True),
+    )
+    job = await stack.services.jobs.submit(tween_request())
+    await settled(stack, job.id, JobState.DELIVERED)
+    assert len(stack.publisher.deliveries) == 1
+    assert fake_fal.count("submit") == 1
+
+
+async def test_discord_hiccup_on_delivery_is_retried_once_delivered(fake_fal: FakeFal, tmp_path):
+    publisher = RecordingPublisher(fail_deliveries=2)
+    async with open_stack(settings_for(fake_fal, tmp_path), publisher) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        done = await settled(stack, job.id, JobState.DELIVERED)
+    assert len(publisher.deliveries) == 1 and done.delivery_attempts == 2
+
+
+async def test_restart_while_generating_resumes_and_delivers_once(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path)
+    publisher = RecordingPublisher()
+    fake_fal.script_next(JobScript(run_seconds=None))
+    async with open_stack(settings, publisher) as first:
+        job = await first.services.jobs.submit(tween_request())
+        await settled(first, job.id, JobState.RUNNING)
+    # The first process is gone; a new one opens the same database.
+    async with open_stack(settings, publisher) as second:
+        fake_fal.release(fake_fal.submits[0].request_id)
+        await settled(second, job.id, JobState.DELIVERED)
+        assert await ledger(second) == [("reserve", 5), ("charge", 5)]
+    assert len(publisher.deliveries) == 1
+    assert fake_fal.count("submit") == 1
+
+
+async def test_restart_mid_delivery_looks_before_posting(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path)
+    publisher = RecordingPublisher()
+    async with open_stack(settings, publisher) as first:
+        job = await first.services.jobs.submit(tween_request())
+        await settled(first, job.id, JobState.DELIVERED)
+        # As if the process died after Discord took the post but before the row said so.
+        await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.DELIVERING)
+    async with open_stack(settings, publisher) as second:
+        await settled(second, job.id, JobState.DELIVERED)
+    assert len(publisher.deliveries) == 1
+
+
+async def test_restart_after_submit_started_marks_unknown_and_never_resubmits(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path)
+    publisher = RecordingPublisher()
+    async with open_stack(settings, publisher) as first:
+        job = await first.services.jobs.submit(tween_request())
+        await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.SUBMITTING)
+        await first.services.tracker.stop()
+    async with open_stack(settings, publisher) as second:
+        unknown = await settled(second, job.id, JobState.SUBMIT_UNKNOWN)
+        await wait_until(lambda: publisher.notices, what="notice")
+    assert unknown.state is JobState.SUBMIT_UNKNOWN
+    assert fake_fal.count("submit") == 1
+
+
+async def test_restart_during_upload_refunds(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path)
+    fake_fal.inject(Fault(route="cdn_upload", delay=30.0))
+    async with open_stack(settings) as first:
+        task = asyncio.create_task(first.services.jobs.submit(tween_request()))
+        await wait_until(lambda: fake_fal.count("cdn_upload"), what="the upload to start")
+        task.cancel()  # the process dies mid-upload
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (await first.services.jobs.get(1)).state is JobState.RESERVED
+    async with open_stack(settings) as second:
+        failed = await settled(second, 1, JobState.FAILED)
+        assert failed.failure is FailureReason.RESTARTED
+        assert (await second.services.budget.state(GUILD)).reserved_seconds == 0
+        assert await ledger(second) == [("reserve", 5), ("refund", 5)]
+    assert fake_fal.count("submit") == 0
+
+
+async def test_submit_uses_configured_model_endpoint(stack: Stack, fake_fal: FakeFal):
+    await stack.services.jobs.submit(tween_request(end=False))
+    assert fake_fal.submits[0].model == MODEL
+    assert "end_image_url" not in fake_fal.submits[0].body

@@ -1,0 +1,53 @@
+"""An in-memory JobPublisher: records what the services asked the chat side to show."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import DeliveryFailed
+from bot.models import Job
+from bot.services import CardPlacement
+
+
+@dataclass
+class Delivery:
+    job_id: int
+    message_id: int
+    video: bytes | None
+    link: str | None
+
+
+@dataclass
+class RecordingPublisher:
+    cards: dict[int, list[Job]] = field(default_factory=dict)
+    deliveries: list[Delivery] = field(default_factory=list)
+    notices: list[Job] = field(default_factory=list)
+    fail_card: bool = False
+    fail_deliveries: int = 0
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+
+    async def open_card(self, job: Job, preview: bytes) -> CardPlacement:
+        if self.fail_card:
+            raise DeliveryFailed("no permission", permanent=True)
+        assert preview.startswith(b"\xff\xd8")  # a JPEG
+        self.cards[job.id] = [job]
+        return CardPlacement(card_message_id=next(self._ids), thread_id=next(self._ids))
+
+    async def update_card(self, job: Job) -> None:
+        self.cards.setdefault(job.id, []).append(job)
+
+    async def find_delivery(self, job: Job) -> int | None:
+        return next((d.message_id for d in self.deliveries if d.job_id == job.id), None)
+
+    async def deliver(self, job: Job, video: Path | None) -> int:
+        if self.fail_deliveries:
+            self.fail_deliveries -= 1
+            raise DeliveryFailed("discord is having a moment")
+        data = video.read_bytes() if video else None
+        self.deliveries.append(Delivery(job.id, next(self._ids), data, None if data else job.video_url))
+        return self.deliveries[-1].message_id
+
+    async def notify(self, job: Job) -> None:
+        self.notices.append(job)
