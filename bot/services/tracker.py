@@ -61,6 +61,9 @@ class JobTracker:
     async def stop(self, grace: float = 5.0) -> None:
         if self._loop_task:
             self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
         if self._handlers:
             _, pending = await asyncio.wait(self._handlers, timeout=grace)
             for task in pending:

@@ -1,0 +1,100 @@
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.errors import BudgetExhausted, ImageRejected, InputRejected
+from bot.models import FailureReason, Job, JobState
+from cogs import render
+from cogs.errors import user_text
+
+T0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
+JOB = Job(
+    id=7, guild_id=1, channel_id=2, user_id=3, prompt="@Image1 melts into @Image2 @everyone <@&55>", duration=5,
+    price_micros=560_000, model="fal-ai/kling-video/o1/image-to-video", state=JobState.QUEUED, created_at=T0,
+    updated_at=T0, upload_limit=10 * 1024 * 1024, queue_position=2, started_at=T0 + timedelta(seconds=30),
+    finished_at=T0 + timedelta(seconds=95), failure=FailureReason.FAL_ERROR, failure_detail="Out of GPUs",
+    video_size=23_400_000, video_url="https://v3.fal.media/files/x/output.mp4",
+)  # fmt: skip
+
+
+def within_discord_limits(embed) -> bool:
+    data = embed.to_dict()
+    total = len(data.get("title", "")) + len(data.get("description", "")) + len(data.get("footer", {}).get("text", ""))
+    for f in data.get("fields", []):
+        assert len(f["name"]) <= 256 and len(f["value"]) <= 1024
+        total += len(f["name"]) + len(f["value"])
+    return len(data.get("title", "")) <= 256 and len(data.get("description", "")) <= 4096 and total <= 6000
+
+
+@pytest.mark.parametrize("state", list(JobState))
+def test_card_embed_every_state_fits_discord(state):
+    embed = render.card_embed(replace(JOB, state=state, prompt="x" * 2500))
+    assert within_discord_limits(embed)
+    assert embed.footer.text.startswith("Tween job 7")
+
+
+@pytest.mark.parametrize(
+    ("state", "text"),
+    [(JobState.QUEUED, "2 ahead"), (JobState.RUNNING, "Generating since <t:"),
+     (JobState.DELIVERED, "Done in 1 min 35 s"),
+     (JobState.FAILED, "Failed: fal.ai couldn't make this video (Out of GPUs). 5 s refunded."),
+     (JobState.SUBMIT_UNKNOWN, "Unknown")],
+)  # fmt: skip
+def test_state_line(state, text):
+    assert text in render.state_line(replace(JOB, state=state))
+
+
+def test_queue_position_zero_is_next_in_line():
+    assert "next in line" in render.state_line(replace(JOB, queue_position=0))
+
+
+def test_card_shows_price_and_requester_and_prompt_quoted():
+    embed = render.card_embed(JOB)
+    fields = {f.name: f.value for f in embed.fields}
+    assert fields["Duration"] == "5 s · $0.56"
+    assert fields["Asked by"] == "<@3>"
+    assert embed.description.startswith("> @Image1 melts")
+
+
+def test_result_embed_link_when_too_big():
+    embed = render.result_embed(JOB, link=JOB.video_url)
+    text = " ".join(f.value for f in embed.fields)
+    assert "23.4 MB" in text and JOB.video_url in text
+    assert embed.footer.text == "Tween job 7"
+
+
+def test_failure_and_unknown_texts():
+    assert "refunded" in render.failure_text(replace(JOB, state=JobState.FAILED))
+    unknown = render.failure_text(replace(JOB, state=JobState.SUBMIT_UNKNOWN))
+    assert "won't send it twice" in unknown and "reserved" in unknown
+
+
+def test_thread_name_short_and_single_line():
+    name = render.thread_name(replace(JOB, prompt="line one\nline two " + "y" * 200))
+    assert len(name) <= 90 and "\n" not in name and name.startswith("Tween #7 · line one line two")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ImageRejected("start", "too_small", width=200, height=640, min_side=300), "200×640 px"),
+        (ImageRejected("end", "bad_aspect", ratio=2.6, min_ratio=0.4, max_ratio=2.5), "too wide"),
+        (ImageRejected("start", "not_an_image"), "PNG, JPEG or WebP"),
+        (ImageRejected("start", "too_large", size=12_000_000, limit=10_000_000), "12.0 MB"),
+        (InputRejected("empty_prompt"), "prompt is empty"),
+        (InputRejected("long_prompt", length=2600, limit=2500), "2600 characters"),
+    ],
+)
+def test_user_text_is_specific_and_says_nothing_spent(error, expected):
+    text = user_text(error)
+    assert expected in text and "Nothing was charged" in text
+
+
+def test_budget_text_says_left_and_reset():
+    text = user_text(BudgetExhausted(needed=5, remaining=3, resets_at=T0), 0.112)
+    assert "3 s ($0.336) left" in text and f"<t:{int(T0.timestamp())}:R>" in text
+
+
+def test_unknown_errors_have_no_user_text():
+    assert user_text(RuntimeError("bug")) == ""
