@@ -1,7 +1,7 @@
 """/tween: parse the interaction, hand it to the job service, answer privately."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: discord.py reads the command's annotations, and the prompt's
+# length limit is a local value that a string annotation could not see.
 import logging
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ def duration_choices(settings: Settings) -> list[app_commands.Choice[int]]:
 
 
 class TweenCog(commands.Cog):
-    def __init__(self, bot: TweenBot) -> None:
+    def __init__(self, bot: "TweenBot") -> None:
         self.bot = bot
         self.services = bot.services
         self.settings = bot.services.settings
@@ -42,7 +42,7 @@ class TweenCog(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
 
-    def _build_command(self) -> app_commands.Command[TweenCog, ..., None]:
+    def _build_command(self) -> app_commands.Command:  # type: ignore[type-arg]
         max_prompt = self.settings.limits.max_prompt_chars
         default = self.settings.model.default_duration
         cog = self
@@ -109,5 +109,5 @@ class TweenCog(commands.Cog):
         return RawFrame(data=data, filename=attachment.filename)
 
 
-async def setup(bot: TweenBot) -> None:
+async def setup(bot: "TweenBot") -> None:
     await bot.add_cog(TweenCog(bot))

@@ -1,0 +1,60 @@
+"""Every extension loads into the real bot class, and /tween is registered as Discord expects."""
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from bot.__main__ import build_services
+from bot.app import TweenBot
+from bot.db.connection import open_database
+from bot.fal import FalClient
+from cogs import EXTENSIONS
+from tests.support.settings import make_settings
+
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "data" / "discord-api-spec" / "openapi.json"
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    settings = make_settings(storage={"db_path": str(tmp_path / "t.sqlite3")})
+    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
+        tween_bot = TweenBot(build_services(db, fal, settings), track=False)
+        await tween_bot.setup_hook()
+        yield tween_bot
+        await tween_bot.close()
+
+
+def test_every_cog_module_is_listed():
+    modules = {f"cogs.{p.stem}" for p in (Path(__file__).resolve().parents[2] / "cogs").glob("*.py")}
+    helpers = {"cogs.__init__", "cogs.render"}
+    assert modules - helpers == set(EXTENSIONS)
+
+
+async def test_tween_command_shape(bot):
+    command = bot.tree.get_command("tween")
+    payload = command.to_dict(bot.tree)
+    options = {o["name"]: o for o in payload["options"]}
+    assert [o["name"] for o in payload["options"]] == ["start", "prompt", "end", "duration"]
+    assert options["start"]["type"] == 11 and options["start"]["required"]
+    assert options["end"]["type"] == 11 and not options["end"].get("required", False)
+    assert options["prompt"]["type"] == 3 and options["prompt"]["max_length"] == 2500
+    choices = options["duration"]["choices"]
+    assert [c["value"] for c in choices] == list(range(3, 11))
+    assert choices[2]["name"] == "5 s · $0.56"
+    assert payload["contexts"] == [0]  # guild channels only
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="needs ../shared/data/discord-api-spec")
+async def test_command_sync_body_is_valid_for_discord(bot):
+    spec = json.loads(SPEC.read_text())
+    registry = Registry().with_resource("urn:spec", DRAFT202012.create_resource(spec))
+    route = "~1applications~1{application_id}~1commands"
+    pointer = f"urn:spec#/paths/{route}/put/requestBody/content/application~1json/schema"
+    validator = Draft202012Validator({"$ref": pointer}, registry=registry)
+    body = [c.to_dict(bot.tree) for c in bot.tree.get_commands()]
+    errors = [e.message for e in validator.iter_errors(body)]
+    assert errors == []
