@@ -1,0 +1,40 @@
+"""The operator's view: `python -m bot` as a subprocess, killed with SIGKILL mid-job, and started again."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import World, bot_process
+from tests.e2e.test_tween_e2e import run_tween
+from tests.fakes.fal_server import JobScript
+
+pytestmark = pytest.mark.e2e
+
+
+def videos_in(world: World, thread_id: int) -> list:
+    return [m for m in world.discord.messages(thread_id) if m.attachments]
+
+
+async def test_sigkill_while_generating_delivers_exactly_once(world: World, tmp_path):
+    world.fal.script_next(JobScript(queue_seconds=0.0, run_seconds=None))
+    env = world.env()
+    log = tmp_path / "bot.log"
+    with bot_process(env, log) as first:
+        await world.discord.wait_ready(timeout=30)
+        await run_tween(world)
+        await world.discord.wait_for(lambda: world.fal.count("status") >= 2, timeout=20)  # tracked while generating
+        first.kill()
+        first.wait(timeout=10)
+    assert len(world.fal.submits) == 1
+    thread = world.discord.threads()[0]
+    assert videos_in(world, thread.id) == []
+
+    with bot_process(env, log) as second:
+        await world.discord.wait_ready(timeout=30, sessions=2)
+        world.fal.release(world.fal.submits[0].request_id)
+        await world.discord.wait_for(lambda: videos_in(world, thread.id), timeout=30)
+        assert second.poll() is None, log.read_text()[-2000:]
+    (video,) = videos_in(world, thread.id)
+    assert video.attachments[0].data == world.fal.video_bytes(world.fal.submits[0].request_id)
+    assert len(world.fal.submits) == 1
+    assert "Traceback" not in log.read_text()

@@ -1,0 +1,141 @@
+"""Every user-visible flow of /tween through the real discord.py client, the fake Discord and the fake fal."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import TweenBot
+from tests.e2e.conftest import World, run_bot
+from tests.fakes.fal_server import JobScript
+from tests.support.images import image_bytes
+
+pytestmark = pytest.mark.e2e
+
+PROMPT = "@Image1 slowly turns into @Image2"
+
+
+def frames(start: bytes | None = None, end: bytes | None = None) -> dict[str, tuple[str, bytes, str]]:
+    return {
+        "start": ("start.png", start or image_bytes(640, 360), "image/png"),
+        "end": ("end.jpg", end or image_bytes(640, 360, "JPEG", (20, 100, 220)), "image/jpeg"),
+    }
+
+
+def no_ping_possible(allowed: dict | None) -> bool:
+    """True when Discord would ping nobody, or only explicitly listed users, for this body."""
+    if allowed is None:
+        return False
+    return not allowed.get("parse") and not allowed.get("roles") and not allowed.get("replied_user")
+
+
+async def run_tween(world: World, *, user=None, prompt: str = PROMPT, duration: int | None = 5, files=None):
+    options: dict[str, object] = {"prompt": prompt}
+    if duration is not None:
+        options["duration"] = duration
+    return await world.discord.slash(
+        "tween", user=user or world.discord.guild.member, options=options, attachments=files or frames()
+    )
+
+
+def ephemeral_text(interaction) -> str:
+    messages = [interaction.original, *interaction.followups]
+    return " ".join(m.content for m in messages if m is not None and m.content)
+
+
+async def test_happy_path_video_lands_in_the_thread(world: World, tween: TweenBot):
+    interaction = await run_tween(world)
+    ack = await interaction.wait_acked()
+    assert ack["type"] == 5 and ack["data"]["flags"] == 64  # deferred, privately
+    assert interaction.acked_after is not None and interaction.acked_after < 3
+
+    channel = world.discord.guild.channel
+    card = await world.discord.wait_for(lambda: next(iter(world.discord.messages(channel.id)), None))
+    assert card.embeds[0]["title"].startswith("🎬 Tween #1")
+    assert card.attachments[0].filename == "frames.jpg"
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads(channel.id)), None))
+
+    video_message = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(thread.id) if m.attachments), None), timeout=15
+    )
+    (submit,) = world.fal.submits
+    assert submit.body["duration"] == "5" and submit.body["prompt"] == PROMPT
+    assert set(submit.fetched_images) == {"start_image_url", "end_image_url"}
+    assert video_message.attachments[0].data == world.fal.video_bytes(submit.request_id)
+    assert video_message.attachments[0].filename == "tween-1.mp4"
+    await world.discord.wait_for(lambda: "✅ Done" in str(world.discord.messages(channel.id)[0].embeds))
+    assert "on its way" in ephemeral_text(interaction)
+    assert world.discord.spec_violations == []
+
+
+@pytest.mark.parametrize(
+    ("files", "prompt", "expected"),
+    [
+        ({"start": ("s.png", image_bytes(200, 200), "image/png")}, PROMPT, "at least 300 px"),
+        ({"start": ("s.png", image_bytes(1400, 400), "image/png")}, PROMPT, "too wide"),
+        ({"start": ("s.png", b"%PDF-1.4 not an image", "image/png")}, PROMPT, "isn't an image"),
+        ({"start": ("s.png", image_bytes(640, 360), "image/png"),
+          "end": ("e.png", image_bytes(640, 360)[:300], "image/png")}, PROMPT, "damaged"),
+        (None, "     ", "prompt is empty"),
+    ],
+)  # fmt: skip
+async def test_bad_input_gets_a_clear_private_message_and_costs_nothing(world, tween, files, prompt, expected):
+    interaction = await run_tween(world, prompt=prompt, files=files)
+    text = await world.discord.wait_for(lambda: ephemeral_text(interaction))
+    assert expected in text and "Nothing was charged" in text
+    assert interaction.ephemeral
+    assert world.fal.submits == []
+    assert world.discord.messages(world.discord.guild.channel.id) == []
+
+
+async def test_no_budget_left_says_what_is_left_and_when_it_resets(world: World):
+    async with run_bot(world, "[budget]\ndefault_seconds = 8\n"):
+        await run_tween(world, duration=5)
+        await world.discord.wait_for(lambda: len(world.fal.submits) == 1)
+        interaction = await run_tween(world, duration=5)
+        text = await world.discord.wait_for(lambda: ephemeral_text(interaction))
+    assert "3 s ($0.336) left" in text and "resets <t:" in text
+    assert len(world.fal.submits) == 1
+
+
+async def test_fal_failure_is_explained_in_the_thread_and_refunded(world: World, tween: TweenBot):
+    world.fal.script_next(JobScript(outcome="error", error="Runner disconnected", error_type="runner_disconnected"))
+    await run_tween(world, duration=7)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    notice = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(thread.id) if "failed" in m.content), None)
+    )
+    assert "refunded" in notice.content and "7 s" in notice.content
+    budget = await tween.services.budget.state(world.discord.guild.id)
+    assert (budget.reserved_seconds, budget.spent_seconds) == (0, 0)
+
+
+async def test_video_over_the_upload_limit_is_linked_and_the_next_job_still_works(world: World, tween: TweenBot):
+    world.fal.script_next(JobScript(video_size=world.discord.guild.upload_limit + 1))
+    await run_tween(world)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    linked = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(thread.id) if m.embeds), None), timeout=15
+    )
+    assert linked.attachments == []
+    assert "/videos/" in str(linked.embeds)
+
+    await run_tween(world)
+    threads = await world.discord.wait_for(lambda: len(world.discord.threads()) == 2 and world.discord.threads())
+    second = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(threads[1].id) if m.attachments), None), timeout=15
+    )
+    assert second.attachments[0].size == 4096
+
+
+async def test_mentions_in_the_prompt_never_ping(world: World, tween: TweenBot):
+    guild = world.discord.guild
+    prompt = f"@everyone @here <@&{guild.mod_role_id}> <@{guild.admin.id}> dance from @Image1 to @Image2"
+    await run_tween(world, prompt=prompt)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    await world.discord.wait_for(lambda: any(m.attachments for m in world.discord.messages(thread.id)), timeout=15)
+    sent = [m for ch in (guild.channel.id, thread.id) for m in world.discord.messages(ch)]
+    assert sent
+    for message in sent:
+        assert no_ping_possible(message.allowed_mentions), message.allowed_mentions
+        users = (message.allowed_mentions or {}).get("users", [])
+        assert set(users) <= {str(guild.member.id), guild.member.id}

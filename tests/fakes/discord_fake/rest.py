@@ -1,0 +1,249 @@
+"""REST routes of the fake Discord, under /api/v10, answering as Discord does where bots go wrong."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from tests.fakes.discord_fake import payloads
+from tests.fakes.discord_fake.bodies import BODY, Body, answer, error
+from tests.fakes.discord_fake.state import FakeChannel, FakeInteraction, FakeMessage
+
+if TYPE_CHECKING:
+    from tests.fakes.discord_fake.server import FakeDiscord
+
+REQUEST_CAP = 25 * 1024 * 1024
+ACK_DEADLINE = 3.0
+TOKEN_LIFE = 15 * 60.0
+EPHEMERAL, LOADING = 64, 128
+
+
+class Rest:
+    def __init__(self, fake: FakeDiscord) -> None:
+        self.fake = fake
+
+    def routes(self) -> list[web.RouteDef]:
+        api = "/api/v10"
+        return [
+            web.get(f"{api}/users/@me", self.me),
+            web.get(f"{api}/oauth2/applications/@me", self.application),
+            web.get(f"{api}/gateway", self.gateway),
+            web.get(f"{api}/gateway/bot", self.gateway),
+            web.put(f"{api}/applications/{{app}}/commands", self.sync_commands),
+            web.put(f"{api}/applications/{{app}}/guilds/{{gid}}/commands", self.sync_commands),
+            web.post(f"{api}/interactions/{{iid}}/{{token}}/callback", self.callback),
+            web.post(f"{api}/webhooks/{{app}}/{{token}}", self.followup),
+            web.route("*", f"{api}/webhooks/{{app}}/{{token}}/messages/{{mid}}", self.webhook_message),
+            web.get(f"{api}/channels/{{cid}}", self.get_channel),
+            web.get(f"{api}/channels/{{cid}}/messages", self.history),
+            web.post(f"{api}/channels/{{cid}}/messages", self.create_message),
+            web.route("*", f"{api}/channels/{{cid}}/messages/{{mid}}", self.one_message),
+            web.post(f"{api}/channels/{{cid}}/messages/{{mid}}/threads", self.thread_from_message),
+            web.get("/cdn/{aid}/{filename}", self.cdn),
+        ]
+
+    # -- identity and commands ----------------------------------------------------------------------------
+
+    async def me(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bot {self.fake.token}":
+            return error(401, 0, "401: Unauthorized")
+        return answer(payloads.user(self.fake.bot_user) | {"verified": True, "mfa_enabled": False})
+
+    async def application(self, request: web.Request) -> web.Response:
+        return answer(payloads.bot_application(self.fake.bot_user, self.fake.guild.owner))
+
+    async def gateway(self, request: web.Request) -> web.Response:
+        return answer({"url": self.fake.gateway_url, "shards": 1,
+                       "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
+                                               "max_concurrency": 1}})  # fmt: skip
+
+    async def sync_commands(self, request: web.Request) -> web.Response:
+        body = request[BODY].json or []
+        synced = []
+        for command in body:
+            stored = command | {"id": str(self.fake.ids.next()), "application_id": str(self.fake.bot_user.id),
+                                "version": str(self.fake.ids.next())}  # fmt: skip
+            if gid := request.match_info.get("gid"):
+                stored["guild_id"] = gid
+            self.fake.commands[command["name"]] = stored
+            synced.append(stored)
+        return answer(synced)
+
+    # -- interactions -------------------------------------------------------------------------------------
+
+    async def callback(self, request: web.Request) -> web.Response:
+        ix = self.fake.interactions.get(int(request.match_info["iid"]))
+        if ix is None or ix.token != request.match_info["token"]:
+            return error(404, 10062, "Unknown interaction")
+        if ix.responses:
+            return error(400, 40060, "Interaction has already been acknowledged.")
+        if self.fake.clock.now() - ix.created > ACK_DEADLINE:
+            return error(404, 10062, "Unknown interaction")
+        body: Body = request[BODY]
+        kind, data = body.json["type"], body.json.get("data") or {}
+        ix.responses.append(body.json)
+        ix.acked_after = time.monotonic() - ix.dispatched_at
+        message = None
+        if kind in (4, 5):
+            ix.ephemeral = bool(data.get("flags", 0) & EPHEMERAL)
+            ix.deferred = kind == 5
+            message = self._new_message(ix.channel_id, data, body, interaction=ix)
+            message.flags = (data.get("flags", 0) & EPHEMERAL) | (LOADING if kind == 5 else 0)
+            ix.original = message
+        elif kind == 7 and ix.message_id is not None:
+            message = self.fake.find_message(ix.message_id)
+            if message:
+                self._apply_edit(message, data, body)
+        result: dict[str, Any] = {"interaction": {"id": str(ix.id), "type": ix.type,
+                                                  "response_message_id": str(message.id) if message else None,
+                                                  "response_message_loading": kind == 5,
+                                                  "response_message_ephemeral": ix.ephemeral}}  # fmt: skip
+        if message is not None and kind in (4, 7):
+            result["resource"] = {"type": kind, "message": self.fake.message_json(message)}
+        return answer(result)
+
+    def _token(self, request: web.Request) -> FakeInteraction | web.Response:
+        ix = self.fake.by_token.get(request.match_info["token"])
+        if ix is None:
+            return error(404, 10015, "Unknown Webhook")
+        if self.fake.clock.now() - ix.created > TOKEN_LIFE:
+            return error(401, 50027, "Invalid Webhook Token")
+        return ix
+
+    async def followup(self, request: web.Request) -> web.Response:
+        ix = self._token(request)
+        if isinstance(ix, web.Response):
+            return ix
+        body: Body = request[BODY]
+        data = body.json or {}
+        if ix.original is not None and ix.deferred and ix.original.flags & LOADING:
+            # The first followup after a defer fills the "thinking" message.
+            self._apply_edit(ix.original, data, body)
+            ix.original.flags &= ~LOADING
+            return answer(self.fake.message_json(ix.original))
+        message = self._new_message(ix.channel_id, data, body, interaction=ix)
+        message.flags = data.get("flags", 0) & EPHEMERAL
+        ix.followups.append(message)
+        return answer(self.fake.message_json(message))
+
+    async def webhook_message(self, request: web.Request) -> web.Response:
+        ix = self._token(request)
+        if isinstance(ix, web.Response):
+            return ix
+        mid = request.match_info["mid"]
+        message = ix.original if mid == "@original" else self.fake.find_message(int(mid))
+        if message is None:
+            return error(404, 10008, "Unknown Message")
+        if request.method == "DELETE":
+            message.deleted = True
+            return web.Response(status=204)
+        if request.method == "PATCH":
+            self._apply_edit(message, request[BODY].json or {}, request[BODY])
+            message.flags &= ~LOADING
+        return answer(self.fake.message_json(message))
+
+    # -- channels and messages ----------------------------------------------------------------------------
+
+    async def get_channel(self, request: web.Request) -> web.Response:
+        channel = self.fake.channels.get(int(request.match_info["cid"]))
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        return answer(payloads.channel(channel))
+
+    async def history(self, request: web.Request) -> web.Response:
+        cid = int(request.match_info["cid"])
+        if cid not in self.fake.channels:
+            return error(404, 10003, "Unknown Channel")
+        limit = min(int(request.query.get("limit", 50)), 100)
+        found = [m for m in reversed(self.fake.messages(cid))]
+        if before := request.query.get("before"):
+            found = [m for m in found if m.id < int(before)]
+        if after := request.query.get("after"):
+            found = [m for m in found if m.id > int(after)]
+        return answer([self.fake.message_json(m) for m in found[:limit]])
+
+    async def create_message(self, request: web.Request) -> web.Response:
+        channel = self.fake.channels.get(int(request.match_info["cid"]))
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        if problem := self._refuse(channel, request[BODY]):
+            return problem
+        message = self._new_message(channel.id, request[BODY].json or {}, request[BODY])
+        return answer(self.fake.message_json(message))
+
+    async def one_message(self, request: web.Request) -> web.Response:
+        message = self.fake.find_message(int(request.match_info["mid"]))
+        if message is None or message.channel_id != int(request.match_info["cid"]):
+            return error(404, 10008, "Unknown Message")
+        if request.method == "DELETE":
+            message.deleted = True
+            return web.Response(status=204)
+        if request.method == "PATCH":
+            channel = self.fake.channels[message.channel_id]
+            if problem := self._refuse(channel, request[BODY], creating=False):
+                return problem
+            self._apply_edit(message, request[BODY].json or {}, request[BODY])
+        return answer(self.fake.message_json(message))
+
+    async def thread_from_message(self, request: web.Request) -> web.Response:
+        parent = self.fake.channels.get(int(request.match_info["cid"]))
+        message = self.fake.find_message(int(request.match_info["mid"]))
+        if parent is None or message is None:
+            return error(404, 10008, "Unknown Message")
+        guild = self.fake.guilds[parent.guild_id]
+        if "create_thread" in guild.forbidden or parent.type == 11:
+            return error(403, 50013, "Missing Permissions")
+        body = request[BODY].json or {}
+        thread = FakeChannel(message.id, parent.guild_id, body.get("name", "thread"), type=11, parent_id=parent.id,
+                             message_id=message.id, owner_id=self.fake.bot_user.id)  # fmt: skip
+        self.fake.channels[thread.id] = thread
+        await self.fake.gateway.broadcast("THREAD_CREATE", payloads.thread(thread) | {"newly_created": True})
+        return answer(payloads.thread(thread), 201)
+
+    async def cdn(self, request: web.Request) -> web.Response:
+        stored = self.fake.cdn.get(request.path)
+        if stored is None:
+            return error(404, 0, "404: Not Found")
+        return web.Response(body=stored.data, content_type=stored.content_type or "application/octet-stream")
+
+    # -- helpers ------------------------------------------------------------------------------------------
+
+    def _refuse(self, channel: FakeChannel, body: Body, *, creating: bool = True) -> web.Response | None:
+        guild = self.fake.guilds[channel.guild_id]
+        if creating and "send_messages" in guild.forbidden:
+            return error(403, 50013, "Missing Permissions")
+        if body.files and "attach_files" in guild.forbidden:
+            return error(403, 50013, "Missing Permissions")
+        if any(len(f.data) > guild.upload_limit for f in body.files) or body.size > REQUEST_CAP:
+            return error(413, 40005, "Request entity too large")
+        return None
+
+    def _new_message(self, channel_id: int, data: dict[str, Any], body: Body,
+                     interaction: FakeInteraction | None = None) -> FakeMessage:  # fmt: skip
+        author = self.fake.bot_user.id
+        message = FakeMessage(self.fake.ids.next(), channel_id, author,
+                              interaction_id=interaction.id if interaction else None)  # fmt: skip
+        message.ephemeral = bool(data.get("flags", 0) & EPHEMERAL)
+        self._apply_edit(message, data, body, new=True)
+        message.edits = 0
+        if not message.ephemeral:
+            self.fake.store_message(message)
+        else:
+            self.fake.all_messages[message.id] = message
+        return message
+
+    def _apply_edit(self, message: FakeMessage, data: dict[str, Any], body: Body, *, new: bool = False) -> None:
+        for key in ("content", "embeds", "components"):
+            if key in data and data[key] is not None:
+                setattr(message, key, data[key])
+        if "allowed_mentions" in data or new:
+            message.allowed_mentions = data.get("allowed_mentions")
+        if "attachments" in data or body.files:
+            keep = {str(a.get("id")) for a in data.get("attachments") or []}
+            kept = (
+                [a for a in message.attachments if str(a.id) in keep] if "attachments" in data else message.attachments
+            )
+            message.attachments = kept + [self.fake.store_upload(f) for f in body.files]
+        message.edits += 1

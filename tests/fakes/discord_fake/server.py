@@ -1,0 +1,337 @@
+"""FakeDiscord: REST, gateway and CDN on 127.0.0.1 for the real discord.py client, plus the test-facing API."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from PIL import Image
+
+from tests.fakes.discord_fake import payloads, spec
+from tests.fakes.discord_fake.bodies import BODY, Body, Upload, error, rate_limited, read_body
+from tests.fakes.discord_fake.gateway import Gateway
+from tests.fakes.discord_fake.rest import Rest
+from tests.fakes.discord_fake.state import (
+    MANAGE_GUILD,
+    MEMBER_PERMISSIONS,
+    TIER_LIMITS,
+    FakeAttachment,
+    FakeChannel,
+    FakeClock,
+    FakeGuild,
+    FakeInteraction,
+    FakeMessage,
+    FakeUser,
+    Snowflakes,
+)
+from tests.support.waiting import wait_until
+
+T = TypeVar("T")
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+    files: list[tuple[str, str, int]]
+    headers: dict[str, str]
+    at: float
+    status: int = 0
+
+
+@dataclass
+class _Failure:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    code: int
+    message: str
+    retry_after: float | None
+    times: int = 1
+    hits: list[float] = field(default_factory=list)
+
+
+class FakeDiscord:
+    def __init__(self, *, token: str = "fake-token", upload_limit: int = 10 * 1024 * 1024,
+                 validate_spec: bool = True) -> None:  # fmt: skip
+        self.token = token
+        self.validate_spec = validate_spec and spec.available()
+        self.ids = Snowflakes()
+        self.clock = FakeClock()
+        self.guilds: dict[int, FakeGuild] = {}
+        self.channels: dict[int, FakeChannel] = {}
+        self.all_messages: dict[int, FakeMessage] = {}
+        self.interactions: dict[int, FakeInteraction] = {}
+        self.by_token: dict[str, FakeInteraction] = {}
+        self.cdn: dict[str, FakeAttachment] = {}
+        self.commands: dict[str, dict[str, Any]] = {}
+        self.requests: list[RecordedRequest] = []
+        self.spec_violations: list[str] = []
+        self.errors: list[str] = []
+        self._messages: dict[int, list[FakeMessage]] = {}
+        self._failures: list[_Failure] = []
+        self._default_limit = upload_limit
+        self.bot_user = FakeUser(self.ids.next(), "tween", bot=True)
+        self.guild = self.add_guild("Test Guild", upload_limit=upload_limit)
+        self.gateway = Gateway(token, self._ready_payload, self._guild_payloads)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._middleware], client_max_size=200 * 1024 * 1024)
+        app.add_routes(
+            [web.get("/", self.gateway.handle), *Rest(self).routes(), web.route("*", "/{tail:.*}", self._unknown)]
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.base_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        for session in list(self.gateway.sessions):
+            await session.ws.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeDiscord:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base_url}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"{self.base_url.replace('http://', 'ws://')}/"
+
+    # -- the world ----------------------------------------------------------------------------------------
+
+    def add_guild(self, name: str, *, premium_tier: int = 0, upload_limit: int | None = None) -> FakeGuild:
+        gid = self.ids.next()
+        mod_role = self.ids.next()
+        channel = FakeChannel(self.ids.next(), gid, "general")
+        people = [FakeUser(self.ids.next(), f"{name.split()[0].lower()}-{who}") for who in ("owner", "admin", "member")]
+        people[1].permissions |= MANAGE_GUILD
+        people[1].roles.append(mod_role)
+        limit = upload_limit or (self._default_limit if premium_tier < 2 else TIER_LIMITS[premium_tier])
+        guild = FakeGuild(gid, name, premium_tier, limit, channel, mod_role, *people, bot_user=self.bot_user,
+                          members=[self.bot_user, *people])  # fmt: skip
+        self.guilds[gid] = guild
+        self.channels[channel.id] = channel
+        if getattr(self, "gateway", None) and self.gateway.current:
+            asyncio.get_running_loop().create_task(self.gateway.broadcast("GUILD_CREATE", self._guild_json(guild)))
+        return guild
+
+    def add_member(self, guild: FakeGuild, name: str, *, permissions: int = MEMBER_PERMISSIONS,
+                   roles: list[int] | None = None) -> FakeUser:  # fmt: skip
+        user = FakeUser(self.ids.next(), name, permissions=permissions, roles=list(roles or []))
+        guild.members.append(user)
+        return user
+
+    def forbid(self, guild: FakeGuild, action: str) -> None:
+        guild.forbidden.add(action)
+
+    def fail_next(self, method: str, path_regex: str, *, status: int, code: int = 0, message: str = "",
+                  retry_after: float | None = None, times: int = 1) -> None:  # fmt: skip
+        self._failures.append(_Failure(method.upper(), re.compile(path_regex), status, code, message, retry_after,
+                                       times))  # fmt: skip
+
+    async def disconnect_gateway(self, *, resume: bool = True) -> None:
+        await self.gateway.reconnect(resume=resume)
+
+    async def wait_ready(self, timeout: float = 10.0, sessions: int = 1) -> None:
+        await wait_until(lambda: self.gateway.identified >= sessions and self.gateway.current, timeout,
+                         what=f"{sessions} bot session(s) on the fake gateway")  # fmt: skip
+
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+        return await wait_until(predicate, timeout, what="the fake Discord to show it")
+
+    def messages(self, channel_id: int) -> list[FakeMessage]:
+        return [m for m in self._messages.get(channel_id, []) if not m.deleted]
+
+    def threads(self, parent_id: int | None = None) -> list[FakeChannel]:
+        return [c for c in self.channels.values() if c.type == 11 and parent_id in (None, c.parent_id)]
+
+    # -- interactions ---------------------------------------------------------------------------------------
+
+    async def slash(
+        self,
+        name: str,
+        *,
+        user: FakeUser,
+        guild: FakeGuild | None = None,
+        channel_id: int | None = None,
+        options: dict[str, Any] | None = None,
+        attachments: dict[str, tuple[str, bytes, str | None]] | None = None,
+    ) -> FakeInteraction:
+        guild = guild or self.guild
+        channel = self.channels[channel_id] if channel_id else guild.channel
+        opts: list[dict[str, Any]] = [
+            {"name": k, "type": _option_type(v), "value": v} for k, v in (options or {}).items()
+        ]
+        resolved: dict[str, Any] = {}
+        for option, (filename, data, content_type) in (attachments or {}).items():
+            stored = self.store_upload(Upload(0, filename, data), content_type)
+            resolved[str(stored.id)] = payloads.attachment(stored, _dimensions(data)) | {"ephemeral": True}
+            opts.append({"name": option, "type": 11, "value": str(stored.id)})
+        command = self.commands.get(name)
+        data: dict[str, Any] = {"id": command["id"] if command else str(self.ids.next()), "name": name, "type": 1,
+                                "guild_id": str(guild.id), "options": opts}  # fmt: skip
+        if resolved:
+            data["resolved"] = {"attachments": resolved}
+        return await self._interact(2, user, guild, channel, data)
+
+    async def click(self, message_id: int, custom_id: str, *, user: FakeUser) -> FakeInteraction:
+        message = self.all_messages[message_id]
+        channel = self.channels[message.channel_id]
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interact(3, user, self.guilds[channel.guild_id], channel, data, message)
+
+    async def submit_modal(self, interaction: FakeInteraction, values: dict[str, str], *,
+                           user: FakeUser) -> FakeInteraction:  # fmt: skip
+        modal = interaction.modal()
+        assert modal is not None, "that interaction opened no modal"
+        rows = [_fill(row, values) for row in modal.get("components", [])]
+        channel = self.channels[interaction.channel_id]
+        message = self.all_messages.get(interaction.message_id or 0)
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        return await self._interact(5, user, self.guilds[channel.guild_id], channel, data, message)
+
+    async def _interact(self, kind: int, user: FakeUser, guild: FakeGuild, channel: FakeChannel,
+                        data: dict[str, Any], message: FakeMessage | None = None) -> FakeInteraction:  # fmt: skip
+        iid = self.ids.next()
+        ix = FakeInteraction(iid, f"tok-{iid}-{secrets.token_hex(4)}", kind, user, guild, channel.id,
+                             created=self.clock.now(), dispatched_at=time.monotonic(),
+                             message_id=message.id if message else None)  # fmt: skip
+        self.interactions[iid] = ix
+        self.by_token[ix.token] = ix
+        payload = payloads.interaction(interaction_id=iid, kind=kind, token=ix.token, app_id=self.bot_user.id,
+                                       g=guild, chan=channel, who=user, data=data,
+                                       message_json=self.message_json(message) if message else None)  # fmt: skip
+        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return ix
+
+    # -- storage used by the routes ---------------------------------------------------------------------------
+
+    def store_message(self, message: FakeMessage) -> None:
+        self._messages.setdefault(message.channel_id, []).append(message)
+        self.all_messages[message.id] = message
+
+    def find_message(self, message_id: int) -> FakeMessage | None:
+        message = self.all_messages.get(message_id)
+        return message if message and not message.deleted else None
+
+    def store_upload(self, upload: Upload, content_type: str | None = None) -> FakeAttachment:
+        aid = self.ids.next()
+        path = f"/cdn/{aid}/{upload.filename}"
+        stored = FakeAttachment(aid, upload.filename, content_type or upload.content_type, upload.data,
+                                f"{self.base_url}{path}")  # fmt: skip
+        self.cdn[path] = stored
+        return stored
+
+    def message_json(self, message: FakeMessage) -> dict[str, Any]:
+        channel = self.channels.get(message.channel_id)
+        author = next((u for g in self.guilds.values() for u in g.members if u.id == message.author_id), self.bot_user)
+        return payloads.message(message, author, channel.guild_id if channel else None, self.bot_user.id)
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    def _ready_payload(self, session_id: str) -> dict[str, Any]:
+        return {"v": 10, "user": payloads.user(self.bot_user), "guilds": [{"id": str(g), "unavailable": True}
+                for g in self.guilds], "session_id": session_id, "resume_gateway_url": self.gateway_url,
+                "application": {"id": str(self.bot_user.id), "flags": 0}, "shard": [0, 1]}  # fmt: skip
+
+    def _guild_payloads(self) -> list[dict[str, Any]]:
+        return [self._guild_json(g) for g in self.guilds.values()]
+
+    def _guild_json(self, guild: FakeGuild) -> dict[str, Any]:
+        return payloads.guild(guild, [c for c in self.threads() if c.guild_id == guild.id])
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        body = await read_body(request) if request.method in ("POST", "PATCH", "PUT") else Body()
+        request[BODY] = body
+        record = RecordedRequest(request.method, request.path, dict(request.query), body.json,
+                                 [(f"files[{f.index}]", f.filename, len(f.data)) for f in body.files],
+                                 dict(request.headers), time.monotonic())  # fmt: skip
+        self.requests.append(record)
+        response = self._injected(request) or self._spec_refusal(request, body) or await self._run(handler, request)
+        record.status = response.status
+        return response
+
+    def _injected(self, request: web.Request) -> web.Response | None:
+        for failure in self._failures:
+            if failure.method == request.method and failure.pattern.search(request.path):
+                failure.times -= 1
+                if failure.times <= 0:
+                    self._failures.remove(failure)
+                if failure.status == 429:
+                    return rate_limited(failure.retry_after or 0.1)
+                return error(failure.status, failure.code, failure.message or f"{failure.status}: injected")
+        return None
+
+    def _spec_refusal(self, request: web.Request, body: Body) -> web.Response | None:
+        if body.json is None or not request.path.startswith("/api/v10"):
+            return None
+        problems = spec.check(request.method, request.path, body.json)
+        self.spec_violations.extend(problems)
+        if problems and self.validate_spec:
+            return error(400, 50035, "Invalid Form Body: " + "; ".join(problems)[:500])
+        return None
+
+    async def _run(self, handler: Callable[..., Any], request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            # Never a 500: discord.py would retry it for ~25 s and hide the bug.
+            self.errors.append(f"{request.method} {request.path}: {exc!r}")
+            return error(400, 0, f"fake Discord error: {exc!r}")
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        return error(404, 0, "404: Not Found")
+
+
+def _option_type(value: Any) -> int:
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int):
+        return 4
+    if isinstance(value, float):
+        return 10
+    return 3
+
+
+def _dimensions(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:
+        return None
+
+
+def _fill(row: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    if row.get("type") == 18:
+        inner = row["component"]
+        return {"type": 18, "component": {"type": inner["type"], "custom_id": inner["custom_id"],
+                                          "value": values.get(inner["custom_id"], "")}}  # fmt: skip
+    filled = [{"type": c["type"], "custom_id": c["custom_id"], "value": values.get(c["custom_id"], "")}
+              for c in row["components"]]  # fmt: skip
+    return {"type": 1, "components": filled}
