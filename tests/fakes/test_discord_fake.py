@@ -1,0 +1,171 @@
+"""The fake Discord behaves like Discord where bots go wrong: deadlines, limits, rate limits, spec, gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import discord
+import pytest
+import yarl
+from discord.ext import commands
+
+from tests.fakes.discord_fake import FakeDiscord
+from tests.support.images import image_bytes
+
+
+@pytest.fixture
+async def fake():
+    async with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+class EchoBot(commands.Bot):
+    """A minimal real discord.py bot: /echo defers, reads its attachment, posts it with a button."""
+
+    def __init__(self) -> None:
+        super().__init__(command_prefix="!", intents=discord.Intents.none(), guild_ready_timeout=0.05)
+        self.clicked: list[int] = []
+
+    async def setup_hook(self) -> None:
+        @self.tree.command(name="echo", description="echo")
+        async def echo(interaction: discord.Interaction, text: str, image: discord.Attachment) -> None:
+            await interaction.response.defer(ephemeral=True)
+            data = await image.read()
+            view = discord.ui.View(timeout=None)
+            view.add_item(discord.ui.Button(label="Press", custom_id="press"))
+            await interaction.channel.send(text, file=discord.File(__import__("io").BytesIO(data), "echo.png"),
+                                           view=view)  # fmt: skip
+            await interaction.followup.send("done", ephemeral=True)
+
+        @self.tree.command(name="slow", description="answers too late")
+        async def slow(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("late")
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.data and interaction.data.get("custom_id") == "press":
+            self.clicked.append(interaction.user.id)
+            await interaction.response.defer()
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, monkeypatch):
+    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
+    client = EchoBot()
+    task = asyncio.create_task(client.start(fake.token))
+    await asyncio.sleep(0)
+    await fake.wait_ready()
+    yield client
+    await client.close()
+    assert not task.done() or task.cancelled() or task.exception() is None
+
+
+async def test_slash_defer_attachment_send_and_button(fake: FakeDiscord, bot: EchoBot):
+    picture = image_bytes(400, 400)
+    ix = await fake.slash("echo", user=fake.guild.member, options={"text": "hi <@&1> @everyone"},
+                          attachments={"image": ("a.png", picture, "image/png")})  # fmt: skip
+    assert (await ix.wait_acked())["type"] == 5 and ix.ephemeral
+    posted = await fake.wait_for(lambda: next(iter(fake.messages(fake.guild.channel.id)), None))
+    assert posted.attachments[0].data == picture and posted.content == "hi <@&1> @everyone"
+    assert posted.allowed_mentions is None  # recorded exactly as sent: this bot set none
+    await fake.wait_for(lambda: ix.original and ix.original.content == "done")
+    await fake.click(posted.id, "press", user=fake.guild.admin)
+    await fake.wait_for(lambda: bot.clicked == [fake.guild.admin.id])
+    assert fake.spec_violations == [] and fake.errors == []
+
+
+async def test_late_and_double_acks_are_refused(fake: FakeDiscord, bot: EchoBot, http):
+    ix = await fake.slash("slow", user=fake.guild.member)
+    await ix.wait_acked()
+    url = f"{fake.api_base}/interactions/{ix.id}/{ix.token}/callback"
+    again = await http.post(url, json={"type": 4, "data": {"content": "twice"}})
+    assert again.status == 400 and (await again.json())["code"] == 40060
+    fake.clock.advance(0)  # the bot answered in time; now one it cannot answer in time:
+    ix2 = await fake.slash("slow", user=fake.guild.member)
+    await ix2.wait_acked()
+    ix3_id = fake.ids.next()
+    missing = await http.post(f"{fake.api_base}/interactions/{ix3_id}/nope/callback", json={"type": 5})
+    assert missing.status == 404 and (await missing.json())["code"] == 10062
+
+
+async def test_ack_after_three_seconds_is_unknown_interaction(fake: FakeDiscord, http):
+    async with _no_bot_interaction(fake) as ix:
+        fake.clock.advance(3.5)
+        late = await http.post(f"{fake.api_base}/interactions/{ix.id}/{ix.token}/callback", json={"type": 5})
+        assert late.status == 404 and (await late.json())["code"] == 10062
+
+
+async def test_token_dies_after_fifteen_minutes(fake: FakeDiscord, http):
+    async with _no_bot_interaction(fake) as ix:
+        await http.post(f"{fake.api_base}/interactions/{ix.id}/{ix.token}/callback", json={"type": 5})
+        fake.clock.advance(15 * 60 + 1)
+        late = await http.post(f"{fake.api_base}/webhooks/1/{ix.token}", json={"content": "too late"})
+        assert late.status == 401 and (await late.json())["code"] == 50027
+
+
+async def test_upload_over_limit_is_413(fake: FakeDiscord, http):
+    form = aiohttp.FormData(quote_fields=False)
+    form.add_field("payload_json", json.dumps({"content": "big", "attachments": [{"id": 0, "filename": "v.mp4"}]}))
+    form.add_field("files[0]", b"x" * (fake.guild.upload_limit + 1), filename="v.mp4")
+    answer = await http.post(f"{fake.api_base}/channels/{fake.guild.channel.id}/messages", data=form)
+    assert answer.status == 413 and (await answer.json())["code"] == 40005
+    assert fake.messages(fake.guild.channel.id) == []
+
+
+async def test_body_discord_would_reject_is_refused_and_recorded(fake: FakeDiscord, http):
+    answer = await http.post(f"{fake.api_base}/channels/{fake.guild.channel.id}/messages", json={"content": 5})
+    assert answer.status == 400 and (await answer.json())["code"] == 50035
+    assert fake.spec_violations and "content" in fake.spec_violations[0]
+
+
+async def test_history_is_newest_first_with_limit(fake: FakeDiscord, http):
+    for text in ("one", "two", "three"):
+        await http.post(f"{fake.api_base}/channels/{fake.guild.channel.id}/messages", json={"content": text})
+    answer = await http.get(f"{fake.api_base}/channels/{fake.guild.channel.id}/messages", params={"limit": "2"})
+    assert [m["content"] for m in await answer.json()] == ["three", "two"]
+    assert answer.headers["Content-Type"] == "application/json"
+
+
+async def test_rate_limit_is_retried_by_discord_py(fake: FakeDiscord, bot: EchoBot):
+    fake.fail_next("POST", r"/channels/\d+/messages$", status=429, retry_after=0.05)
+    channel = bot.get_partial_messageable(fake.guild.channel.id)
+    await channel.send("after a 429")
+    statuses = [r.status for r in fake.requests if r.path.endswith("/messages") and r.method == "POST"]
+    assert statuses == [429, 200]
+
+
+async def test_gateway_resume_and_new_guild(fake: FakeDiscord, bot: EchoBot):
+    await fake.disconnect_gateway()
+    await fake.wait_for(lambda: fake.gateway.resumed == 1)
+    guild = fake.add_guild("Boosted", premium_tier=3)
+    await fake.wait_for(lambda: bot.get_guild(guild.id))
+    assert bot.get_guild(guild.id).filesize_limit == 100 * 1024 * 1024 == guild.upload_limit
+
+
+class _no_bot_interaction:
+    """An interaction registered with no bot connected, for raw-HTTP checks of the callback rules."""
+
+    def __init__(self, fake: FakeDiscord) -> None:
+        self.fake = fake
+
+    async def __aenter__(self):
+        from tests.fakes.discord_fake.state import FakeInteraction
+
+        fake = self.fake
+        iid = fake.ids.next()
+        ix = FakeInteraction(iid, f"tok-{iid}", 2, fake.guild.member, fake.guild, fake.guild.channel.id,
+                             created=fake.clock.now(), dispatched_at=0.0)  # fmt: skip
+        fake.interactions[iid] = ix
+        fake.by_token[ix.token] = ix
+        return ix
+
+    async def __aexit__(self, *exc):
+        return False
