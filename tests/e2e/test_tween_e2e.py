@@ -7,7 +7,7 @@ import pytest
 from bot.app import TweenBot
 from tests.e2e.conftest import World, run_bot
 from tests.fakes.fal_server import JobScript
-from tests.support.images import image_bytes
+from tests.support.images import animated_png, image_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -67,24 +67,37 @@ async def test_happy_path_video_lands_in_the_thread(world: World, tween: TweenBo
     assert world.discord.spec_violations == []
 
 
-@pytest.mark.parametrize(
-    ("files", "prompt", "expected"),
-    [
-        ({"start": ("s.png", image_bytes(200, 200), "image/png")}, PROMPT, "at least 300 px"),
-        ({"start": ("s.png", image_bytes(1400, 400), "image/png")}, PROMPT, "too wide"),
-        ({"start": ("s.png", b"%PDF-1.4 not an image", "image/png")}, PROMPT, "isn't an image"),
-        ({"start": ("s.png", image_bytes(640, 360), "image/png"),
-          "end": ("e.png", image_bytes(640, 360)[:300], "image/png")}, PROMPT, "damaged"),
-        (None, "     ", "prompt is empty"),
-    ],
-)  # fmt: skip
+def start_only(data: bytes, name: str = "s.png", content_type: str = "image/png") -> dict:
+    return {"start": (name, data, content_type)}
+
+
+BAD_INPUTS = [
+    (start_only(image_bytes(200, 200)), PROMPT, "at least 300 px"),
+    (start_only(image_bytes(600, 299)), PROMPT, "at least 300 px"),
+    (start_only(image_bytes(1400, 400)), PROMPT, "too wide"),
+    (start_only(image_bytes(380, 1000)), PROMPT, "too tall"),
+    (start_only(b"%PDF-1.4 not an image"), PROMPT, "isn't an image"),
+    (start_only(image_bytes(400, 400, "GIF"), "s.gif", "image/gif"), PROMPT, "isn't an image"),
+    (start_only(image_bytes(640, 360)[:300]), PROMPT, "damaged"),
+    (start_only(animated_png()), PROMPT, "animated"),
+    (start_only(b"\x89PNG" + b"\0" * 10_000_001), PROMPT, "takes images up to 10.0 MB"),
+    ({"start": ("s.png", image_bytes(640, 360), "image/png"),
+      "end": ("e.png", image_bytes(640, 360)[:300], "image/png")}, PROMPT, "The end frame looks damaged"),
+    (None, "     ", "prompt is empty"),
+    (None, "x" * 2501, "2501 characters"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("files", "prompt", "expected"), BAD_INPUTS)
 async def test_bad_input_gets_a_clear_private_message_and_costs_nothing(world, tween, files, prompt, expected):
     interaction = await run_tween(world, prompt=prompt, files=files)
     text = await world.discord.wait_for(lambda: ephemeral_text(interaction))
     assert expected in text and "Nothing was charged" in text
     assert interaction.ephemeral
-    assert world.fal.submits == []
+    assert world.fal.requests == []
     assert world.discord.messages(world.discord.guild.channel.id) == []
+    budget = await tween.services.budget.state(world.discord.guild.id)
+    assert (budget.reserved_seconds, budget.spent_seconds) == (0, 0)
 
 
 async def test_no_budget_left_says_what_is_left_and_when_it_resets(world: World):

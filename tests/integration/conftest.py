@@ -32,11 +32,8 @@ class Stack:
 
 
 def settings_for(fake: FakeFal, tmp_path: Path, **tables: dict) -> Settings:
-    return make_settings(
-        fal={"queue_url": fake.queue_url, "rest_url": fake.rest_url, "key": "test-fal-key"},
-        storage={"db_path": str(tmp_path / "tween.sqlite3")},
-        **tables,
-    )
+    fal = {"queue_url": fake.queue_url, "rest_url": fake.rest_url, "key": "test-fal-key", **tables.pop("fal", {})}
+    return make_settings(fal=fal, storage={"db_path": str(tmp_path / "tween.sqlite3")}, **tables)
 
 
 @contextlib.asynccontextmanager

@@ -233,3 +233,25 @@ async def test_submit_uses_configured_model_endpoint(stack: Stack, fake_fal: Fak
     await stack.services.jobs.submit(tween_request(end=False))
     assert fake_fal.submits[0].model == MODEL
     assert "end_image_url" not in fake_fal.submits[0].body
+
+
+async def test_storage_falls_back_when_the_cdn_upload_fails(stack: Stack, fake_fal: FakeFal):
+    fake_fal.inject(Fault(route="cdn_upload", status=500, times=stack.settings.fal.max_attempts))
+    job = await stack.services.jobs.submit(tween_request(end=False))
+    assert fake_fal.count("initiate") == 1 and fake_fal.count("put_upload") == 1
+    assert fake_fal.uploads[job.start_url].data == tween_request().start.data
+    await settled(stack, job.id, JobState.DELIVERED)
+
+
+async def test_reads_never_exceed_the_configured_rate(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path, fal={"max_reads_per_second": 20.0},
+                            budget={"default_seconds": 1000})  # fmt: skip
+    fake_fal.default_script = JobScript(queue_seconds=0.6, run_seconds=0.3)
+    async with open_stack(settings) as stack:
+        jobs = [await stack.services.jobs.submit(tween_request()) for _ in range(8)]
+        for job in jobs:
+            await settled(stack, job.id, JobState.DELIVERED)
+    reads = sorted(r.at for r in fake_fal.requests if r.route in ("status", "result"))
+    assert len(reads) >= 16
+    # In any one-second window there are at most rate + burst reads.
+    assert max(sum(1 for t in reads if start <= t < start + 1.0) for start in reads) <= 20 + 20
