@@ -33,6 +33,7 @@ class EchoBot(commands.Bot):
     def __init__(self) -> None:
         super().__init__(command_prefix="!", intents=discord.Intents.none(), guild_ready_timeout=0.05)
         self.clicked: list[int] = []
+        self.answers: list[str] = []
 
     async def setup_hook(self) -> None:
         @self.tree.command(name="echo", description="echo")
@@ -44,6 +45,22 @@ class EchoBot(commands.Bot):
             await interaction.channel.send(text, file=discord.File(__import__("io").BytesIO(data), "echo.png"),
                                            view=view)  # fmt: skip
             await interaction.followup.send("done", ephemeral=True)
+
+        @self.tree.command(name="ask", description="opens a modal")
+        async def ask(interaction: discord.Interaction) -> None:
+            modal = discord.ui.Modal(title="Remix")
+            field = discord.ui.TextInput(label="Prompt", custom_id="prompt")
+            modal.add_item(field)
+
+            async def submitted(modal_interaction: discord.Interaction) -> None:
+                self.answers.append(field.value)
+                thread = await modal_interaction.channel.create_thread(
+                    name=field.value, type=discord.ChannelType.public_thread
+                )
+                await modal_interaction.response.send_message(f"thread {thread.id}")
+
+            modal.on_submit = submitted
+            await interaction.response.send_modal(modal)
 
         @self.tree.command(name="slow", description="answers too late")
         async def slow(interaction: discord.Interaction) -> None:
@@ -80,6 +97,18 @@ async def test_slash_defer_attachment_send_and_button(fake: FakeDiscord, bot: Ec
     await fake.click(posted.id, "press", user=fake.guild.admin)
     await fake.wait_for(lambda: bot.clicked == [fake.guild.admin.id])
     assert fake.spec_violations == [] and fake.errors == []
+
+
+async def test_modal_round_trip_and_thread_in_channel(fake: FakeDiscord, bot: EchoBot):
+    ix = await fake.slash("ask", user=fake.guild.member)
+    await ix.wait_acked()
+    assert ix.modal()["title"] == "Remix"
+    answer = await fake.submit_modal(ix, {"prompt": "a new idea"}, user=fake.guild.member)
+    await answer.wait_acked()
+    assert bot.answers == ["a new idea"]
+    (thread,) = fake.threads(fake.guild.channel.id)
+    assert thread.name == "a new idea" and thread.message_id is None
+    assert fake.spec_violations == []
 
 
 async def test_late_and_double_acks_are_refused(fake: FakeDiscord, bot: EchoBot, http):

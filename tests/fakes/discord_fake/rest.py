@@ -41,6 +41,7 @@ class Rest:
             web.post(f"{api}/channels/{{cid}}/messages", self.create_message),
             web.route("*", f"{api}/channels/{{cid}}/messages/{{mid}}", self.one_message),
             web.post(f"{api}/channels/{{cid}}/messages/{{mid}}/threads", self.thread_from_message),
+            web.post(f"{api}/channels/{{cid}}/threads", self.thread_in_channel),
             web.get("/cdn/{aid}/{filename}", self.cdn),
         ]
 
@@ -195,9 +196,19 @@ class Rest:
         guild = self.fake.guilds[parent.guild_id]
         if "create_thread" in guild.forbidden or parent.type == 11:
             return error(403, 50013, "Missing Permissions")
-        body = request[BODY].json or {}
-        thread = FakeChannel(message.id, parent.guild_id, body.get("name", "thread"), type=11, parent_id=parent.id,
-                             message_id=message.id, owner_id=self.fake.bot_user.id)  # fmt: skip
+        return await self._open_thread(parent, request[BODY].json or {}, message.id)
+
+    async def thread_in_channel(self, request: web.Request) -> web.Response:
+        parent = self.fake.channels.get(int(request.match_info["cid"]))
+        if parent is None:
+            return error(404, 10003, "Unknown Channel")
+        if "create_thread" in self.fake.guilds[parent.guild_id].forbidden or parent.type == 11:
+            return error(403, 50013, "Missing Permissions")
+        return await self._open_thread(parent, request[BODY].json or {}, None)
+
+    async def _open_thread(self, parent: FakeChannel, body: dict[str, Any], message_id: int | None) -> web.Response:
+        thread = FakeChannel(message_id or self.fake.ids.next(), parent.guild_id, body.get("name", "thread"), type=11,
+                             parent_id=parent.id, message_id=message_id, owner_id=self.fake.bot_user.id)  # fmt: skip
         self.fake.channels[thread.id] = thread
         await self.fake.gateway.broadcast("THREAD_CREATE", payloads.thread(thread) | {"newly_created": True})
         return answer(payloads.thread(thread), 201)
