@@ -14,23 +14,14 @@ from collections.abc import AsyncIterator, Sequence
 import discord
 
 from bot.app import TweenBot, point_discord_at
-from bot.db.connection import Database, open_database
+from bot.db.connection import open_database
 from bot.errors import ConfigError
 from bot.fal import FalClient
 from bot.log import setup_logging
-from bot.services import Services
-from bot.services.budget import BudgetService
-from bot.services.jobs import JobService
-from bot.services.tracker import JobTracker
+from bot.services import build_services
 from bot.settings import Settings
 
 log = logging.getLogger("bot")
-
-
-def build_services(db: Database, fal: FalClient, settings: Settings) -> Services:
-    budget = BudgetService(db, settings.budget)
-    jobs = JobService(db, fal, budget, settings)
-    return Services(settings=settings, budget=budget, jobs=jobs, tracker=JobTracker(jobs, fal, settings))
 
 
 @contextlib.asynccontextmanager

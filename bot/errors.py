@@ -33,13 +33,33 @@ class ImageRejected(InputRejected):
 
 
 class BudgetExhausted(TweenError):
-    """The guild's pot cannot cover the seconds asked for."""
+    """A pot (the guild's, the member's or the channel's) cannot cover the seconds asked for."""
 
-    def __init__(self, needed: int, remaining: int, resets_at: datetime) -> None:
-        super().__init__(f"need {needed}s, {remaining}s left")
+    def __init__(self, needed: int, remaining: int, resets_at: datetime, scope: str = "guild") -> None:
+        super().__init__(f"need {needed}s, {remaining}s left in the {scope} pot")
         self.needed = needed
         self.remaining = remaining
         self.resets_at = resets_at
+        self.scope = scope
+
+
+class Refused(TweenError):
+    """The guild's rules do not allow this now (paused, blocked, wrong channel, banned word); nothing spent."""
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+class NotModerator(TweenError):
+    """Only members with Manage Server may do this (checked again at run time)."""
+
+
+class CannotCancel(TweenError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class JobNotFound(TweenError):

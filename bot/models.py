@@ -20,6 +20,8 @@ class JobState(enum.StrEnum):
     UNDELIVERABLE = "undeliverable"  # charged, but Discord would not take the post
     FAILED = "failed"  # refunded
     CANCELLED = "cancelled"
+    WAITING = "waiting"  # over a concurrency cap: in our own queue, frames uploaded, starts by itself
+    AWAITING_APPROVAL = "awaiting_approval"  # a moderator must approve before it is sent
 
     @property
     def terminal(self) -> bool:
@@ -44,6 +46,8 @@ class FailureReason(enum.StrEnum):
     RESTARTED = "restarted"  # the bot restarted before the job reached fal
     LOST = "lost"  # fal no longer knows the request
     NO_CARD = "no_card"  # the job card could not be posted in the channel
+    DENIED = "denied"  # a moderator denied it
+    CANCELLED = "cancelled"  # its member or a moderator cancelled it before fal started it
     INTERNAL = "internal"  # a bug on our side
 
 
@@ -91,6 +95,10 @@ class Job:
     failure_detail: str | None = None
     failure_notified: bool = False
     delivery_attempts: int = 0
+    approval_message_id: int | None = None
+    decided_by: int | None = None
+    cancel_requested_by: int | None = None
+    waited_at: datetime | None = None
 
     @property
     def destination_id(self) -> int:
@@ -98,18 +106,112 @@ class Job:
         return self.thread_id or self.channel_id
 
 
+class PotScope(enum.StrEnum):
+    GUILD = "guild"
+    MEMBER = "member"
+    CHANNEL = "channel"
+
+
 @dataclass(frozen=True)
-class BudgetState:
+class PotState:
+    """One budget pot for the current period: a guild's, a member's or a channel's."""
+
+    id: int
     guild_id: int
+    scope: PotScope
+    subject_id: int
     limit_seconds: int
+    extra_seconds: int
     reserved_seconds: int
     spent_seconds: int
     period_start: datetime
     period_end: datetime
 
     @property
+    def total_seconds(self) -> int:
+        return self.limit_seconds + self.extra_seconds
+
+    @property
     def remaining_seconds(self) -> int:
-        return max(0, self.limit_seconds - self.reserved_seconds - self.spent_seconds)
+        return max(0, self.total_seconds - self.reserved_seconds - self.spent_seconds)
+
+    @property
+    def used_fraction(self) -> float:
+        total = self.total_seconds
+        return 1.0 if total == 0 else min(1.0, (self.reserved_seconds + self.spent_seconds) / total)
+
+
+class Approval(enum.StrEnum):
+    OFF = "off"
+    OVER = "over"  # jobs longer than approval_seconds
+    WITHOUT_ROLE = "without_role"  # members lacking approval_role_id
+    ALWAYS = "always"
+
+
+@dataclass(frozen=True)
+class GuildPolicy:
+    """A guild's moderation settings, with the operator's defaults filled in."""
+
+    guild_id: int
+    paused: bool
+    guild_seconds: int
+    member_seconds: int
+    period: str
+    reset_hour: int
+    tier: str
+    log_channel_id: int | None
+    approval: Approval
+    approval_seconds: int | None
+    approval_role_id: int | None
+    member_concurrency: int
+    guild_concurrency: int
+    role_allowances: dict[int, int]
+    channel_budgets: dict[int, int]
+    tween_channels: frozenset[int]
+    banned_words: tuple[str, ...]
+
+    def member_allowance(self, role_ids: frozenset[int]) -> int:
+        """Seconds per period for a member: the best of their roles' overrides, else the default share."""
+        overrides = [self.role_allowances[r] for r in role_ids if r in self.role_allowances]
+        return max(overrides) if overrides else self.member_seconds
+
+    def needs_approval(self, duration: int, role_ids: frozenset[int]) -> bool:
+        if self.approval is Approval.ALWAYS:
+            return True
+        if self.approval is Approval.OVER:
+            return self.approval_seconds is not None and duration > self.approval_seconds
+        if self.approval is Approval.WITHOUT_ROLE:
+            return self.approval_role_id not in role_ids
+        return False
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who is asking, and from where: what policy checks need to know about a member."""
+
+    guild_id: int
+    user_id: int
+    channel_id: int
+    parent_channel_id: int | None = None  # the channel a thread belongs to
+    role_ids: frozenset[int] = frozenset()
+    is_moderator: bool = False
+
+    @property
+    def home_channel_id(self) -> int:
+        """The channel rules apply to: a thread counts as its parent channel."""
+        return self.parent_channel_id or self.channel_id
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """Something moderators should see in the log channel: an admin change, a job's outcome, a warning."""
+
+    guild_id: int
+    action: str
+    actor_id: int | None = None
+    job: Job | None = None
+    detail: dict[str, object] | None = None
+    pot: PotState | None = None
 
 
 @dataclass(frozen=True)

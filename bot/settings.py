@@ -18,6 +18,8 @@ REQUIRED_SECRETS = ("DISCORD_TOKEN", "FAL_KEY")
 class ModelSettings:
     endpoint: str
     price_per_second: float
+    standard_endpoint: str
+    standard_price_per_second: float
     min_duration: int
     max_duration: int
     default_duration: int
@@ -36,8 +38,17 @@ class LimitSettings:
 @dataclass(frozen=True)
 class BudgetSettings:
     default_seconds: int
+    member_seconds: int
+    warn_at: float
     period: str
     reset_hour_utc: int
+
+
+@dataclass(frozen=True)
+class ConcurrencySettings:
+    per_member: int
+    per_guild: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -79,10 +90,17 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class Tier:
+    endpoint: str
+    price_per_second: float
+
+
+@dataclass(frozen=True)
 class Settings:
     model: ModelSettings
     limits: LimitSettings
     budget: BudgetSettings
+    concurrency: ConcurrencySettings
     fal: FalSettings
     tracker: TrackerSettings
     discord: DiscordSettings
@@ -109,6 +127,7 @@ class Settings:
                 model=_section(ModelSettings, data, "model"),
                 limits=_section(LimitSettings, data, "limits"),
                 budget=_section(BudgetSettings, data, "budget"),
+                concurrency=_section(ConcurrencySettings, data, "concurrency"),
                 fal=_section(FalSettings, data, "fal"),
                 tracker=_section(TrackerSettings, data, "tracker"),
                 discord=_section(DiscordSettings, data, "discord"),
@@ -119,6 +138,13 @@ class Settings:
         settings.check()
         return settings
 
+    def tier(self, name: str) -> Tier:
+        """The fal endpoint and price for a guild's model tier ("pro" or "standard")."""
+        m = self.model
+        if name == "standard":
+            return Tier(m.standard_endpoint, m.standard_price_per_second)
+        return Tier(m.endpoint, m.price_per_second)
+
     def check(self) -> None:
         """Refuse values that would make the bot misbehave."""
         m = self.model
@@ -128,6 +154,9 @@ class Settings:
             raise ConfigError("budget.period must be day, week or month")
         if not 0 <= self.budget.reset_hour_utc <= 23:
             raise ConfigError("budget.reset_hour_utc must be 0..23")
+        c = self.concurrency
+        if min(c.per_member, c.per_guild, c.total) < 1:
+            raise ConfigError("concurrency caps must be at least 1")
         if self.fal.max_reads_per_second <= 0:
             raise ConfigError("fal.max_reads_per_second must be positive")
 

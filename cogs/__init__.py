@@ -1,3 +1,11 @@
 """Thin Discord adapters. This tuple is the only list of loaded extensions."""
 
-EXTENSIONS = ("cogs.errors", "cogs.jobs", "cogs.tween")
+EXTENSIONS = (
+    "cogs.errors",
+    "cogs.jobs",
+    "cogs.buttons",
+    "cogs.tween",
+    "cogs.quota",
+    "cogs.queue",
+    "cogs.admin",
+)

@@ -11,11 +11,14 @@ from discord import app_commands
 
 from bot.errors import (
     BudgetExhausted,
+    CannotCancel,
     DeliveryFailed,
     FalError,
     ImageRejected,
     InputRejected,
     JobNotFound,
+    NotModerator,
+    Refused,
     TweenError,
 )
 from cogs import render
@@ -55,8 +58,27 @@ def _input_text(error: InputRejected) -> str:
         "bad_duration": f"Pick a duration from {d.get('low')} to {d.get('high')} seconds.",
         "unreadable_attachment": "I couldn't download your attachment from Discord. Please try again.",
         "guild_only": "Tween works in server channels, not in direct messages.",
+        "empty_word": "That word is empty.",
+        "approval_needs_seconds": "With the `over` policy, say how many seconds a job may have without approval.",
+        "approval_needs_role": "With the `without_role` policy, pick the role whose members skip approval.",
     }
     return texts.get(error.reason, "That input can't be used.")
+
+
+def _refused_text(error: Refused) -> str:
+    d = error.details
+    if error.reason == "paused":
+        return "The moderators have paused video generation on this server for now. Nothing was charged."
+    if error.reason == "blocked":
+        why = f" Reason: {d['reason']}" if d.get("reason") else ""
+        return f"A moderator has blocked you from making videos here.{why}"
+    if error.reason == "channel":
+        places = ", ".join(f"<#{c}>" for c in d.get("allowed", []))
+        return f"/tween isn't used in this channel. Try {places}. Nothing was charged."
+    if error.reason == "banned_word":
+        words = ", ".join(f"`{w}`" for w in d.get("words", []))
+        return f"Your prompt contains words this server doesn't allow ({words}). Nothing was charged."
+    return "That isn't allowed here."
 
 
 def user_text(error: BaseException, price_per_second: float | None = None) -> str:
@@ -68,6 +90,16 @@ def user_text(error: BaseException, price_per_second: float | None = None) -> st
         return _input_text(error) + nothing_spent
     if isinstance(error, BudgetExhausted):
         return render.budget_exhausted(error, price_per_second)
+    if isinstance(error, Refused):
+        return _refused_text(error)
+    if isinstance(error, NotModerator):
+        return "Only members with **Manage Server** can do that."
+    if isinstance(error, CannotCancel):
+        return {
+            "not_yours": "You can only cancel your own jobs (moderators can cancel any).",
+            "finished": "That job has already finished.",
+            "moved_on": "That job moved on before the cancel arrived; look at its card.",
+        }.get(error.reason, "That job can't be cancelled now.")
     if isinstance(error, DeliveryFailed):
         return (
             "I can't post the job card here. I need **Send Messages**, **Embed Links**, **Attach Files** and "
@@ -97,9 +129,13 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         code = secrets.token_hex(3)
         command = interaction.command.qualified_name if interaction.command else "?"
         log.error(
-            "unexpected error %s in /%s (guild %s, user %s)", code, command, interaction.guild_id, interaction.user.id,
+            "unexpected error %s in /%s (guild %s, user %s)",
+            code,
+            command,
+            interaction.guild_id,
+            interaction.user.id,
             exc_info=error,
-        )  # fmt: skip
+        )
         text = (
             f"Something went wrong on our side (reference `{code}`). If a job was started, its seconds were refunded."
         )

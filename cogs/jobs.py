@@ -12,9 +12,10 @@ from discord.ext import commands
 
 from bot.coalesce import Coalescer
 from bot.errors import DeliveryFailed
-from bot.models import Job
+from bot.models import Job, JobState, LogEvent
 from bot.services import CardPlacement
-from cogs import render
+from cogs import render, render_admin
+from cogs.buttons import job_view
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -48,6 +49,7 @@ class DiscordPublisher:
             card = await channel.send(
                 embed=render.card_embed(job),
                 file=discord.File(io.BytesIO(preview), filename=render.PREVIEW_NAME),
+                view=job_view(job.id, "cancel"),
                 allowed_mentions=NO_PINGS,
             )
         except discord.HTTPException as exc:
@@ -56,9 +58,12 @@ class DiscordPublisher:
         try:
             # Straight to REST: the message's guild may not be cached yet, and the thread needs none of it.
             thread = await self._bot.http.start_thread_with_message(
-                job.channel_id, card.id, name=render.thread_name(job), auto_archive_duration=self._archive,
+                job.channel_id,
+                card.id,
+                name=render.thread_name(job),
+                auto_archive_duration=self._archive,
                 rate_limit_per_user=None,
-            )  # fmt: skip
+            )
             thread_id = int(thread["id"])
         except discord.HTTPException as exc:
             # Threads may be off here (or we are already inside one): results go to the channel instead.
@@ -72,7 +77,8 @@ class DiscordPublisher:
     async def _edit_card(self, job: Job) -> None:
         assert job.card_message_id is not None
         channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
-        await channel.get_partial_message(job.card_message_id).edit(embed=render.card_embed(job))
+        view = None if job.state.terminal or job.state is JobState.COMPLETED else job_view(job.id, "cancel")
+        await channel.get_partial_message(job.card_message_id).edit(embed=render.card_embed(job), view=view)
 
     async def find_delivery(self, job: Job) -> int | None:
         channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)
@@ -117,6 +123,36 @@ class DiscordPublisher:
             await channel.send(render.failure_text(job), allowed_mentions=requester_only(job))
         except discord.HTTPException as exc:
             log.warning("job %d: could not post the failure notice: %r", job.id, exc)
+
+    async def request_approval(self, job: Job, log_channel_id: int | None) -> int:
+        channel = self._bot.get_partial_messageable(log_channel_id or job.channel_id, guild_id=job.guild_id)
+        try:
+            message = await channel.send(
+                embed=render_admin.approval_embed(job),
+                view=job_view(job.id, "approve", "deny"),
+                allowed_mentions=NO_PINGS,
+            )
+        except discord.HTTPException as exc:
+            raise DeliveryFailed(f"cannot post the approval request: {exc}") from exc
+        return message.id
+
+    async def close_approval(self, job: Job) -> None:
+        if job.approval_message_id is None:
+            return
+        policy = await self._bot.services.moderation.policy(job.guild_id)
+        channel = self._bot.get_partial_messageable(policy.log_channel_id or job.channel_id, guild_id=job.guild_id)
+        try:
+            await channel.get_partial_message(job.approval_message_id).edit(
+                embed=render_admin.approval_embed(job), view=None
+            )
+        except discord.HTTPException as exc:
+            log.warning("job %d: could not close the approval request: %r", job.id, exc)
+
+    async def post_log(self, channel_id: int, event: LogEvent) -> None:
+        policy = await self._bot.services.moderation.policy(event.guild_id)
+        price = self._bot.services.settings.tier(policy.tier).price_per_second
+        channel = self._bot.get_partial_messageable(channel_id, guild_id=event.guild_id)
+        await channel.send(render_admin.log_text(event, price), allowed_mentions=NO_PINGS)
 
     async def close(self) -> None:
         await self._cards.close()

@@ -35,6 +35,8 @@ FAILURES = {
     FailureReason.LOST: "fal.ai lost track of the job",
     FailureReason.NO_CARD: "the job card couldn't be posted",
     FailureReason.INTERNAL: "something went wrong on our side",
+    FailureReason.DENIED: "a moderator denied it",
+    FailureReason.CANCELLED: "it was cancelled",
 }
 
 
@@ -55,6 +57,13 @@ def state_line(job: Job) -> str:
     state = job.state
     if state in (JobState.RESERVED, JobState.UPLOADED, JobState.SUBMITTING):
         return "📤 Sending to fal.ai…"
+    if state is JobState.WAITING:
+        ahead = job.queue_position or 0
+        return (
+            "🕒 Waiting for a free slot — next in line" if ahead == 0 else f"🕒 Waiting for a free slot — {ahead} ahead"
+        )
+    if state is JobState.AWAITING_APPROVAL:
+        return "🛂 Waiting for a moderator's approval"
     if state is JobState.QUEUED:
         where = ""
         if job.queue_position is not None:
@@ -62,13 +71,18 @@ def state_line(job: Job) -> str:
         return f"⏳ Queued at fal.ai{where}"
     if state is JobState.RUNNING:
         since = f" since {stamp(job.started_at)}" if job.started_at else ""
-        return f"🎞️ Generating{since}"
+        cancel = " (cancel requested: fal.ai had started, so it may still be billed)" if job.cancel_requested_by else ""
+        return f"🎞️ Generating{since}{cancel}"
     if state in (JobState.COMPLETED, JobState.DELIVERING):
         return "📦 Done — posting the video…"
     if state is JobState.DELIVERED:
         return f"✅ Done in {elapsed(job)}"
+    if state is JobState.FAILED and job.failure is FailureReason.DENIED:
+        return f"🚫 Denied by a moderator. {job.duration} s refunded."
     if state is JobState.FAILED:
         return f"❌ Failed: {failure_words(job)}. {job.duration} s refunded."
+    if state is JobState.CANCELLED:
+        return f"🚫 Cancelled. {job.duration} s refunded."
     if state is JobState.SUBMIT_UNKNOWN:
         return "⚠️ Unknown: the connection to fal.ai broke while sending"
     if state is JobState.UNDELIVERABLE:
@@ -122,6 +136,17 @@ def result_embed(job: Job, *, link: str | None) -> discord.Embed:
 
 
 def failure_text(job: Job) -> str:
+    if job.state is JobState.CANCELLED or job.failure is FailureReason.DENIED:
+        who = (
+            f"<@{job.cancel_requested_by or job.decided_by}>"
+            if (job.cancel_requested_by or job.decided_by)
+            else "a moderator"
+        )
+        verb = "cancelled" if job.state is JobState.CANCELLED else "denied"
+        return (
+            f"🚫 Tween #{job.id} was {verb} by {who} before fal.ai started it. "
+            f"<@{job.user_id}>, your {job.duration} s ({format_usd(job.price_micros)}) were refunded."
+        )
     if job.state is JobState.SUBMIT_UNKNOWN:
         return (
             f"⚠️ <@{job.user_id}>, the connection to fal.ai broke while Tween #{job.id} was being sent, so I "
@@ -134,17 +159,30 @@ def failure_text(job: Job) -> str:
     )
 
 
-def submitted_text(job: Job, jump_url: str | None) -> str:
-    where = f" Follow it here: {jump_url}" if jump_url else ""
+def jump_url(guild_id: int, channel_id: int, message_id: int | None) -> str | None:
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}" if message_id else None
+
+
+def submitted_text(job: Job) -> str:
+    link = jump_url(job.guild_id, job.channel_id, job.card_message_id)
+    where = f" Follow it here: {link}" if link else ""
+    if job.state is JobState.AWAITING_APPROVAL:
+        return f"Your tween ({price_label(job)}) is reserved and waits for a moderator's approval.{where}"
+    if job.state is JobState.WAITING:
+        return f"Your tween ({price_label(job)}) is reserved and waits for a free slot; it starts by itself.{where}"
     return f"Your tween is on its way ({price_label(job)}, reserved from the server's budget).{where}"
+
+
+POTS = {"guild": "This server's video budget", "member": "Your allowance", "channel": "This channel's pot"}
 
 
 def budget_exhausted(error: BudgetExhausted, price_per_second: float | None = None) -> str:
     left = f"{error.remaining} s"
     if price_per_second is not None:
         left += f" ({format_usd(price_micros(error.remaining, price_per_second))})"
+    pot = POTS.get(error.scope, POTS["guild"])
     return (
-        f"This server's video budget has {left} left and your video needs {error.needed} s. "
+        f"{pot} has {left} left and your video needs {error.needed} s. "
         f"It resets {stamp(error.resets_at)} ({stamp(error.resets_at, 'f')}). Try a shorter duration, "
         "or ask a moderator. Nothing was charged."
     )
@@ -159,3 +197,12 @@ def thread_name(job: Job) -> str:
 def quote(text: str, limit: int = 3000) -> str:
     clipped = text if len(text) <= limit else text[: limit - 1] + "…"
     return "\n".join(f"> {line}" for line in clipped.splitlines() or [""])
+
+
+def cancel_text(job: Job, refunded: bool) -> str:
+    if refunded:
+        return f"🚫 Tween #{job.id} is cancelled and its {job.duration} s ({format_usd(job.price_micros)}) refunded."
+    return (
+        f"Asked fal.ai to stop Tween #{job.id}, but it had already started, so fal may still bill it. "
+        "If it finishes anyway, the video will be posted and charged; if it stops, the seconds are refunded."
+    )

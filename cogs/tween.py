@@ -14,6 +14,7 @@ from bot.pricing import format_seconds_price
 from bot.services import RawFrame, TweenRequest
 from bot.settings import Settings
 from cogs import render
+from cogs.common import answer, requester_from
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -79,9 +80,7 @@ class TweenCog(commands.Cog):
         if interaction.guild_id is None or interaction.channel_id is None:
             raise InputRejected("guild_only")
         request = TweenRequest(
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
-            user_id=interaction.user.id,
+            requester=requester_from(interaction),
             prompt=prompt,
             duration=duration,
             start=await self._read(start, "start"),
@@ -89,12 +88,7 @@ class TweenCog(commands.Cog):
             upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
         )
         job = await self.services.jobs.submit(request)
-        jump = f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.card_message_id}"
-        await interaction.followup.send(
-            render.submitted_text(job, jump if job.card_message_id else None),
-            ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+        await answer(interaction, render.submitted_text(job))
 
     async def _read(self, attachment: discord.Attachment, frame: str) -> RawFrame:
         """Download an attachment, refusing oversized ones before spending the bandwidth."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,10 @@ class Database:
                 raise
             await self._conn.execute("COMMIT")
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()) -> int:
         """Run one statement on its own (atomic by itself); return the rows it changed."""
         async with self._lock:
-            cursor = await self._conn.execute(sql, tuple(params))
+            cursor = await self._conn.execute(sql, params if isinstance(params, Mapping) else tuple(params))
             return cursor.rowcount
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:

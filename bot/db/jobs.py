@@ -14,7 +14,7 @@ from bot.models import FailureReason, Job, JobState
 from bot.periods import from_db, to_db
 
 _COLUMNS = frozenset(f.name for f in fields(Job))
-_TIMES = frozenset({"created_at", "updated_at", "submitted_at", "started_at", "finished_at"})
+_TIMES = frozenset({"created_at", "updated_at", "submitted_at", "started_at", "finished_at", "waited_at"})
 _OPEN = [s.value for s in JobState if not s.terminal]
 
 _INSERT = """
@@ -26,7 +26,7 @@ _GET = "SELECT * FROM jobs WHERE id = ?"
 _LIST_OPEN = f"""
 SELECT * FROM jobs
 WHERE state IN ({", ".join("?" * len(_OPEN))})
-   OR (state IN ('failed', 'submit_unknown') AND failure_notified = 0)
+   OR (state IN ('failed', 'cancelled', 'submit_unknown') AND failure_notified = 0)
 ORDER BY id
 """
 
@@ -61,11 +61,19 @@ class JobRepo:
         cursor = await conn.execute(
             _INSERT,
             (
-                job["guild_id"], job["channel_id"], job["user_id"], job["prompt"], job["duration"],
-                job["price_micros"], job["model"], JobState.RESERVED.value, job["upload_limit"],
-                to_db(now), to_db(now),
+                job["guild_id"],
+                job["channel_id"],
+                job["user_id"],
+                job["prompt"],
+                job["duration"],
+                job["price_micros"],
+                job["model"],
+                JobState.RESERVED.value,
+                job["upload_limit"],
+                to_db(now),
+                to_db(now),
             ),
-        )  # fmt: skip
+        )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -81,6 +89,23 @@ class JobRepo:
     async def list_open(self) -> list[Job]:
         """Every job the tracker still has work for, oldest first."""
         return [job_from_row(r) for r in await self._db.fetch_all(_LIST_OPEN, _OPEN)]
+
+    async def list_in(self, states: Iterable[JobState], guild_id: int | None = None) -> list[Job]:
+        """Jobs in any of `states` (optionally of one guild), oldest first."""
+        values = [s.value for s in states]
+        sql = f"SELECT * FROM jobs WHERE state IN ({', '.join('?' * len(values))})"
+        params: list[Any] = list(values)
+        if guild_id is not None:
+            sql += " AND guild_id = ?"
+            params.append(guild_id)
+        return [job_from_row(r) for r in await self._db.fetch_all(sql + " ORDER BY id", params)]
+
+    async def waiting_ahead(self, job: Job) -> int:
+        """How many jobs of the same guild wait in our queue before this one."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state = 'waiting' AND id < ?", (job.guild_id, job.id)
+        )
+        return int(row[0]) if row else 0
 
     async def update(
         self,

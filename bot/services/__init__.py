@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.services.budget import BudgetService
+from bot.db.connection import Database
+from bot.db.guilds import GuildRepo
+from bot.fal import FalClient
+from bot.services.budget import BudgetService, QuotaView
 from bot.services.jobs import JobService, RawFrame, TweenRequest
+from bot.services.moderation import CancelOutcome, ModerationService
 from bot.services.ports import CardPlacement, JobPublisher
 from bot.services.tracker import JobTracker
+from bot.services.usage import UsageService
 from bot.settings import Settings
 
-__all__ = ["CardPlacement", "JobPublisher", "RawFrame", "Services", "TweenRequest"]
+__all__ = [
+    "CancelOutcome",
+    "CardPlacement",
+    "JobPublisher",
+    "QuotaView",
+    "RawFrame",
+    "Services",
+    "TweenRequest",
+    "build_services",
+]
 
 
 @dataclass
@@ -18,8 +32,26 @@ class Services:
     settings: Settings
     budget: BudgetService
     jobs: JobService
+    moderation: ModerationService
     tracker: JobTracker
+    usage: UsageService
 
     def attach_publisher(self, publisher: JobPublisher | None) -> None:
         """The Discord side registers itself here once it can post."""
         self.jobs.publisher = publisher
+
+
+def build_services(db: Database, fal: FalClient, settings: Settings) -> Services:
+    guilds = GuildRepo(db, settings)
+    budget = BudgetService(db, guilds, settings)
+    jobs = JobService(db, fal, budget, guilds, settings)
+    moderation = ModerationService(db, guilds, jobs, budget, fal)
+    tracker = JobTracker(jobs, fal, settings)
+    return Services(
+        settings=settings,
+        budget=budget,
+        jobs=jobs,
+        moderation=moderation,
+        tracker=tracker,
+        usage=UsageService(db, budget),
+    )

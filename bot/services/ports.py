@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.models import Job
+from bot.models import Job, LogEvent
 
 
 @dataclass(frozen=True)
@@ -34,4 +34,16 @@ class JobPublisher(Protocol):
 
     async def notify(self, job: Job) -> None:
         """Tell the job's thread that it failed, or that its fate is unknown."""
+        ...
+
+    async def request_approval(self, job: Job, log_channel_id: int | None) -> int:
+        """Post Approve / Deny for moderators (in the log channel, else the job's channel); return the message id."""
+        ...
+
+    async def close_approval(self, job: Job) -> None:
+        """Show the decision on the approval request and remove its buttons."""
+        ...
+
+    async def post_log(self, channel_id: int, event: LogEvent) -> None:
+        """Post an audit line or warning in the guild's log channel."""
         ...

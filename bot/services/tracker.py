@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.errors import DeliveryFailed, FalApiError, FalError
 from bot.fal import Completed, FalClient, InProgress, Queued
 from bot.fal.retry import should_retry_status
-from bot.models import FailureReason, Job, JobState
+from bot.models import FailureReason, Job, JobState, LogEvent
 from bot.services.jobs import JobService
 from bot.services.ports import JobPublisher
 from bot.settings import Settings
@@ -56,6 +56,7 @@ class JobTracker:
         for job in await self._repo.list_open():
             await self._recover(job)
         self._loop_task = asyncio.create_task(self._run(), name="job-tracker")
+        await self._service.start_waiting()
         log.info("tracker started with %d job(s) to watch", len(self._due))
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -84,6 +85,10 @@ class JobTracker:
         if job.state is JobState.RESERVED or (job.state is JobState.UPLOADED and job.card_message_id is None):
             # The member's command died with the old process before anything was submitted.
             await self._service.fail(job, FailureReason.RESTARTED, "restarted before submit", notified=True)
+            return
+        if job.state is JobState.UPLOADED:
+            # Placed but not yet queued when the old process stopped: it joins our queue.
+            await self._repo.update(job.id, expect=[JobState.UPLOADED], now=self._service_now(), state=JobState.WAITING)
             return
         if job.state is JobState.SUBMITTING:
             log.error("job %d: restarted while submitting; fate unknown, reservation held", job.id)
@@ -133,10 +138,9 @@ class JobTracker:
             return await self._poll(job)
         if job.state in (JobState.COMPLETED, JobState.DELIVERING):
             return await self._deliver(job)
-        if job.state in (JobState.FAILED, JobState.SUBMIT_UNKNOWN) and not job.failure_notified:
+        if job.state in (JobState.FAILED, JobState.CANCELLED, JobState.SUBMIT_UNKNOWN) and not job.failure_notified:
             await self._notify(job)
-        elif job.state is JobState.UPLOADED:
-            await self._service.launch(job)
+            await self._slot_freed(job)
         return None
 
     async def _poll(self, job: Job) -> float | None:
@@ -175,6 +179,9 @@ class JobTracker:
             raise
         if await self._service.complete(job, video):
             log.info("job %d: completed at fal (%s bytes); %ds charged", job.id, video.size, job.duration)
+            if pot := await self._service.budget.warning_due(job.guild_id):
+                await self._service.log_event(LogEvent(job.guild_id, "budget_warning", pot=pot))
+            await self._slot_freed(job)
         return 0.0
 
     async def _deliver(self, job: Job) -> float | None:
@@ -214,6 +221,7 @@ class JobTracker:
         if permanent or attempts >= self._settings.max_delivery_attempts:
             log.error("job %d: giving up delivery after %d attempt(s): %s", job.id, attempts, exc)
             await self._change(job, state=JobState.UNDELIVERABLE, delivery_attempts=attempts)
+            await self._service.log_event(LogEvent(job.guild_id, "job", job=await self._service.get(job.id)))
             return None
         await self._repo.update(job.id, now=self._service_now(), delivery_attempts=attempts)
         delay = min(self._settings.running_interval * 2**attempts, self._settings.error_backoff_cap)
@@ -223,15 +231,24 @@ class JobTracker:
     async def _delivered(self, job: Job, message_id: int) -> None:
         await self._change(job, state=JobState.DELIVERED, result_message_id=message_id, expect=[JobState.DELIVERING])
         log.info("job %d: delivered as message %d", job.id, message_id)
+        await self._service.log_event(LogEvent(job.guild_id, "job", job=await self._service.get(job.id)))
+
+    async def _slot_freed(self, job: Job) -> None:
+        """A job left fal (or never reached it): start whoever waits, and show the rest their new places."""
+        await self._service.start_waiting()
+        for waiting in await self._repo.list_in([JobState.WAITING], guild_id=job.guild_id):
+            await self._show(waiting)
 
     async def _fail(self, job: Job, reason: FailureReason, detail: str) -> None:
         if await self._service.fail(job, reason, detail):
             await self._notify(await self._service.get(job.id))
+            await self._slot_freed(job)
 
     async def _notify(self, job: Job) -> None:
         await self._show(job)
         await self.publisher.notify(job)
         await self._repo.update(job.id, now=self._service_now(), failure_notified=True)
+        await self._service.log_event(LogEvent(job.guild_id, "job", job=job))
 
     async def _change(self, job: Job, *, expect: list[JobState] | None = None, **changes: object) -> None:
         states = expect if expect is not None else [job.state]
@@ -240,7 +257,7 @@ class JobTracker:
 
     async def _show(self, job: Job) -> None:
         try:
-            await self.publisher.update_card(job)
+            await self._service.show(job)
         except Exception as exc:
             # The card is a courtesy; losing an edit must not stall the job.
             log.warning("job %d: card update failed: %r", job.id, exc)

@@ -96,7 +96,7 @@ async def test_bad_input_gets_a_clear_private_message_and_costs_nothing(world, t
     assert interaction.ephemeral
     assert world.fal.requests == []
     assert world.discord.messages(world.discord.guild.channel.id) == []
-    budget = await tween.services.budget.state(world.discord.guild.id)
+    budget = await tween.services.budget.guild_pot(world.discord.guild.id)
     assert (budget.reserved_seconds, budget.spent_seconds) == (0, 0)
 
 
@@ -118,7 +118,7 @@ async def test_fal_failure_is_explained_in_the_thread_and_refunded(world: World,
         lambda: next((m for m in world.discord.messages(thread.id) if "failed" in m.content), None)
     )
     assert "refunded" in notice.content and "7 s" in notice.content
-    budget = await tween.services.budget.state(world.discord.guild.id)
+    budget = await tween.services.budget.guild_pot(world.discord.guild.id)
     assert (budget.reserved_seconds, budget.spent_seconds) == (0, 0)
 
 

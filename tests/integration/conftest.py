@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import build_services
 from bot.db.connection import Database, open_database
 from bot.fal import FalClient
-from bot.services import RawFrame, Services, TweenRequest
+from bot.models import Requester
+from bot.services import RawFrame, Services, TweenRequest, build_services
 from bot.settings import Settings
 from tests.fakes.fal_server import FakeFal
 from tests.support.images import image_bytes
@@ -50,12 +50,19 @@ async def open_stack(settings: Settings, publisher: RecordingPublisher | None = 
             await services.tracker.stop(grace=1.0)
 
 
+def member(user_id: int = USER, *, roles: frozenset[int] = frozenset(), moderator: bool = False,
+           guild_id: int = GUILD, channel_id: int = CHANNEL) -> Requester:  # fmt: skip
+    return Requester(guild_id=guild_id, user_id=user_id, channel_id=channel_id, role_ids=roles, is_moderator=moderator)
+
+
+MOD = member(9009, moderator=True)
+
+
 def tween_request(*, duration: int = 5, prompt: str = "@Image1 turns into @Image2", end: bool = True,
-                  start_data: bytes | None = None, upload_limit: int = 10 * 1024 * 1024) -> TweenRequest:  # fmt: skip
+                  start_data: bytes | None = None, upload_limit: int = 10 * 1024 * 1024,
+                  who: Requester | None = None) -> TweenRequest:  # fmt: skip
     return TweenRequest(
-        guild_id=GUILD,
-        channel_id=CHANNEL,
-        user_id=USER,
+        requester=who or member(),
         prompt=prompt,
         duration=duration,
         start=RawFrame(start_data or image_bytes(640, 360), "start.png"),

@@ -15,8 +15,11 @@ from tests.support.publisher import RecordingPublisher
 from tests.support.waiting import wait_until
 
 
-async def ledger(stack: Stack) -> list[tuple[str, int]]:
-    rows = await stack.db.fetch_all("SELECT kind, seconds FROM ledger ORDER BY id")
+async def ledger(stack: Stack, scope: str = "guild") -> list[tuple[str, int]]:
+    """The ledger lines of one kind of pot (each job also has matching lines for the member's pot)."""
+    rows = await stack.db.fetch_all(
+        "SELECT kind, seconds FROM ledger l JOIN pots p ON p.id = l.pot_id WHERE p.scope = ? ORDER BY l.id", (scope,)
+    )
     return [(r["kind"], r["seconds"]) for r in rows]
 
 
@@ -48,7 +51,7 @@ async def test_happy_path_submits_once_delivers_exact_bytes_and_charges(stack: S
     assert done.result_message_id == delivery[0].message_id
     shown = [j.state for j in stack.publisher.cards[job.id]]
     assert JobState.QUEUED in shown and JobState.RUNNING in shown and shown[-1] is JobState.DELIVERED
-    budget = await stack.services.budget.state(GUILD)
+    budget = await stack.services.budget.guild_pot(GUILD)
     assert (budget.reserved_seconds, budget.spent_seconds) == (0, 5)
     assert await ledger(stack) == [("reserve", 5), ("charge", 5)]
 
@@ -68,7 +71,7 @@ async def test_fal_error_refunds_and_says_why(stack: Stack, fake_fal: FakeFal):
     await wait_until(lambda: stack.publisher.notices, what="failure notice")
     assert failed.failure is FailureReason.FAL_ERROR and "Out of GPUs" in (failed.failure_detail or "")
     assert stack.publisher.deliveries == []
-    budget = await stack.services.budget.state(GUILD)
+    budget = await stack.services.budget.guild_pot(GUILD)
     assert (budget.reserved_seconds, budget.spent_seconds) == (0, 0)
     assert await ledger(stack) == [("reserve", 7), ("refund", 7)]
 
@@ -98,7 +101,7 @@ async def test_submit_lost_in_the_air_is_never_resent(stack: Stack, fake_fal: Fa
     await wait_until(lambda: stack.publisher.notices, what="unknown-fate notice")
     assert stack.publisher.notices[0].state is JobState.SUBMIT_UNKNOWN
     assert fake_fal.count("submit") == 1
-    budget = await stack.services.budget.state(GUILD)
+    budget = await stack.services.budget.guild_pot(GUILD)
     assert budget.reserved_seconds == 5  # held until a moderator settles it
     assert await ledger(stack) == [("reserve", 5)]
 
@@ -224,7 +227,7 @@ async def test_restart_during_upload_refunds(fake_fal: FakeFal, tmp_path):
     async with open_stack(settings) as second:
         failed = await settled(second, 1, JobState.FAILED)
         assert failed.failure is FailureReason.RESTARTED
-        assert (await second.services.budget.state(GUILD)).reserved_seconds == 0
+        assert (await second.services.budget.guild_pot(GUILD)).reserved_seconds == 0
         assert await ledger(second) == [("reserve", 5), ("refund", 5)]
     assert fake_fal.count("submit") == 0
 
@@ -245,7 +248,8 @@ async def test_storage_falls_back_when_the_cdn_upload_fails(stack: Stack, fake_f
 
 async def test_reads_never_exceed_the_configured_rate(fake_fal: FakeFal, tmp_path):
     settings = settings_for(fake_fal, tmp_path, fal={"max_reads_per_second": 20.0},
-                            budget={"default_seconds": 1000})  # fmt: skip
+                            budget={"default_seconds": 1000, "member_seconds": 1000},
+                            concurrency={"per_member": 8, "per_guild": 8})  # fmt: skip
     fake_fal.default_script = JobScript(queue_seconds=0.6, run_seconds=0.3)
     async with open_stack(settings) as stack:
         jobs = [await stack.services.jobs.submit(tween_request()) for _ in range(8)]

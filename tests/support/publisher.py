@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import DeliveryFailed
-from bot.models import Job
+from bot.models import Job, LogEvent
 from bot.services import CardPlacement
 
 
@@ -24,6 +24,9 @@ class RecordingPublisher:
     cards: dict[int, list[Job]] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     notices: list[Job] = field(default_factory=list)
+    approvals: dict[int, int | None] = field(default_factory=dict)
+    closed_approvals: list[Job] = field(default_factory=list)
+    logs: list[tuple[int, LogEvent]] = field(default_factory=list)
     fail_card: bool = False
     fail_deliveries: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
@@ -51,3 +54,16 @@ class RecordingPublisher:
 
     async def notify(self, job: Job) -> None:
         self.notices.append(job)
+
+    async def request_approval(self, job: Job, log_channel_id: int | None) -> int:
+        self.approvals[job.id] = log_channel_id
+        return next(self._ids)
+
+    async def close_approval(self, job: Job) -> None:
+        self.closed_approvals.append(job)
+
+    async def post_log(self, channel_id: int, event: LogEvent) -> None:
+        self.logs.append((channel_id, event))
+
+    def latest(self, job_id: int) -> Job:
+        return self.cards[job_id][-1]

@@ -1,0 +1,134 @@
+"""Budget pots and the ledger. Each change is one conditional statement inside the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.models import PotScope, PotState
+from bot.periods import from_db, to_db
+
+_ENSURE = """
+INSERT INTO pots (guild_id, scope, subject_id, limit_seconds, period_start, period_end) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (guild_id, scope, subject_id) DO NOTHING
+"""
+# A new period: spending, one-off extras and the warning start afresh; in-flight reservations carry over.
+_ROLL = """
+UPDATE pots SET spent_seconds = 0, extra_seconds = 0, warned = 0, period_start = ?, period_end = ?
+WHERE id = ? AND (period_end <= ? OR period_start != ?)
+"""
+_LIMIT = "UPDATE pots SET limit_seconds = ? WHERE id = ?"
+_RESERVE = """
+UPDATE pots SET reserved_seconds = reserved_seconds + :s
+WHERE id = :p AND limit_seconds + extra_seconds - reserved_seconds - spent_seconds >= :s
+"""
+_CHARGE = """
+UPDATE pots SET reserved_seconds = reserved_seconds - :s, spent_seconds = spent_seconds + :s
+WHERE id = :p AND reserved_seconds >= :s
+"""
+_REFUND = "UPDATE pots SET reserved_seconds = reserved_seconds - :s WHERE id = :p AND reserved_seconds >= :s"
+_EXTRA = "UPDATE pots SET extra_seconds = extra_seconds + :s WHERE id = :p"
+_WARN = "UPDATE pots SET warned = 1 WHERE id = ? AND warned = 0"
+_GET = "SELECT * FROM pots WHERE guild_id = ? AND scope = ? AND subject_id = ?"
+_LEDGER = """
+INSERT INTO ledger (guild_id, job_id, pot_id, actor_id, kind, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+_JOB_POTS = "SELECT pot_id, seconds FROM job_pots WHERE job_id = ?"
+
+
+def _state(row: aiosqlite.Row) -> PotState:
+    return PotState(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        scope=PotScope(row["scope"]),
+        subject_id=row["subject_id"],
+        limit_seconds=row["limit_seconds"],
+        extra_seconds=row["extra_seconds"],
+        reserved_seconds=row["reserved_seconds"],
+        spent_seconds=row["spent_seconds"],
+        period_start=from_db(row["period_start"]),
+        period_end=from_db(row["period_end"]),
+    )
+
+
+async def current(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    scope: PotScope,
+    subject_id: int,
+    *,
+    limit: int,
+    now: datetime,
+    bounds: tuple[datetime, datetime],
+) -> PotState:
+    """The pot for this period, created or rolled over as needed, with its limit brought up to date."""
+    start, end = to_db(bounds[0]), to_db(bounds[1])
+    await conn.execute(_ENSURE, (guild_id, scope.value, subject_id, limit, start, end))
+    async with conn.execute(_GET, (guild_id, scope.value, subject_id)) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    await conn.execute(_ROLL, (start, end, row["id"], to_db(now), start))
+    if row["limit_seconds"] != limit:
+        await conn.execute(_LIMIT, (limit, row["id"]))
+    async with conn.execute("SELECT * FROM pots WHERE id = ?", (row["id"],)) as cursor:
+        fresh = await cursor.fetchone()
+    assert fresh is not None
+    return _state(fresh)
+
+
+async def peek(conn: aiosqlite.Connection, guild_id: int, scope: PotScope, subject_id: int) -> PotState | None:
+    async with conn.execute(_GET, (guild_id, scope.value, subject_id)) as cursor:
+        row = await cursor.fetchone()
+    return _state(row) if row else None
+
+
+async def reserve(conn: aiosqlite.Connection, pot_id: int, seconds: int) -> bool:
+    """Hold `seconds` if the pot has them; False (and nothing changed) if not."""
+    cursor = await conn.execute(_RESERVE, {"p": pot_id, "s": seconds})
+    return cursor.rowcount == 1
+
+
+async def charge(conn: aiosqlite.Connection, pot_id: int, seconds: int) -> bool:
+    cursor = await conn.execute(_CHARGE, {"p": pot_id, "s": seconds})
+    return cursor.rowcount == 1
+
+
+async def refund(conn: aiosqlite.Connection, pot_id: int, seconds: int) -> bool:
+    cursor = await conn.execute(_REFUND, {"p": pot_id, "s": seconds})
+    return cursor.rowcount == 1
+
+
+async def add_extra(conn: aiosqlite.Connection, pot_id: int, seconds: int) -> None:
+    """A one-off top-up or grant, for this period only."""
+    await conn.execute(_EXTRA, {"p": pot_id, "s": seconds})
+
+
+async def mark_warned(conn: aiosqlite.Connection, pot_id: int) -> bool:
+    """True the first time in a period, so the warning is posted once."""
+    cursor = await conn.execute(_WARN, (pot_id,))
+    return cursor.rowcount == 1
+
+
+async def link_job(conn: aiosqlite.Connection, job_id: int, pot_id: int, seconds: int) -> None:
+    await conn.execute("INSERT INTO job_pots (job_id, pot_id, seconds) VALUES (?, ?, ?)", (job_id, pot_id, seconds))
+
+
+async def job_pots(conn: aiosqlite.Connection, job_id: int) -> list[tuple[int, int]]:
+    async with conn.execute(_JOB_POTS, (job_id,)) as cursor:
+        return [(r["pot_id"], r["seconds"]) for r in await cursor.fetchall()]
+
+
+async def record(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    kind: str,
+    seconds: int,
+    at: datetime,
+    job_id: int | None = None,
+    pot_id: int | None = None,
+    actor_id: int | None = None,
+) -> None:
+    """One ledger line; the unique index refuses a second charge or refund of a job from a pot."""
+    await conn.execute(_LEDGER, (guild_id, job_id, pot_id, actor_id, kind, seconds, to_db(at)))

@@ -1,0 +1,256 @@
+"""/tween-admin: budgets, access rules and settings for members with Manage Server.
+
+Discord hides the group from others (default permissions), and the moderation service checks again at run time,
+because server admins can change who sees a command."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import InputRejected, NotModerator
+from bot.models import GuildPolicy, PotScope
+from cogs.common import answer, requester_from
+from cogs.render_admin import seconds_and_dollars
+
+if TYPE_CHECKING:
+    from bot.app import TweenBot
+
+Seconds = app_commands.Range[int, 0, 1_000_000]
+MANAGE = discord.Permissions(manage_guild=True)
+
+
+def policy_text(policy: GuildPolicy, price: float) -> str:
+    roles = ", ".join(f"<@&{r}> {s} s" for r, s in policy.role_allowances.items()) or "none"
+    channels = ", ".join(f"<#{c}> {s} s" for c, s in policy.channel_budgets.items()) or "none"
+    where = ", ".join(f"<#{c}>" for c in sorted(policy.tween_channels)) or "any channel"
+    approval = policy.approval.value
+    if policy.approval.value == "over":
+        approval += f" {policy.approval_seconds} s"
+    elif policy.approval.value == "without_role":
+        approval += f" <@&{policy.approval_role_id}>"
+    return "\n".join(
+        [
+            f"**Budget:** {seconds_and_dollars(policy.guild_seconds, price)} per {policy.period} "
+            f"(resets {policy.reset_hour:02d}:00 UTC) · **member default:** {policy.member_seconds} s",
+            f"**Role allowances:** {roles}",
+            f"**Channel pots:** {channels}",
+            f"**/tween allowed in:** {where}",
+            f"**Paused:** {'yes' if policy.paused else 'no'} · **tier:** {policy.tier} · **approval:** {approval}",
+            f"**Caps:** {policy.member_concurrency} per member, {policy.guild_concurrency} per server",
+            f"**Log channel:** {f'<#{policy.log_channel_id}>' if policy.log_channel_id else 'none'}",
+            f"**Banned words:** {', '.join(f'`{w}`' for w in policy.banned_words) or 'none'}",
+        ]
+    )
+
+
+class AdminCog(commands.Cog):
+    admin = app_commands.Group(
+        name="tween-admin",
+        description="Tween budgets and moderation (Manage Server)",
+        guild_only=True,
+        default_permissions=MANAGE,
+    )
+    budget = app_commands.Group(name="budget", description="Video-second budgets", parent=admin)
+    access = app_commands.Group(
+        name="access", description="Who may make videos, where and with which words", parent=admin
+    )
+    settings = app_commands.Group(
+        name="settings", description="Tier, approvals, caps and the log channel", parent=admin
+    )
+
+    def __init__(self, bot: TweenBot) -> None:
+        self.bot = bot
+        self.moderation = bot.services.moderation
+
+    async def _done(self, interaction: discord.Interaction, policy: GuildPolicy, what: str) -> None:
+        price = self.bot.services.settings.tier(policy.tier).price_per_second
+        await answer(interaction, f"✅ {what}\n\n{policy_text(policy, price)}")
+
+    # -- budget ------------------------------------------------------------------------------------------
+
+    @budget.command(name="set", description="Set the server's video-seconds per period")
+    @app_commands.describe(
+        seconds="Video-seconds per period", period="How often it resets", reset_hour="UTC hour the period starts (0-23)"
+    )
+    async def budget_set(
+        self,
+        interaction: discord.Interaction,
+        seconds: Seconds,
+        period: Literal["day", "week", "month"] | None = None,
+        reset_hour: app_commands.Range[int, 0, 23] | None = None,
+    ) -> None:
+        values: dict[str, object] = {"guild_seconds": seconds}
+        if period:
+            values["period"] = period
+        if reset_hour is not None:
+            values["reset_hour"] = reset_hour
+        policy = await self.moderation.configure(requester_from(interaction), "budget", **values)
+        await self._done(interaction, policy, "Budget updated.")
+
+    @budget.command(name="topup", description="Add one-off seconds to the server's budget for this period")
+    async def budget_topup(
+        self, interaction: discord.Interaction, seconds: app_commands.Range[int, 1, 100_000]
+    ) -> None:
+        who = requester_from(interaction)
+        pot = await self.moderation.add_seconds(who, PotScope.GUILD, who.guild_id, seconds)
+        await answer(
+            interaction, f"✅ Added {seconds} s. The server now has {pot.remaining_seconds} s left this period."
+        )
+
+    @budget.command(name="member", description="Set each member's default allowance per period")
+    async def budget_member(self, interaction: discord.Interaction, seconds: Seconds) -> None:
+        policy = await self.moderation.configure(
+            requester_from(interaction), "member_allowance", member_seconds=seconds
+        )
+        await self._done(interaction, policy, "Member allowance updated.")
+
+    @budget.command(name="role", description="Give a role its own allowance (leave seconds empty to remove it)")
+    async def budget_role(
+        self, interaction: discord.Interaction, role: discord.Role, seconds: Seconds | None = None
+    ) -> None:
+        who = requester_from(interaction)
+        if seconds is None:
+            policy = await self.moderation.remove_entry(who, "role_allowances", role.id)
+        else:
+            policy = await self.moderation.set_entry(who, "role_allowances", role.id, seconds)
+        await self._done(interaction, policy, f"Allowance for {role.mention} updated.")
+
+    @budget.command(name="grant", description="Give a member extra seconds for this period")
+    async def budget_grant(
+        self, interaction: discord.Interaction, member: discord.Member, seconds: app_commands.Range[int, 1, 100_000]
+    ) -> None:
+        pot = await self.moderation.add_seconds(requester_from(interaction), PotScope.MEMBER, member.id, seconds)
+        await answer(
+            interaction, f"✅ {member.mention} got {seconds} s extra; {pot.remaining_seconds} s left this period."
+        )
+
+    @budget.command(name="channel", description="Give a channel its own pot (leave seconds empty to remove it)")
+    async def budget_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, seconds: Seconds | None = None
+    ) -> None:
+        who = requester_from(interaction)
+        if seconds is None:
+            policy = await self.moderation.remove_entry(who, "channel_budgets", channel.id)
+        else:
+            policy = await self.moderation.set_entry(who, "channel_budgets", channel.id, seconds)
+        await self._done(interaction, policy, f"Pot for {channel.mention} updated.")
+
+    # -- access ------------------------------------------------------------------------------------------
+
+    @access.command(name="pause", description="Stop new videos (running ones finish)")
+    async def access_pause(self, interaction: discord.Interaction) -> None:
+        policy = await self.moderation.configure(requester_from(interaction), "pause", paused=1)
+        await self._done(interaction, policy, "Generation paused.")
+
+    @access.command(name="resume", description="Allow new videos again")
+    async def access_resume(self, interaction: discord.Interaction) -> None:
+        policy = await self.moderation.configure(requester_from(interaction), "resume", paused=0)
+        await self._done(interaction, policy, "Generation resumed.")
+
+    @access.command(name="block", description="Stop a member from making videos")
+    async def access_block(
+        self,
+        interaction: discord.Interaction,
+        member: discord.Member,
+        reason: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        policy = await self.moderation.block(requester_from(interaction), member.id, reason)
+        await self._done(interaction, policy, f"{member.mention} is blocked from /tween.")
+
+    @access.command(name="unblock", description="Let a blocked member make videos again")
+    async def access_unblock(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        policy = await self.moderation.unblock(requester_from(interaction), member.id)
+        await self._done(interaction, policy, f"{member.mention} may use /tween again.")
+
+    @access.command(name="channel", description="Allow /tween in a channel (or stop allowing it)")
+    async def access_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool = True
+    ) -> None:
+        who = requester_from(interaction)
+        if allowed:
+            policy = await self.moderation.set_entry(who, "tween_channels", channel.id)
+        else:
+            policy = await self.moderation.remove_entry(who, "tween_channels", channel.id)
+        await self._done(interaction, policy, "Channels updated (no channels listed means any channel).")
+
+    @access.command(name="word", description="Ban a word in prompts (or lift the ban)")
+    async def access_word(
+        self, interaction: discord.Interaction, word: app_commands.Range[str, 1, 50], banned: bool = True
+    ) -> None:
+        clean = word.strip().casefold()
+        if not clean:
+            raise InputRejected("empty_word")
+        who = requester_from(interaction)
+        if banned:
+            policy = await self.moderation.set_entry(who, "banned_words", clean)
+        else:
+            policy = await self.moderation.remove_entry(who, "banned_words", clean)
+        await self._done(interaction, policy, "Banned words updated.")
+
+    # -- settings ----------------------------------------------------------------------------------------
+
+    @settings.command(name="show", description="Show every Tween setting for this server")
+    async def settings_show(self, interaction: discord.Interaction) -> None:
+        who = requester_from(interaction)
+        if not who.is_moderator:
+            raise NotModerator()
+        policy = await self.moderation.policy(who.guild_id)
+        price = self.bot.services.settings.tier(policy.tier).price_per_second
+        await answer(interaction, policy_text(policy, price))
+
+    @settings.command(name="tier", description="Pick the model tier: pro ($0.112/s) or standard ($0.084/s)")
+    async def settings_tier(self, interaction: discord.Interaction, tier: Literal["pro", "standard"]) -> None:
+        policy = await self.moderation.configure(requester_from(interaction), "tier", tier=tier)
+        await self._done(interaction, policy, f"Model tier set to {tier}.")
+
+    @settings.command(name="log", description="Where audits, approvals and warnings go (empty: none)")
+    async def settings_log(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+        channel_id = channel.id if channel else None
+        policy = await self.moderation.configure(requester_from(interaction), "log_channel", log_channel_id=channel_id)
+        await self._done(interaction, policy, "Log channel updated.")
+
+    @settings.command(name="approval", description="Which jobs need a moderator's approval")
+    @app_commands.describe(
+        policy="off, jobs over N seconds, members without a role, or always",
+        seconds="For 'over': jobs longer than this",
+        role="For 'without_role': members with it skip approval",
+    )
+    async def settings_approval(
+        self,
+        interaction: discord.Interaction,
+        policy: Literal["off", "over", "without_role", "always"],
+        seconds: app_commands.Range[int, 3, 10] | None = None,
+        role: discord.Role | None = None,
+    ) -> None:
+        if policy == "over" and seconds is None:
+            raise InputRejected("approval_needs_seconds")
+        if policy == "without_role" and role is None:
+            raise InputRejected("approval_needs_role")
+        updated = await self.moderation.configure(
+            requester_from(interaction),
+            "approval",
+            approval=policy,
+            approval_seconds=seconds,
+            approval_role_id=role.id if role else None,
+        )
+        await self._done(interaction, updated, "Approval policy updated.")
+
+    @settings.command(name="caps", description="How many jobs may run at fal at once")
+    async def settings_caps(
+        self,
+        interaction: discord.Interaction,
+        per_member: app_commands.Range[int, 1, 20],
+        per_server: app_commands.Range[int, 1, 50],
+    ) -> None:
+        policy = await self.moderation.configure(
+            requester_from(interaction), "caps", member_concurrency=per_member, guild_concurrency=per_server
+        )
+        await self._done(interaction, policy, "Concurrency caps updated.")
+
+
+async def setup(bot: TweenBot) -> None:
+    await bot.add_cog(AdminCog(bot))

@@ -1,0 +1,34 @@
+"""Helpers every adapter shares: who is asking, and how to answer privately."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.models import Requester
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def requester_from(interaction: discord.Interaction) -> Requester:
+    """The member, their roles and their moderator flag, read from the interaction itself (never a cache)."""
+    user = interaction.user
+    roles = frozenset(r.id for r in user.roles) if isinstance(user, discord.Member) else frozenset()
+    channel = interaction.channel
+    parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+    return Requester(
+        guild_id=interaction.guild_id or 0,
+        user_id=user.id,
+        channel_id=interaction.channel_id or 0,
+        parent_channel_id=parent,
+        role_ids=roles,
+        is_moderator=interaction.permissions.manage_guild,
+    )
+
+
+async def answer(interaction: discord.Interaction, content: str | None = None, **kwargs: object) -> None:
+    """Reply privately, whether or not the interaction was already answered or deferred."""
+    kwargs.setdefault("allowed_mentions", NO_PINGS)
+    if interaction.response.is_done():
+        await interaction.followup.send(content, ephemeral=True, **kwargs)  # type: ignore[arg-type]
+    else:
+        await interaction.response.send_message(content, ephemeral=True, **kwargs)  # type: ignore[arg-type]
