@@ -70,7 +70,7 @@ def _refused_text(error: Refused) -> str:
     if error.reason == "paused":
         return "The moderators have paused video generation on this server for now. Nothing was charged."
     if error.reason == "blocked":
-        why = f" Reason: {d['reason']}" if d.get("reason") else ""
+        why = f" Reason: {d['why']}" if d.get("why") else ""
         return f"A moderator has blocked you from making videos here.{why}"
     if error.reason == "channel":
         places = ", ".join(f"<#{c}>" for c in d.get("allowed", []))

@@ -114,7 +114,7 @@ class JobService:
         if policy.paused:
             raise Refused("paused")
         if (reason := await self.guilds.block_reason(requester.guild_id, requester.user_id)) is not None:
-            raise Refused("blocked", reason=reason)
+            raise Refused("blocked", why=reason)
         if policy.tween_channels and requester.home_channel_id not in policy.tween_channels:
             raise Refused("channel", allowed=sorted(policy.tween_channels))
         lowered = prompt.casefold()

@@ -38,6 +38,7 @@ class JobTracker:
         self._workers = asyncio.Semaphore(workers)
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._handlers: set[asyncio.Task[None]] = set()
         service.on_submitted = self.wake
 
@@ -60,6 +61,8 @@ class JobTracker:
         log.info("tracker started with %d job(s) to watch", len(self._due))
 
     async def stop(self, grace: float = 5.0) -> None:
+        self._stopping = True
+        self._wakeup.set()
         if self._loop_task:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -98,7 +101,7 @@ class JobTracker:
         self.wake(job.id)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wakeup.clear()
             now = time.monotonic()
             while self._heap and self._heap[0][0] <= now:
@@ -112,8 +115,10 @@ class JobTracker:
                 self._handlers.add(task)
                 task.add_done_callback(self._handlers.discard)
             timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races its timeout.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
 
     async def _handle(self, job_id: int) -> None:
         next_look: float | None = None
