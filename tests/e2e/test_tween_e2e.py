@@ -81,11 +81,17 @@ BAD_INPUTS = [
     (start_only(image_bytes(640, 360)[:300]), PROMPT, "damaged"),
     (start_only(animated_png()), PROMPT, "animated"),
     (start_only(b"\x89PNG" + b"\0" * 10_000_001), PROMPT, "takes images up to 10.0 MB"),
-    ({"start": ("s.png", image_bytes(640, 360), "image/png"),
-      "end": ("e.png", image_bytes(640, 360)[:300], "image/png")}, PROMPT, "The end frame looks damaged"),
+    (
+        {
+            "start": ("s.png", image_bytes(640, 360), "image/png"),
+            "end": ("e.png", image_bytes(640, 360)[:300], "image/png"),
+        },
+        PROMPT,
+        "The end frame looks damaged",
+    ),
     (None, "     ", "prompt is empty"),
     (None, "x" * 2501, "2501 characters"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("files", "prompt", "expected"), BAD_INPUTS)

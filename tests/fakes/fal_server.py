@@ -200,8 +200,9 @@ class FakeFal:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         name, params = self._route(request)
-        record = RequestRecord(name, request.method, request.path, dict(request.query), params.get("rid"),
-                               time.monotonic())  # fmt: skip
+        record = RequestRecord(
+            name, request.method, request.path, dict(request.query), params.get("rid"), time.monotonic()
+        )
         self.requests.append(record)
         fault = self._take_fault(name)
         if fault and not fault.after_effect:
@@ -270,8 +271,16 @@ class FakeFal:
         self._jobs[rid] = job
         self.submits.append(record)
         base = f"{self.queue_url}/fal-ai/kling-video/requests/{rid}"
-        return _json({"status": "IN_QUEUE", "request_id": rid, "response_url": base, "status_url": f"{base}/status",
-                      "cancel_url": f"{base}/cancel", "queue_position": script.queue_position})  # fmt: skip
+        return _json(
+            {
+                "status": "IN_QUEUE",
+                "request_id": rid,
+                "response_url": base,
+                "status_url": f"{base}/status",
+                "cancel_url": f"{base}/cancel",
+                "queue_position": script.queue_position,
+            }
+        )
 
     def _phase(self, job: _Job) -> tuple[str, int | None]:
         now = time.monotonic()
@@ -295,15 +304,20 @@ class FakeFal:
     def _status_body(self, job: _Job, logs: bool) -> tuple[int, dict[str, Any]]:
         phase, position = self._phase(job)
         rid = job.record.request_id
-        body: dict[str, Any] = {"status": phase, "request_id": rid,
-                                "response_url": f"{self.queue_url}/fal-ai/kling-video/requests/{rid}",
-                                "logs": [] if logs else None}  # fmt: skip
+        body: dict[str, Any] = {
+            "status": phase,
+            "request_id": rid,
+            "response_url": f"{self.queue_url}/fal-ai/kling-video/requests/{rid}",
+            "logs": [] if logs else None,
+        }
         if phase == "IN_QUEUE":
             body["queue_position"] = position
             return 202, body
         if logs:
-            body["logs"] = [{"message": m, "level": "INFO", "source": "USER",
-                             "timestamp": datetime.now(UTC).isoformat()} for m in job.script.logs]  # fmt: skip
+            body["logs"] = [
+                {"message": m, "level": "INFO", "source": "USER", "timestamp": datetime.now(UTC).isoformat()}
+                for m in job.script.logs
+            ]
         if phase == "IN_PROGRESS":
             return 202, body
         body["metrics"] = {"inference_time": job.script.run_seconds or 0.0}
@@ -348,10 +362,21 @@ class FakeFal:
             detail = job.invalid or [{"loc": ["body", "prompt"], "msg": "Prompt was rejected", "type": "value_error"}]
             return _json({"detail": detail}, 422)
         if job.script.outcome == "error":
-            return _json({"detail": job.script.error, "error_type": job.script.error_type}, 500,
-                         {"X-Fal-Error-Type": job.script.error_type})  # fmt: skip
-        return _json({"video": {"url": f"{self.base_url}/videos/{rid}.mp4", "content_type": "video/mp4",
-                                "file_name": "output.mp4", "file_size": job.script.video_size}})  # fmt: skip
+            return _json(
+                {"detail": job.script.error, "error_type": job.script.error_type},
+                500,
+                {"X-Fal-Error-Type": job.script.error_type},
+            )
+        return _json(
+            {
+                "video": {
+                    "url": f"{self.base_url}/videos/{rid}.mp4",
+                    "content_type": "video/mp4",
+                    "file_name": "output.mp4",
+                    "file_size": job.script.video_size,
+                }
+            }
+        )
 
     async def _on_cancel(self, request: web.Request, rid: str) -> web.Response:
         if (job := self._jobs.get(rid)) is None:
@@ -378,8 +403,13 @@ class FakeFal:
             if data is not None:
                 job.record.fetched_images[name] = data
             if problem:
-                job.invalid = [{"loc": ["body", name], "msg": problem, "type": "file_download_error"
-                                if data is None else "image_load_error"}]  # fmt: skip
+                job.invalid = [
+                    {
+                        "loc": ["body", name],
+                        "msg": problem,
+                        "type": "file_download_error" if data is None else "image_load_error",
+                    }
+                ]
                 return
 
     # -- storage ---------------------------------------------------------------------------------------------
@@ -397,16 +427,21 @@ class FakeFal:
         if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") not in self._cdn_tokens:
             return _json({"detail": "Invalid token"}, 401)
         name = request.headers.get("X-Fal-File-Name") or "upload.bin"
-        url = self._store(await request.read(), request.content_type, name,
-                          request.headers.get("X-Fal-Object-Lifecycle-Preference"))  # fmt: skip
+        url = self._store(
+            await request.read(), request.content_type, name, request.headers.get("X-Fal-Object-Lifecycle-Preference")
+        )
         return _json({"access_url": url})
 
     async def _on_initiate(self, request: web.Request) -> web.Response:
         body = await request.json()
         fid = uuid.uuid4().hex
         self._pending_puts[fid] = (body["file_name"], body["content_type"])
-        return _json({"upload_url": f"{self.base_url}/upload/{fid}",
-                      "file_url": f"{self.base_url}/files/{fid}/{body['file_name']}"})  # fmt: skip
+        return _json(
+            {
+                "upload_url": f"{self.base_url}/upload/{fid}",
+                "file_url": f"{self.base_url}/files/{fid}/{body['file_name']}",
+            }
+        )
 
     async def _on_put_upload(self, request: web.Request, fid: str) -> web.Response:
         if fid not in self._pending_puts:
@@ -452,8 +487,11 @@ class FakeFal:
 def _input_errors(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         return [{"loc": ["body"], "msg": "Input should be an object", "type": "model_type"}]
-    errors = [{"loc": ["body", k], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
-              for k in body if k not in FIELDS]  # fmt: skip
+    errors = [
+        {"loc": ["body", k], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
+        for k in body
+        if k not in FIELDS
+    ]
     for name in ("prompt", "start_image_url"):
         if name not in body:
             errors.append({"loc": ["body", name], "msg": "Field required", "type": "missing"})

@@ -42,8 +42,9 @@ class EchoBot(commands.Bot):
             data = await image.read()
             view = discord.ui.View(timeout=None)
             view.add_item(discord.ui.Button(label="Press", custom_id="press"))
-            await interaction.channel.send(text, file=discord.File(__import__("io").BytesIO(data), "echo.png"),
-                                           view=view)  # fmt: skip
+            await interaction.channel.send(
+                text, file=discord.File(__import__("io").BytesIO(data), "echo.png"), view=view
+            )
             await interaction.followup.send("done", ephemeral=True)
 
         @self.tree.command(name="ask", description="opens a modal")
@@ -87,8 +88,12 @@ async def bot(fake: FakeDiscord, monkeypatch):
 
 async def test_slash_defer_attachment_send_and_button(fake: FakeDiscord, bot: EchoBot):
     picture = image_bytes(400, 400)
-    ix = await fake.slash("echo", user=fake.guild.member, options={"text": "hi <@&1> @everyone"},
-                          attachments={"image": ("a.png", picture, "image/png")})  # fmt: skip
+    ix = await fake.slash(
+        "echo",
+        user=fake.guild.member,
+        options={"text": "hi <@&1> @everyone"},
+        attachments={"image": ("a.png", picture, "image/png")},
+    )
     assert (await ix.wait_acked())["type"] == 5 and ix.ephemeral
     posted = await fake.wait_for(lambda: next(iter(fake.messages(fake.guild.channel.id)), None))
     assert posted.attachments[0].data == picture and posted.content == "hi <@&1> @everyone"
@@ -190,8 +195,16 @@ class _no_bot_interaction:
 
         fake = self.fake
         iid = fake.ids.next()
-        ix = FakeInteraction(iid, f"tok-{iid}", 2, fake.guild.member, fake.guild, fake.guild.channel.id,
-                             created=fake.clock.now(), dispatched_at=0.0)  # fmt: skip
+        ix = FakeInteraction(
+            iid,
+            f"tok-{iid}",
+            2,
+            fake.guild.member,
+            fake.guild,
+            fake.guild.channel.id,
+            created=fake.clock.now(),
+            dispatched_at=0.0,
+        )
         fake.interactions[iid] = ix
         fake.by_token[ix.token] = ix
         return ix

@@ -27,11 +27,16 @@ async def http():
 
 
 async def upload(http: httpx.AsyncClient, fal: FakeFal, data: bytes) -> str:
-    token = (await http.post(f"{fal.rest_url}/storage/auth/token", params={"storage_type": "fal-cdn-v3"},
-                             json={}, headers=KEY)).json()  # fmt: skip
-    answer = await http.post(f"{token['base_url']}/files/upload", content=data,
-                             headers={"Authorization": f"Bearer {token['token']}", "Content-Type": "image/png",
-                                      "X-Fal-File-Name": "a.png"})  # fmt: skip
+    token = (
+        await http.post(
+            f"{fal.rest_url}/storage/auth/token", params={"storage_type": "fal-cdn-v3"}, json={}, headers=KEY
+        )
+    ).json()
+    answer = await http.post(
+        f"{token['base_url']}/files/upload",
+        content=data,
+        headers={"Authorization": f"Bearer {token['token']}", "Content-Type": "image/png", "X-Fal-File-Name": "a.png"},
+    )
     return answer.json()["access_url"]
 
 
@@ -67,8 +72,14 @@ async def test_submit_status_result_video(fal, http):
     assert fal.submits[0].fetched_images["start_image_url"] == image_bytes(640, 360)
 
 
-@pytest.mark.parametrize("body", [{"prompt": "p"}, {"prompt": "p", "start_image_url": "u", "duration": 5},
-                                  {"prompt": "p", "start_image_url": "u", "seed": 1}])  # fmt: skip
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"prompt": "p"},
+        {"prompt": "p", "start_image_url": "u", "duration": 5},
+        {"prompt": "p", "start_image_url": "u", "seed": 1},
+    ],
+)
 async def test_bad_body_is_422_without_a_job(fal, http, body):
     response = await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers=KEY)
     assert response.status_code == 422 and isinstance(response.json()["detail"], list)
@@ -113,13 +124,18 @@ async def test_faults_status_delay_drop_and_after_effect(fal, http):
     assert len(fal.submits) == 1  # fal took it although the answer was lost
     fal.inject(Fault(route="status", delay=0.5))
     with pytest.raises(httpx.ReadTimeout):
-        await http.get(f"{fal.queue_url}/fal-ai/kling-video/requests/{fal.submits[0].request_id}/status",
-                       headers=KEY, timeout=0.1)  # fmt: skip
+        await http.get(
+            f"{fal.queue_url}/fal-ai/kling-video/requests/{fal.submits[0].request_id}/status", headers=KEY, timeout=0.1
+        )
 
 
 async def test_fallback_storage_flow(fal, http):
-    start = await http.post(f"{fal.rest_url}/storage/upload/initiate", params={"storage_type": "gcs"},
-                            json={"file_name": "x.png", "content_type": "image/png"}, headers=KEY)  # fmt: skip
+    start = await http.post(
+        f"{fal.rest_url}/storage/upload/initiate",
+        params={"storage_type": "gcs"},
+        json={"file_name": "x.png", "content_type": "image/png"},
+        headers=KEY,
+    )
     urls = start.json()
     assert (await http.get(urls["file_url"])).status_code == 404
     assert (await http.put(urls["upload_url"], content=b"bytes")).status_code == 200

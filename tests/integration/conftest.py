@@ -50,17 +50,29 @@ async def open_stack(settings: Settings, publisher: RecordingPublisher | None = 
             await services.tracker.stop(grace=1.0)
 
 
-def member(user_id: int = USER, *, roles: frozenset[int] = frozenset(), moderator: bool = False,
-           guild_id: int = GUILD, channel_id: int = CHANNEL) -> Requester:  # fmt: skip
+def member(
+    user_id: int = USER,
+    *,
+    roles: frozenset[int] = frozenset(),
+    moderator: bool = False,
+    guild_id: int = GUILD,
+    channel_id: int = CHANNEL,
+) -> Requester:
     return Requester(guild_id=guild_id, user_id=user_id, channel_id=channel_id, role_ids=roles, is_moderator=moderator)
 
 
 MOD = member(9009, moderator=True)
 
 
-def tween_request(*, duration: int = 5, prompt: str = "@Image1 turns into @Image2", end: bool = True,
-                  start_data: bytes | None = None, upload_limit: int = 10 * 1024 * 1024,
-                  who: Requester | None = None) -> TweenRequest:  # fmt: skip
+def tween_request(
+    *,
+    duration: int = 5,
+    prompt: str = "@Image1 turns into @Image2",
+    end: bool = True,
+    start_data: bytes | None = None,
+    upload_limit: int = 10 * 1024 * 1024,
+    who: Requester | None = None,
+) -> TweenRequest:
     return TweenRequest(
         requester=who or member(),
         prompt=prompt,

@@ -247,9 +247,13 @@ async def test_storage_falls_back_when_the_cdn_upload_fails(stack: Stack, fake_f
 
 
 async def test_reads_never_exceed_the_configured_rate(fake_fal: FakeFal, tmp_path):
-    settings = settings_for(fake_fal, tmp_path, fal={"max_reads_per_second": 20.0},
-                            budget={"default_seconds": 1000, "member_seconds": 1000},
-                            concurrency={"per_member": 8, "per_guild": 8})  # fmt: skip
+    settings = settings_for(
+        fake_fal,
+        tmp_path,
+        fal={"max_reads_per_second": 20.0},
+        budget={"default_seconds": 1000, "member_seconds": 1000},
+        concurrency={"per_member": 8, "per_guild": 8},
+    )
     fake_fal.default_script = JobScript(queue_seconds=0.6, run_seconds=0.3)
     async with open_stack(settings) as stack:
         jobs = [await stack.services.jobs.submit(tween_request()) for _ in range(8)]

@@ -8,8 +8,14 @@ from bot.fal import Completed, FalClient, InProgress, Queued
 from tests.support.settings import make_settings
 
 MODEL = "fal-ai/kling-video/o1/image-to-video"
-OK = {"request_id": "r1", "status_url": "http://q/s", "response_url": "http://q/r", "cancel_url": "http://q/c",
-      "queue_position": 3, "status": "IN_QUEUE"}  # fmt: skip
+OK = {
+    "request_id": "r1",
+    "status_url": "http://q/s",
+    "response_url": "http://q/r",
+    "cancel_url": "http://q/c",
+    "queue_position": 3,
+    "status": "IN_QUEUE",
+}
 
 
 def client(handler) -> FalClient:
@@ -31,8 +37,15 @@ async def test_submit_sends_key_and_body():
     assert seen[0].headers["authorization"] == "Key test-fal-key"
 
 
-@pytest.mark.parametrize("error", [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("dropped"),
-                                   httpx.ReadError("reset"), httpx.WriteTimeout("stuck")])  # fmt: skip
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("dropped"),
+        httpx.ReadError("reset"),
+        httpx.WriteTimeout("stuck"),
+    ],
+)
 async def test_submit_fate_unknown_is_never_retried(error):
     calls = 0
 
@@ -100,11 +113,14 @@ async def test_submit_unreadable_success_is_unknown():
 
 
 async def test_status_retries_429_then_parses_each_state():
-    answers = [httpx.Response(429, headers={"Retry-After": "0"}, json={"detail": "slow down"}),
-               httpx.Response(202, json={"status": "IN_QUEUE", "queue_position": 1}),
-               httpx.Response(202, json={"status": "IN_PROGRESS", "logs": [{"message": "hi"}]}),
-               httpx.Response(200, json={"status": "COMPLETED", "error": "Runner disconnected",
-                                         "error_type": "runner_disconnected"})]  # fmt: skip
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "0"}, json={"detail": "slow down"}),
+        httpx.Response(202, json={"status": "IN_QUEUE", "queue_position": 1}),
+        httpx.Response(202, json={"status": "IN_PROGRESS", "logs": [{"message": "hi"}]}),
+        httpx.Response(
+            200, json={"status": "COMPLETED", "error": "Runner disconnected", "error_type": "runner_disconnected"}
+        ),
+    ]
 
     async with client(lambda request: answers.pop(0)) as fal:
         assert await fal.status("http://q/s") == Queued(position=1)

@@ -10,12 +10,26 @@ from cogs.errors import user_text
 
 T0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
 JOB = Job(
-    id=7, guild_id=1, channel_id=2, user_id=3, prompt="@Image1 melts into @Image2 @everyone <@&55>", duration=5,
-    price_micros=560_000, model="fal-ai/kling-video/o1/image-to-video", state=JobState.QUEUED, created_at=T0,
-    updated_at=T0, upload_limit=10 * 1024 * 1024, queue_position=2, started_at=T0 + timedelta(seconds=30),
-    finished_at=T0 + timedelta(seconds=95), failure=FailureReason.FAL_ERROR, failure_detail="Out of GPUs",
-    video_size=23_400_000, video_url="https://v3.fal.media/files/x/output.mp4",
-)  # fmt: skip
+    id=7,
+    guild_id=1,
+    channel_id=2,
+    user_id=3,
+    prompt="@Image1 melts into @Image2 @everyone <@&55>",
+    duration=5,
+    price_micros=560_000,
+    model="fal-ai/kling-video/o1/image-to-video",
+    state=JobState.QUEUED,
+    created_at=T0,
+    updated_at=T0,
+    upload_limit=10 * 1024 * 1024,
+    queue_position=2,
+    started_at=T0 + timedelta(seconds=30),
+    finished_at=T0 + timedelta(seconds=95),
+    failure=FailureReason.FAL_ERROR,
+    failure_detail="Out of GPUs",
+    video_size=23_400_000,
+    video_url="https://v3.fal.media/files/x/output.mp4",
+)
 
 
 def within_discord_limits(embed) -> bool:
@@ -36,11 +50,14 @@ def test_card_embed_every_state_fits_discord(state):
 
 @pytest.mark.parametrize(
     ("state", "text"),
-    [(JobState.QUEUED, "2 ahead"), (JobState.RUNNING, "Generating since <t:"),
-     (JobState.DELIVERED, "Done in 1 min 35 s"),
-     (JobState.FAILED, "Failed: fal.ai couldn't make this video (Out of GPUs). 5 s refunded."),
-     (JobState.SUBMIT_UNKNOWN, "Unknown")],
-)  # fmt: skip
+    [
+        (JobState.QUEUED, "2 ahead"),
+        (JobState.RUNNING, "Generating since <t:"),
+        (JobState.DELIVERED, "Done in 1 min 35 s"),
+        (JobState.FAILED, "Failed: fal.ai couldn't make this video (Out of GPUs). 5 s refunded."),
+        (JobState.SUBMIT_UNKNOWN, "Unknown"),
+    ],
+)
 def test_state_line(state, text):
     assert text in render.state_line(replace(JOB, state=state))
 

@@ -32,9 +32,16 @@ def test_delay_retry_after_wins_but_is_capped():
 
 @pytest.mark.parametrize(
     ("header", "seconds"),
-    [(None, None), ("", None), ("2", 2.0), ("0.5", 0.5), ("-3", 0.0), ("soon", None),
-     ("Tue, 24 Nov 2026 06:00:10 GMT", 10.0)],
-)  # fmt: skip
+    [
+        (None, None),
+        ("", None),
+        ("2", 2.0),
+        ("0.5", 0.5),
+        ("-3", 0.0),
+        ("soon", None),
+        ("Tue, 24 Nov 2026 06:00:10 GMT", 10.0),
+    ],
+)
 def test_parse_retry_after(header, seconds):
     now = datetime(2026, 11, 24, 6, 0, 0, tzinfo=UTC)
     assert parse_retry_after(header, now=now) == seconds

@@ -32,9 +32,16 @@ def test_secrets_not_in_repr():
 
 
 def test_env_endpoints_override(tmp_path):
-    settings = Settings.load({**ENV, "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10/", "FAL_QUEUE_URL": "http://q",
-                              "FAL_REST_URL": "http://r", "TWEEN_DB_PATH": str(tmp_path / "x.db"),
-                              "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/"})  # fmt: skip
+    settings = Settings.load(
+        {
+            **ENV,
+            "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10/",
+            "FAL_QUEUE_URL": "http://q",
+            "FAL_REST_URL": "http://r",
+            "TWEEN_DB_PATH": str(tmp_path / "x.db"),
+            "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/",
+        }
+    )
     assert settings.discord.api_base == "http://127.0.0.1:9/api/v10"
     assert settings.fal.queue_url == "http://q"
     assert settings.fal.rest_url == "http://r"
@@ -52,9 +59,12 @@ def test_tween_config_layers_over_defaults(tmp_path):
 
 @pytest.mark.parametrize(
     ("toml", "message"),
-    [("[budget]\nperiod = 'year'\n", "period"), ("[budget]\nsurprise = 1\n", "unknown key"),
-     ("not toml [", "not valid TOML")],
-)  # fmt: skip
+    [
+        ("[budget]\nperiod = 'year'\n", "period"),
+        ("[budget]\nsurprise = 1\n", "unknown key"),
+        ("not toml [", "not valid TOML"),
+    ],
+)
 def test_tween_config_bad_values_refused(tmp_path, toml, message):
     extra = tmp_path / "over.toml"
     extra.write_text(toml)

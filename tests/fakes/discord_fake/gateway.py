@@ -31,8 +31,12 @@ class GatewaySession:
 class Gateway:
     """Keeps the live sessions; the newest ready one receives interactions."""
 
-    def __init__(self, token: str, ready_payload: Callable[[str], dict[str, Any]],
-                 guild_payloads: Callable[[], list[dict[str, Any]]]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        token: str,
+        ready_payload: Callable[[str], dict[str, Any]],
+        guild_payloads: Callable[[], list[dict[str, Any]]],
+    ) -> None:
         self._token = token
         self._ready_payload = ready_payload
         self._guild_payloads = guild_payloads

@@ -56,16 +56,23 @@ class Rest:
         return answer(payloads.bot_application(self.fake.bot_user, self.fake.guild.owner))
 
     async def gateway(self, request: web.Request) -> web.Response:
-        return answer({"url": self.fake.gateway_url, "shards": 1,
-                       "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
-                                               "max_concurrency": 1}})  # fmt: skip
+        return answer(
+            {
+                "url": self.fake.gateway_url,
+                "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+            }
+        )
 
     async def sync_commands(self, request: web.Request) -> web.Response:
         body = request[BODY].json or []
         synced = []
         for command in body:
-            stored = command | {"id": str(self.fake.ids.next()), "application_id": str(self.fake.bot_user.id),
-                                "version": str(self.fake.ids.next())}  # fmt: skip
+            stored = command | {
+                "id": str(self.fake.ids.next()),
+                "application_id": str(self.fake.bot_user.id),
+                "version": str(self.fake.ids.next()),
+            }
             if gid := request.match_info.get("gid"):
                 stored["guild_id"] = gid
             self.fake.commands[command["name"]] = stored
@@ -97,10 +104,15 @@ class Rest:
             message = self.fake.find_message(ix.message_id)
             if message:
                 self._apply_edit(message, data, body)
-        result: dict[str, Any] = {"interaction": {"id": str(ix.id), "type": ix.type,
-                                                  "response_message_id": str(message.id) if message else None,
-                                                  "response_message_loading": kind == 5,
-                                                  "response_message_ephemeral": ix.ephemeral}}  # fmt: skip
+        result: dict[str, Any] = {
+            "interaction": {
+                "id": str(ix.id),
+                "type": ix.type,
+                "response_message_id": str(message.id) if message else None,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": ix.ephemeral,
+            }
+        }
         if message is not None and kind in (4, 7):
             result["resource"] = {"type": kind, "message": self.fake.message_json(message)}
         return answer(result)
@@ -207,8 +219,15 @@ class Rest:
         return await self._open_thread(parent, request[BODY].json or {}, None)
 
     async def _open_thread(self, parent: FakeChannel, body: dict[str, Any], message_id: int | None) -> web.Response:
-        thread = FakeChannel(message_id or self.fake.ids.next(), parent.guild_id, body.get("name", "thread"), type=11,
-                             parent_id=parent.id, message_id=message_id, owner_id=self.fake.bot_user.id)  # fmt: skip
+        thread = FakeChannel(
+            message_id or self.fake.ids.next(),
+            parent.guild_id,
+            body.get("name", "thread"),
+            type=11,
+            parent_id=parent.id,
+            message_id=message_id,
+            owner_id=self.fake.bot_user.id,
+        )
         self.fake.channels[thread.id] = thread
         await self.fake.gateway.broadcast("THREAD_CREATE", payloads.thread(thread) | {"newly_created": True})
         return answer(payloads.thread(thread), 201)
@@ -231,11 +250,13 @@ class Rest:
             return error(413, 40005, "Request entity too large")
         return None
 
-    def _new_message(self, channel_id: int, data: dict[str, Any], body: Body,
-                     interaction: FakeInteraction | None = None) -> FakeMessage:  # fmt: skip
+    def _new_message(
+        self, channel_id: int, data: dict[str, Any], body: Body, interaction: FakeInteraction | None = None
+    ) -> FakeMessage:
         author = self.fake.bot_user.id
-        message = FakeMessage(self.fake.ids.next(), channel_id, author,
-                              interaction_id=interaction.id if interaction else None)  # fmt: skip
+        message = FakeMessage(
+            self.fake.ids.next(), channel_id, author, interaction_id=interaction.id if interaction else None
+        )
         message.ephemeral = bool(data.get("flags", 0) & EPHEMERAL)
         self._apply_edit(message, data, body, new=True)
         message.edits = 0

@@ -29,6 +29,7 @@ from tests.fakes.discord_fake.state import (
     FakeInteraction,
     FakeMessage,
     FakeUser,
+    RoleRef,
     Snowflakes,
 )
 from tests.support.waiting import wait_until
@@ -61,8 +62,9 @@ class _Failure:
 
 
 class FakeDiscord:
-    def __init__(self, *, token: str = "fake-token", upload_limit: int = 10 * 1024 * 1024,
-                 validate_spec: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self, *, token: str = "fake-token", upload_limit: int = 10 * 1024 * 1024, validate_spec: bool = True
+    ) -> None:
         self.token = token
         self.validate_spec = validate_spec and spec.available()
         self.ids = Snowflakes()
@@ -126,20 +128,33 @@ class FakeDiscord:
         gid = self.ids.next()
         mod_role = self.ids.next()
         channel = FakeChannel(self.ids.next(), gid, "general")
+        log_channel = FakeChannel(self.ids.next(), gid, "mod-log")
         people = [FakeUser(self.ids.next(), f"{name.split()[0].lower()}-{who}") for who in ("owner", "admin", "member")]
         people[1].permissions |= MANAGE_GUILD
         people[1].roles.append(mod_role)
         limit = upload_limit or (self._default_limit if premium_tier < 2 else TIER_LIMITS[premium_tier])
-        guild = FakeGuild(gid, name, premium_tier, limit, channel, mod_role, *people, bot_user=self.bot_user,
-                          members=[self.bot_user, *people])  # fmt: skip
+        guild = FakeGuild(
+            gid,
+            name,
+            premium_tier,
+            limit,
+            channel,
+            log_channel,
+            mod_role,
+            *people,
+            bot_user=self.bot_user,
+            members=[self.bot_user, *people],
+        )
         self.guilds[gid] = guild
         self.channels[channel.id] = channel
+        self.channels[log_channel.id] = log_channel
         if getattr(self, "gateway", None) and self.gateway.current:
             asyncio.get_running_loop().create_task(self.gateway.broadcast("GUILD_CREATE", self._guild_json(guild)))
         return guild
 
-    def add_member(self, guild: FakeGuild, name: str, *, permissions: int = MEMBER_PERMISSIONS,
-                   roles: list[int] | None = None) -> FakeUser:  # fmt: skip
+    def add_member(
+        self, guild: FakeGuild, name: str, *, permissions: int = MEMBER_PERMISSIONS, roles: list[int] | None = None
+    ) -> FakeUser:
         user = FakeUser(self.ids.next(), name, permissions=permissions, roles=list(roles or []))
         guild.members.append(user)
         return user
@@ -147,17 +162,30 @@ class FakeDiscord:
     def forbid(self, guild: FakeGuild, action: str) -> None:
         guild.forbidden.add(action)
 
-    def fail_next(self, method: str, path_regex: str, *, status: int, code: int = 0, message: str = "",
-                  retry_after: float | None = None, times: int = 1) -> None:  # fmt: skip
-        self._failures.append(_Failure(method.upper(), re.compile(path_regex), status, code, message, retry_after,
-                                       times))  # fmt: skip
+    def fail_next(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        status: int,
+        code: int = 0,
+        message: str = "",
+        retry_after: float | None = None,
+        times: int = 1,
+    ) -> None:
+        self._failures.append(
+            _Failure(method.upper(), re.compile(path_regex), status, code, message, retry_after, times)
+        )
 
     async def disconnect_gateway(self, *, resume: bool = True) -> None:
         await self.gateway.reconnect(resume=resume)
 
     async def wait_ready(self, timeout: float = 10.0, sessions: int = 1) -> None:
-        await wait_until(lambda: self.gateway.identified >= sessions and self.gateway.current, timeout,
-                         what=f"{sessions} bot session(s) on the fake gateway")  # fmt: skip
+        await wait_until(
+            lambda: self.gateway.identified >= sessions and self.gateway.current,
+            timeout,
+            what=f"{sessions} bot session(s) on the fake gateway",
+        )
 
     async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
         return await wait_until(predicate, timeout, what="the fake Discord to show it")
@@ -179,23 +207,51 @@ class FakeDiscord:
         channel_id: int | None = None,
         options: dict[str, Any] | None = None,
         attachments: dict[str, tuple[str, bytes, str | None]] | None = None,
+        subcommand: tuple[str, ...] = (),
     ) -> FakeInteraction:
+        """Run a slash command; `subcommand` names the group and subcommand (("budget", "set")). Option values may
+        be FakeUser, FakeChannel or RoleRef, and are resolved as Discord resolves them."""
         guild = guild or self.guild
         channel = self.channels[channel_id] if channel_id else guild.channel
-        opts: list[dict[str, Any]] = [
-            {"name": k, "type": _option_type(v), "value": v} for k, v in (options or {}).items()
-        ]
         resolved: dict[str, Any] = {}
+        opts = [self._option(guild, k, v, resolved) for k, v in (options or {}).items()]
         for option, (filename, data, content_type) in (attachments or {}).items():
             stored = self.store_upload(Upload(0, filename, data), content_type)
-            resolved[str(stored.id)] = payloads.attachment(stored, _dimensions(data)) | {"ephemeral": True}
+            resolved.setdefault("attachments", {})[str(stored.id)] = payloads.attachment(stored, _dimensions(data)) | {
+                "ephemeral": True
+            }
             opts.append({"name": option, "type": 11, "value": str(stored.id)})
+        for level, sub in reversed(list(enumerate(subcommand))):
+            opts = [{"name": sub, "type": 2 if level < len(subcommand) - 1 else 1, "options": opts}]
         command = self.commands.get(name)
-        data: dict[str, Any] = {"id": command["id"] if command else str(self.ids.next()), "name": name, "type": 1,
-                                "guild_id": str(guild.id), "options": opts}  # fmt: skip
+        data: dict[str, Any] = {
+            "id": command["id"] if command else str(self.ids.next()),
+            "name": name,
+            "type": 1,
+            "guild_id": str(guild.id),
+            "options": opts,
+        }
         if resolved:
-            data["resolved"] = {"attachments": resolved}
+            data["resolved"] = resolved
         return await self._interact(2, user, guild, channel, data)
+
+    def _option(self, guild: FakeGuild, name: str, value: Any, resolved: dict[str, Any]) -> dict[str, Any]:
+        key = str(getattr(value, "id", ""))
+        if isinstance(value, FakeUser):
+            resolved.setdefault("users", {})[key] = payloads.user(value)
+            member = payloads.member(value, with_permissions=True)
+            member.pop("user")
+            resolved.setdefault("members", {})[key] = member
+            return {"name": name, "type": 6, "value": key}
+        if isinstance(value, FakeChannel):
+            resolved.setdefault("channels", {})[key] = payloads.channel(value) | {
+                "permissions": str(MEMBER_PERMISSIONS)
+            }
+            return {"name": name, "type": 7, "value": key}
+        if isinstance(value, RoleRef):
+            resolved.setdefault("roles", {})[key] = payloads.role(guild, value.id)
+            return {"name": name, "type": 8, "value": key}
+        return {"name": name, "type": _option_type(value), "value": value}
 
     async def click(self, message_id: int, custom_id: str, *, user: FakeUser) -> FakeInteraction:
         message = self.all_messages[message_id]
@@ -203,8 +259,9 @@ class FakeDiscord:
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._interact(3, user, self.guilds[channel.guild_id], channel, data, message)
 
-    async def submit_modal(self, interaction: FakeInteraction, values: dict[str, str], *,
-                           user: FakeUser) -> FakeInteraction:  # fmt: skip
+    async def submit_modal(
+        self, interaction: FakeInteraction, values: dict[str, str], *, user: FakeUser
+    ) -> FakeInteraction:
         modal = interaction.modal()
         assert modal is not None, "that interaction opened no modal"
         rows = [_fill(row, values) for row in modal.get("components", [])]
@@ -213,17 +270,40 @@ class FakeDiscord:
         data = {"custom_id": modal["custom_id"], "components": rows}
         return await self._interact(5, user, self.guilds[channel.guild_id], channel, data, message)
 
-    async def _interact(self, kind: int, user: FakeUser, guild: FakeGuild, channel: FakeChannel,
-                        data: dict[str, Any], message: FakeMessage | None = None) -> FakeInteraction:  # fmt: skip
+    async def _interact(
+        self,
+        kind: int,
+        user: FakeUser,
+        guild: FakeGuild,
+        channel: FakeChannel,
+        data: dict[str, Any],
+        message: FakeMessage | None = None,
+    ) -> FakeInteraction:
         iid = self.ids.next()
-        ix = FakeInteraction(iid, f"tok-{iid}-{secrets.token_hex(4)}", kind, user, guild, channel.id,
-                             created=self.clock.now(), dispatched_at=time.monotonic(),
-                             message_id=message.id if message else None)  # fmt: skip
+        ix = FakeInteraction(
+            iid,
+            f"tok-{iid}-{secrets.token_hex(4)}",
+            kind,
+            user,
+            guild,
+            channel.id,
+            created=self.clock.now(),
+            dispatched_at=time.monotonic(),
+            message_id=message.id if message else None,
+        )
         self.interactions[iid] = ix
         self.by_token[ix.token] = ix
-        payload = payloads.interaction(interaction_id=iid, kind=kind, token=ix.token, app_id=self.bot_user.id,
-                                       g=guild, chan=channel, who=user, data=data,
-                                       message_json=self.message_json(message) if message else None)  # fmt: skip
+        payload = payloads.interaction(
+            interaction_id=iid,
+            kind=kind,
+            token=ix.token,
+            app_id=self.bot_user.id,
+            g=guild,
+            chan=channel,
+            who=user,
+            data=data,
+            message_json=self.message_json(message) if message else None,
+        )
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return ix
 
@@ -240,8 +320,9 @@ class FakeDiscord:
     def store_upload(self, upload: Upload, content_type: str | None = None) -> FakeAttachment:
         aid = self.ids.next()
         path = f"/cdn/{aid}/{upload.filename}"
-        stored = FakeAttachment(aid, upload.filename, content_type or upload.content_type, upload.data,
-                                f"{self.base_url}{path}")  # fmt: skip
+        stored = FakeAttachment(
+            aid, upload.filename, content_type or upload.content_type, upload.data, f"{self.base_url}{path}"
+        )
         self.cdn[path] = stored
         return stored
 
@@ -253,9 +334,15 @@ class FakeDiscord:
     # -- plumbing -----------------------------------------------------------------------------------------
 
     def _ready_payload(self, session_id: str) -> dict[str, Any]:
-        return {"v": 10, "user": payloads.user(self.bot_user), "guilds": [{"id": str(g), "unavailable": True}
-                for g in self.guilds], "session_id": session_id, "resume_gateway_url": self.gateway_url,
-                "application": {"id": str(self.bot_user.id), "flags": 0}, "shard": [0, 1]}  # fmt: skip
+        return {
+            "v": 10,
+            "user": payloads.user(self.bot_user),
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "session_id": session_id,
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(self.bot_user.id), "flags": 0},
+            "shard": [0, 1],
+        }
 
     def _guild_payloads(self) -> list[dict[str, Any]]:
         return [self._guild_json(g) for g in self.guilds.values()]
@@ -267,9 +354,15 @@ class FakeDiscord:
     async def _middleware(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
         body = await read_body(request) if request.method in ("POST", "PATCH", "PUT") else Body()
         request[BODY] = body
-        record = RecordedRequest(request.method, request.path, dict(request.query), body.json,
-                                 [(f"files[{f.index}]", f.filename, len(f.data)) for f in body.files],
-                                 dict(request.headers), time.monotonic())  # fmt: skip
+        record = RecordedRequest(
+            request.method,
+            request.path,
+            dict(request.query),
+            body.json,
+            [(f"files[{f.index}]", f.filename, len(f.data)) for f in body.files],
+            dict(request.headers),
+            time.monotonic(),
+        )
         self.requests.append(record)
         response = self._injected(request) or self._spec_refusal(request, body) or await self._run(handler, request)
         record.status = response.status
@@ -330,8 +423,16 @@ def _dimensions(data: bytes) -> tuple[int, int] | None:
 def _fill(row: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     if row.get("type") == 18:
         inner = row["component"]
-        return {"type": 18, "component": {"type": inner["type"], "custom_id": inner["custom_id"],
-                                          "value": values.get(inner["custom_id"], "")}}  # fmt: skip
-    filled = [{"type": c["type"], "custom_id": c["custom_id"], "value": values.get(c["custom_id"], "")}
-              for c in row["components"]]  # fmt: skip
+        return {
+            "type": 18,
+            "component": {
+                "type": inner["type"],
+                "custom_id": inner["custom_id"],
+                "value": values.get(inner["custom_id"], ""),
+            },
+        }
+    filled = [
+        {"type": c["type"], "custom_id": c["custom_id"], "value": values.get(c["custom_id"], "")}
+        for c in row["components"]
+    ]
     return {"type": 1, "components": filled}

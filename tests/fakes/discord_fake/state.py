@@ -58,6 +58,13 @@ class FakeChannel:
     owner_id: int | None = None
 
 
+@dataclass(frozen=True)
+class RoleRef:
+    """A role as a slash-command option value."""
+
+    id: int
+
+
 @dataclass
 class FakeAttachment:
     id: int
@@ -95,6 +102,7 @@ class FakeGuild:
     premium_tier: int
     upload_limit: int
     channel: FakeChannel
+    log_channel: FakeChannel
     mod_role_id: int
     owner: FakeUser
     admin: FakeUser
