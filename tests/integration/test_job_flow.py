@@ -49,6 +49,7 @@ async def test_happy_path_submits_once_delivers_exact_bytes_and_charges(stack: S
     delivery = stack.publisher.deliveries
     assert len(delivery) == 1 and delivery[0].video == fake_fal.video_bytes(submit.request_id)
     assert done.result_message_id == delivery[0].message_id
+    await wait_until(lambda: stack.publisher.latest(job.id).state is JobState.DELIVERED, what="the final card")
     shown = [j.state for j in stack.publisher.cards[job.id]]
     assert JobState.QUEUED in shown and JobState.RUNNING in shown and shown[-1] is JobState.DELIVERED
     budget = await stack.services.budget.guild_pot(GUILD)
