@@ -112,19 +112,20 @@ async def test_queue_shows_waiting_jobs_and_the_card_cancel_button_refunds(world
     await admin(world, "settings", "caps", per_member=1, per_server=4)
     world.fal.script_next(JobScript(run_seconds=None))
     await run_tween(world)
+    await world.discord.wait_for(lambda: world.fal.submits)
     waiting = await run_tween(world)
     assert "free slot" in await world.discord.wait_for(lambda: ephemeral_text(waiting))
     shown = await world.discord.slash("queue", user=guild.member, subcommand=("show",))
     embed = await world.discord.wait_for(lambda: shown.original and shown.original.embeds and shown.original.embeds[0])
     assert "#1" in embed["description"] and "#2" in embed["description"] and "Waiting" in embed["description"]
 
-    cards = world.discord.messages(guild.channel.id)
-    assert buttons(cards[1]) == ["tween:cancel:2"]
-    stranger = await world.discord.click(cards[1].id, "tween:cancel:2", user=guild.owner)
+    card = next(m for m in world.discord.messages(guild.channel.id) if m.embeds[0]["title"].startswith("🎬 Tween #2"))
+    assert buttons(card) == ["tween:cancel:2"]
+    stranger = await world.discord.click(card.id, "tween:cancel:2", user=guild.owner)
     assert "only cancel your own" in await world.discord.wait_for(lambda: ephemeral_text(stranger))
-    mine = await world.discord.click(cards[1].id, "tween:cancel:2", user=guild.member)
+    mine = await world.discord.click(card.id, "tween:cancel:2", user=guild.member)
     assert "refunded" in await world.discord.wait_for(lambda: ephemeral_text(mine))
-    await world.discord.wait_for(lambda: "Cancelled" in str(cards[1].embeds) and cards[1].components == [])
+    await world.discord.wait_for(lambda: "Cancelled" in str(card.embeds) and card.components == [])
     world.fal.release(world.fal.submits[0].request_id)
     pot = await tween.services.budget.guild_pot(guild.id)
     assert pot.reserved_seconds in (0, 5) and len(world.fal.submits) == 1
