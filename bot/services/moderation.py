@@ -42,6 +42,10 @@ class ModerationService:
     async def policy(self, guild_id: int) -> GuildPolicy:
         return await self._guilds.policy(guild_id)
 
+    async def audit_log(self, guild_id: int, limit: int = 50) -> list[dict[str, Any]]:
+        """The guild's newest audit entries (who changed what, when)."""
+        return [dict(row) for row in await self._guilds.audit_log(guild_id, limit)]
+
     # -- settings -----------------------------------------------------------------------------------------
 
     async def configure(self, who: Requester, action: str, **values: Any) -> GuildPolicy:

@@ -51,7 +51,7 @@ async def test_members_without_manage_server_are_refused_at_run_time(world: Worl
     assert "Manage Server" in await world.discord.wait_for(lambda: ephemeral_text(usage))
     policy = await tween.services.moderation.policy(world.discord.guild.id)
     assert policy.guild_seconds == 60
-    assert await tween.services.moderation._guilds.audit_log(world.discord.guild.id) == []
+    assert await tween.services.moderation.audit_log(world.discord.guild.id) == []
 
 
 async def test_admin_changes_are_applied_audited_and_logged(world: World, tween: TweenBot):
