@@ -99,6 +99,10 @@ class Job:
     decided_by: int | None = None
     cancel_requested_by: int | None = None
     waited_at: datetime | None = None
+    session_id: int | None = None
+    version: int | None = None
+    parent_job_id: int | None = None
+    origin: str = "tween"  # how it was asked for: tween, reroll, remix or swap
 
     @property
     def destination_id(self) -> int:
@@ -200,6 +204,22 @@ class Requester:
     def home_channel_id(self) -> int:
         """The channel rules apply to: a thread counts as its parent channel."""
         return self.parent_channel_id or self.channel_id
+
+
+@dataclass(frozen=True)
+class Session:
+    """A job thread as a shared workspace: the inputs the next version starts from."""
+
+    id: int
+    guild_id: int
+    thread_id: int
+    channel_id: int
+    created_by: int
+    start_url: str
+    end_url: str | None
+    prompt: str
+    duration: int
+    last_job_id: int | None
 
 
 @dataclass(frozen=True)

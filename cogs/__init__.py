@@ -8,4 +8,5 @@ EXTENSIONS = (
     "cogs.quota",
     "cogs.queue",
     "cogs.admin",
+    "cogs.sessions",
 )

@@ -59,6 +59,11 @@ def _input_text(error: InputRejected) -> str:
         "unreadable_attachment": "I couldn't download your attachment from Discord. Please try again.",
         "guild_only": "Tween works in server channels, not in direct messages.",
         "empty_word": "That word is empty.",
+        "missing_start": "Attach a start frame (and usually an end frame). Inside a Tween thread you can leave "
+        "them out to reuse the thread's frames.",
+        "no_session": "That video isn't part of a Tween thread, so it can't be re-rolled here.",
+        "swap_needs_two": "Swapping needs both a start and an end frame.",
+        "not_a_session": "Use /history inside a Tween thread.",
         "approval_needs_seconds": "With the `over` policy, say how many seconds a job may have without approval.",
         "approval_needs_role": "With the `without_role` policy, pick the role whose members skip approval.",
     }

@@ -15,7 +15,7 @@ from bot.errors import DeliveryFailed
 from bot.models import Job, JobState, LogEvent
 from bot.services import CardPlacement
 from cogs import render, render_admin
-from cogs.buttons import job_view
+from cogs.buttons import job_view, result_view
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -55,6 +55,9 @@ class DiscordPublisher:
         except discord.HTTPException as exc:
             raise DeliveryFailed(f"cannot post the job card: {exc}", permanent=True) from exc
         thread_id = None
+        if job.session_id is not None:
+            # A new version inside a session thread: the thread already is the place for its result.
+            return CardPlacement(card_message_id=card.id, thread_id=None)
         try:
             # Straight to REST: the message's guild may not be cached yet, and the thread needs none of it.
             thread = await self._bot.http.start_thread_with_message(
@@ -103,6 +106,7 @@ class DiscordPublisher:
                         content,
                         embed=render.result_embed(job, link=None),
                         file=file,
+                        view=await self._result_view(job),
                         allowed_mentions=requester_only(job),
                     )
                     return message.id
@@ -112,10 +116,17 @@ class DiscordPublisher:
                     log.info("job %d: Discord refused the file as too large; posting a link", job.id)
             assert job.video_url is not None
             embed = render.result_embed(job, link=job.video_url)
-            message = await channel.send(content, embed=embed, allowed_mentions=requester_only(job))
+            message = await channel.send(
+                content, embed=embed, view=await self._result_view(job), allowed_mentions=requester_only(job)
+            )
             return message.id
         except discord.HTTPException as exc:
             raise DeliveryFailed(f"cannot post the video: {exc}", permanent=isinstance(exc, discord.NotFound)) from exc
+
+    async def _result_view(self, job: Job) -> discord.ui.View | None:
+        if job.session_id is None and job.thread_id is None:
+            return None  # no session to iterate in
+        return result_view(job.id, await self._bot.services.sessions.votes(job.id))
 
     async def notify(self, job: Job) -> None:
         channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)

@@ -106,7 +106,7 @@ def failure_words(job: Job) -> str:
 
 def card_embed(job: Job) -> discord.Embed:
     embed = discord.Embed(
-        title=f"🎬 Tween #{job.id}",
+        title=f"🎬 Tween #{job.id}{version_label(job)}",
         description=quote(job.prompt),
         colour=COLOURS.get(job.state, 0x5865F2),
     )
@@ -120,7 +120,9 @@ def card_embed(job: Job) -> discord.Embed:
 
 
 def result_embed(job: Job, *, link: str | None) -> discord.Embed:
-    embed = discord.Embed(title=f"🎬 Tween #{job.id} is ready", description=quote(job.prompt), colour=0x57F287)
+    embed = discord.Embed(
+        title=f"🎬 Tween #{job.id}{version_label(job)} is ready", description=quote(job.prompt), colour=0x57F287
+    )
     embed.add_field(name="Duration", value=price_label(job))
     embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
     embed.add_field(name="Took", value=elapsed(job))
@@ -206,3 +208,29 @@ def cancel_text(job: Job, refunded: bool) -> str:
         f"Asked fal.ai to stop Tween #{job.id}, but it had already started, so fal may still bill it. "
         "If it finishes anyway, the video will be posted and charged; if it stops, the seconds are refunded."
     )
+
+
+def version_label(job: Job) -> str:
+    return f" · v{job.version}" if job.version else ""
+
+
+ORIGINS = {"tween": "/tween", "reroll": "re-roll", "remix": "remix", "swap": "swapped frames"}
+
+
+def details_embed(job: Job) -> discord.Embed:
+    embed = discord.Embed(title=f"ℹ️ Tween #{job.id}{version_label(job)}", description=quote(job.prompt, 4000))
+    embed.add_field(name="Price", value=price_label(job))
+    embed.add_field(name="Asked by", value=f"<@{job.user_id}> ({ORIGINS.get(job.origin, job.origin)})")
+    embed.add_field(name="State", value=state_line(job), inline=False)
+    embed.add_field(name="Model", value=f"`{job.model}`", inline=False)
+    embed.add_field(name="fal request", value=f"`{job.request_id}`" if job.request_id else "not sent yet")
+    timings = [f"asked {stamp(job.created_at, 'T')}"]
+    for label, moment in (("sent", job.submitted_at), ("started", job.started_at), ("finished", job.finished_at)):
+        if moment is not None:
+            timings.append(f"{label} {stamp(moment, 'T')}")
+    if job.finished_at:
+        timings.append(f"took {elapsed(job)}")
+    embed.add_field(name="Timings", value=" · ".join(timings), inline=False)
+    if job.video_url:
+        embed.add_field(name="Video", value=f"[fal.ai link]({job.video_url})", inline=False)
+    return embed

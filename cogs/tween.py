@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.errors import ImageRejected, InputRejected
 from bot.pricing import format_seconds_price
-from bot.services import RawFrame, TweenRequest
+from bot.services import RawFrame
 from bot.settings import Settings
 from cogs import render
 from cogs.common import answer, requester_from
@@ -50,8 +50,8 @@ class TweenCog(commands.Cog):
 
         @app_commands.command(name="tween", description="Make a video that moves from a start frame to an end frame.")
         @app_commands.describe(
-            start="The first frame (PNG, JPEG or WebP, at least 300×300, up to 10 MB)",
-            prompt="What happens between the frames; @Image1 is the start frame, @Image2 the end frame",
+            start="The first frame (PNG, JPEG or WebP, at least 300×300, up to 10 MB); in a Tween thread: optional",
+            prompt="What happens between the frames (@Image1 = start, @Image2 = end); in a Tween thread: optional",
             end="The last frame (optional, same rules as the start frame)",
             duration=f"Length of the video; {default} s if you pick none",
         )
@@ -59,35 +59,34 @@ class TweenCog(commands.Cog):
         @app_commands.guild_only()
         async def tween(
             interaction: discord.Interaction,
-            start: discord.Attachment,
-            prompt: app_commands.Range[str, 1, max_prompt],
+            start: discord.Attachment | None = None,
+            prompt: app_commands.Range[str, 1, max_prompt] | None = None,
             end: discord.Attachment | None = None,
             duration: int | None = None,
         ) -> None:
-            await cog.tween(interaction, start, prompt, end, duration or default)
+            await cog.tween(interaction, start, prompt, end, duration)
 
         return tween
 
     async def tween(
         self,
         interaction: discord.Interaction,
-        start: discord.Attachment,
-        prompt: str,
+        start: discord.Attachment | None,
+        prompt: str | None,
         end: discord.Attachment | None,
-        duration: int,
+        duration: int | None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         if interaction.guild_id is None or interaction.channel_id is None:
             raise InputRejected("guild_only")
-        request = TweenRequest(
-            requester=requester_from(interaction),
+        job = await self.services.sessions.tween(
+            requester_from(interaction),
             prompt=prompt,
             duration=duration,
-            start=await self._read(start, "start"),
+            start=await self._read(start, "start") if start else None,
             end=await self._read(end, "end") if end else None,
             upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
         )
-        job = await self.services.jobs.submit(request)
         await answer(interaction, render.submitted_text(job))
 
     async def _read(self, attachment: discord.Attachment, frame: str) -> RawFrame:

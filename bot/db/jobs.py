@@ -18,9 +18,10 @@ _TIMES = frozenset({"created_at", "updated_at", "submitted_at", "started_at", "f
 _OPEN = [s.value for s in JobState if not s.terminal]
 
 _INSERT = """
-INSERT INTO jobs (guild_id, channel_id, user_id, prompt, duration, price_micros, model, state,
-                  upload_limit, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO jobs (guild_id, channel_id, user_id, prompt, duration, price_micros, model, state, upload_limit,
+                  created_at, updated_at, session_id, version, parent_job_id, origin)
+VALUES (:guild_id, :channel_id, :user_id, :prompt, :duration, :price_micros, :model, 'reserved', :upload_limit,
+        :now, :now, :session_id, :version, :parent_job_id, :origin)
 """
 _GET = "SELECT * FROM jobs WHERE id = ?"
 _LIST_OPEN = f"""
@@ -58,22 +59,8 @@ class JobRepo:
 
     async def insert(self, conn: aiosqlite.Connection, *, job: Mapping[str, Any], now: datetime) -> int:
         """Insert a RESERVED job inside the caller's transaction; return its id."""
-        cursor = await conn.execute(
-            _INSERT,
-            (
-                job["guild_id"],
-                job["channel_id"],
-                job["user_id"],
-                job["prompt"],
-                job["duration"],
-                job["price_micros"],
-                job["model"],
-                JobState.RESERVED.value,
-                job["upload_limit"],
-                to_db(now),
-                to_db(now),
-            ),
-        )
+        values = {"session_id": None, "version": None, "parent_job_id": None, "origin": "tween", **job}
+        cursor = await conn.execute(_INSERT, {**values, "now": to_db(now)})
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 

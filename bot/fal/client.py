@@ -124,6 +124,13 @@ class FalClient:
             dest.unlink(missing_ok=True)
             raise FalUnavailable(f"video download failed: {exc!r}") from exc
 
+    async def fetch(self, url: str, *, max_bytes: int) -> bytes:
+        """A small public file (a stored frame) into memory; FalApiError when missing or too large."""
+        response = await self.read("GET", url, limited=False, auth=False)
+        if len(response.content) > max_bytes:
+            raise FalApiError(413, f"file at {url} is larger than {max_bytes} bytes")
+        return response.content
+
     async def read(
         self, method: str, url: str, *, limited: bool = True, auth: bool = True, **kwargs: Any
     ) -> httpx.Response:

@@ -11,6 +11,7 @@ from bot.services.budget import BudgetService, QuotaView
 from bot.services.jobs import JobService, RawFrame, TweenRequest
 from bot.services.moderation import CancelOutcome, ModerationService
 from bot.services.ports import CardPlacement, JobPublisher
+from bot.services.sessions import Lineage, SessionService
 from bot.services.tracker import JobTracker
 from bot.services.usage import UsageService
 from bot.settings import Settings
@@ -19,6 +20,7 @@ __all__ = [
     "CancelOutcome",
     "CardPlacement",
     "JobPublisher",
+    "Lineage",
     "QuotaView",
     "RawFrame",
     "Services",
@@ -35,6 +37,7 @@ class Services:
     moderation: ModerationService
     tracker: JobTracker
     usage: UsageService
+    sessions: SessionService
 
     def attach_publisher(self, publisher: JobPublisher | None) -> None:
         """The Discord side registers itself here once it can post."""
@@ -54,4 +57,5 @@ def build_services(db: Database, fal: FalClient, settings: Settings) -> Services
         moderation=moderation,
         tracker=tracker,
         usage=UsageService(db, budget),
+        sessions=SessionService(jobs, settings),
     )

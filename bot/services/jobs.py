@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.db.connection import Database
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import JobRepo
+from bot.db.sessions import SessionRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError, JobNotFound, Refused, SubmitFateUnknown
 from bot.fal import FalClient
 from bot.images import make_preview, validate_frame
@@ -53,15 +54,28 @@ class RawFrame:
 
 
 @dataclass(frozen=True)
+class StoredFrame:
+    """A frame already on fal storage (a session's), reused without uploading again."""
+
+    url: str
+
+
+FrameInput = RawFrame | StoredFrame
+
+
+@dataclass(frozen=True)
 class TweenRequest:
     """What a member asked for, before validation."""
 
     requester: Requester
     prompt: str
     duration: int
-    start: RawFrame
-    end: RawFrame | None
+    start: FrameInput
+    end: FrameInput | None
     upload_limit: int
+    session_id: int | None = None
+    parent_job_id: int | None = None
+    origin: str = "tween"
 
 
 class JobService:
@@ -76,6 +90,7 @@ class JobService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.repo = JobRepo(db)
+        self.sessions = SessionRepo(db)
         self.guilds = guilds
         self._db = db
         self._fal = fal
@@ -121,16 +136,18 @@ class JobService:
         if banned := [w for w in policy.banned_words if w.casefold() in lowered]:
             raise Refused("banned_word", words=banned)
 
-    async def validate(self, request: TweenRequest) -> tuple[str, Frame, Frame | None]:
-        """Check prompt, duration and both frames (decoded off the event loop)."""
+    async def validate(self, request: TweenRequest) -> tuple[str, Frame | StoredFrame, Frame | StoredFrame | None]:
+        """Check prompt, duration and new frames (decoded off the event loop); stored frames passed before."""
         prompt = clean_prompt(request.prompt, max_chars=self._settings.limits.max_prompt_chars)
         check_duration(request.duration, self._settings)
-        rules = image_rules(self._settings)
-        start = await asyncio.to_thread(validate_frame, request.start.data, frame="start", rules=rules)
-        end = None
-        if request.end is not None:
-            end = await asyncio.to_thread(validate_frame, request.end.data, frame="end", rules=rules)
+        start = await self._validate_frame(request.start, "start")
+        end = await self._validate_frame(request.end, "end") if request.end is not None else None
         return prompt, start, end
+
+    async def _validate_frame(self, given: FrameInput, name: str) -> Frame | StoredFrame:
+        if isinstance(given, StoredFrame):
+            return given
+        return await asyncio.to_thread(validate_frame, given.data, frame=name, rules=image_rules(self._settings))
 
     async def start_waiting(self) -> list[int]:
         """Start every waiting job that fits under the caps, oldest first; return the ids started."""
@@ -247,10 +264,9 @@ class JobService:
         log.info("job %d: reserved %ds for guild %d, member %d", job_id, request.duration, who.guild_id, who.user_id)
         return await self.get(job_id)
 
-    async def _upload(self, job: Job, start: Frame, end: Frame | None) -> Job:
-        storage = self._fal.storage
-        start_url = await storage.upload(start.data, start.content_type, start.filename)
-        end_url = await storage.upload(end.data, end.content_type, end.filename) if end else None
+    async def _upload(self, job: Job, start: Frame | StoredFrame, end: Frame | StoredFrame | None) -> Job:
+        start_url = await self._stored_url(start)
+        end_url = await self._stored_url(end) if end else None
         await self.repo.update(
             job.id,
             expect=[JobState.RESERVED],
@@ -261,9 +277,21 @@ class JobService:
         )
         return await self.get(job.id)
 
-    async def _place_card(self, job: Job, start: Frame, end: Frame | None) -> Job:
+    async def _stored_url(self, frame: Frame | StoredFrame) -> str:
+        if isinstance(frame, StoredFrame):
+            return frame.url
+        return await self._fal.storage.upload(frame.data, frame.content_type, frame.filename)
+
+    async def _frame_bytes(self, frame: Frame | StoredFrame) -> bytes:
+        if isinstance(frame, StoredFrame):
+            return await self._fal.fetch(frame.url, max_bytes=self._settings.limits.max_image_bytes)
+        return frame.data
+
+    async def _place_card(self, job: Job, start: Frame | StoredFrame, end: Frame | StoredFrame | None) -> Job:
         publisher = self._publisher()
-        preview = await asyncio.to_thread(make_preview, start.data, end.data if end else None)
+        start_bytes = await self._frame_bytes(start)
+        end_bytes = await self._frame_bytes(end) if end else None
+        preview = await asyncio.to_thread(make_preview, start_bytes, end_bytes)
         placement = await publisher.open_card(job, preview)
         await self.repo.update(
             job.id, now=self.clock(), card_message_id=placement.card_message_id, thread_id=placement.thread_id

@@ -8,7 +8,7 @@ import pytest
 
 from bot.db.connection import open_database
 from bot.db.guilds import GuildRepo
-from bot.db.migrate import MIGRATIONS
+from bot.db.migrate import MIGRATIONS, available
 from bot.errors import BudgetExhausted
 from bot.models import PotScope, Requester
 from bot.services.budget import BudgetService
@@ -140,7 +140,7 @@ async def test_version_1_database_upgrades_in_place(tmp_path):
         )
         await conn.commit()
     async with open_database(path) as db:
-        assert (await db.fetch_one("PRAGMA user_version"))[0] == 2
+        assert (await db.fetch_one("PRAGMA user_version"))[0] == len(available())
         pot = await db.fetch_one("SELECT scope, reserved_seconds, spent_seconds FROM pots WHERE guild_id = 42")
         assert tuple(pot) == ("guild", 5, 10)
         link = await db.fetch_one("SELECT job_id, seconds FROM job_pots")
