@@ -246,6 +246,7 @@ class JobService:
         tier = self._settings.tier(policy.tier)
         async with self._db.transaction() as conn:
             held = await self.budget.reserve(conn, policy, who, request.duration)
+            version = await self.sessions.next_version(conn, request.session_id) if request.session_id else None
             job_id = await self.repo.insert(
                 conn,
                 now=self.clock(),
@@ -258,6 +259,10 @@ class JobService:
                     "price_micros": price_micros(request.duration, tier.price_per_second),
                     "model": tier.endpoint,
                     "upload_limit": request.upload_limit,
+                    "session_id": request.session_id,
+                    "version": version,
+                    "parent_job_id": request.parent_job_id,
+                    "origin": request.origin,
                 },
             )
             await self.budget.link(conn, job_id, held, request.duration)

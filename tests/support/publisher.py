@@ -36,7 +36,9 @@ class RecordingPublisher:
             raise DeliveryFailed("no permission", permanent=True)
         assert preview.startswith(b"\xff\xd8")  # a JPEG
         self.cards[job.id] = [job]
-        return CardPlacement(card_message_id=next(self._ids), thread_id=next(self._ids))
+        # Like Discord: no thread inside a session thread; the result goes to the thread itself.
+        thread = None if job.session_id is not None else next(self._ids)
+        return CardPlacement(card_message_id=next(self._ids), thread_id=thread)
 
     async def update_card(self, job: Job) -> None:
         self.cards.setdefault(job.id, []).append(job)
