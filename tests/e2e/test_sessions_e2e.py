@@ -1,0 +1,129 @@
+"""Collaborative iteration in a thread, through real discord.py: buttons, the remix modal, /history, restarts."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import TweenBot
+from tests.e2e.conftest import World, run_bot
+from tests.e2e.test_moderation_e2e import buttons
+from tests.e2e.test_tween_e2e import PROMPT, ephemeral_text, run_tween
+
+pytestmark = pytest.mark.e2e
+
+
+async def first_video(world: World):
+    """/tween in the channel; returns the thread and the v1 video message."""
+    await run_tween(world)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    video = await world.discord.wait_for(lambda: videos(world, thread.id) and videos(world, thread.id)[0], timeout=15)
+    return thread, video
+
+
+def videos(world: World, thread_id: int) -> list:
+    return [m for m in world.discord.messages(thread_id) if any(a.filename.endswith(".mp4") for a in m.attachments)]
+
+
+async def test_result_buttons_and_a_reroll_by_another_member_who_pays(world: World, tween: TweenBot):
+    thread, video = await first_video(world)
+    assert buttons(video) == ["tween:reroll:1", "tween:remix:1", "tween:swap:1", "tween:details:1", "tween:vote:1"]
+    assert "v1" in video.embeds[0]["title"]
+    bob = world.discord.add_member(world.discord.guild, "bob")
+    press = await world.discord.click(video.id, "tween:reroll:1", user=bob)
+    assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(press))
+    second = await world.discord.wait_for(
+        lambda: len(videos(world, thread.id)) == 2 and videos(world, thread.id)[1], timeout=15
+    )
+    assert "v2" in second.embeds[0]["title"] and second.content == f"<@{bob.id}>"
+    assert world.fal.submits[1].body == world.fal.submits[0].body
+    assert len(world.discord.threads()) == 1  # the re-roll stayed in the thread
+    bobs = await tween.services.budget.overview(_requester(world, bob.id, thread.id))
+    alices = await tween.services.budget.overview(_requester(world, world.discord.guild.member.id, thread.id))
+    assert (bobs.member.spent_seconds, alices.member.spent_seconds) == (5, 5)
+
+
+async def test_tween_inside_the_thread_reuses_frames_and_prompt(world: World, tween: TweenBot):
+    thread, _ = await first_video(world)
+    again = await world.discord.slash(
+        "tween", user=world.discord.guild.admin, channel_id=thread.id, options={"duration": 4}
+    )
+    assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(again))
+    await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 2, timeout=15)
+    first, second = world.fal.submits
+    assert second.body == first.body | {"duration": "4"}
+    assert second.body["prompt"] == PROMPT
+
+
+async def test_remix_modal_is_prefilled_refuses_bad_input_and_remixes(world: World, tween: TweenBot):
+    thread, video = await first_video(world)
+    opened = await world.discord.click(video.id, "tween:remix:1", user=world.discord.guild.member)
+    modal = await world.discord.wait_for(lambda: opened.modal())
+    fields = {c["custom_id"]: c for row in modal["components"] for c in row.get("components", [row.get("component")])}
+    assert fields["prompt"]["value"] == PROMPT and fields["duration"]["value"] == "5"
+
+    bad = await world.discord.submit_modal(
+        opened, {"prompt": "at sunset", "duration": "soon"}, user=world.discord.guild.member
+    )
+    assert "Pick a duration from 3 to 10" in await world.discord.wait_for(lambda: ephemeral_text(bad))
+    assert len(world.fal.submits) == 1
+
+    good = await world.discord.submit_modal(
+        opened, {"prompt": f"{PROMPT} at sunset", "duration": "7"}, user=world.discord.guild.member
+    )
+    assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(good))
+    await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 2, timeout=15)
+    assert world.fal.submits[1].body["prompt"].endswith("at sunset") and world.fal.submits[1].body["duration"] == "7"
+
+
+async def test_votes_history_and_details(world: World, tween: TweenBot):
+    thread, video = await first_video(world)
+    guild = world.discord.guild
+    await world.discord.click(video.id, "tween:reroll:1", user=guild.admin)
+    second = await world.discord.wait_for(
+        lambda: len(videos(world, thread.id)) == 2 and videos(world, thread.id)[1], timeout=15
+    )
+    vote = await world.discord.click(second.id, "tween:vote:2", user=guild.member)
+    assert "Vote counted" in await world.discord.wait_for(lambda: ephemeral_text(vote))
+    labels = [c["label"] for row in second.components for c in row["components"]]
+    assert labels[-1] == "👍 1"
+
+    history = await world.discord.slash("history", user=guild.member, channel_id=thread.id)
+    embed = await world.discord.wait_for(
+        lambda: history.original and history.original.embeds and history.original.embeds[0]
+    )
+    text = embed["description"]
+    assert "**v1**" in text and "**v2**" in text and "re-roll" in text and "⭐" in text and "1 👍" in text
+    assert "⭐ Favourite" in [f["name"] for f in embed["fields"]]
+
+    details = await world.discord.click(second.id, "tween:details:2", user=guild.member)
+    shown = await world.discord.wait_for(
+        lambda: details.original and details.original.embeds and details.original.embeds[0]
+    )
+    values = " ".join(f["value"] for f in shown["fields"])
+    assert world.fal.submits[1].request_id in values and details.ephemeral
+
+
+async def test_buttons_keep_working_after_a_restart(world: World):
+    async with run_bot(world):
+        thread, video = await first_video(world)
+    async with run_bot(world):
+        await world.discord.wait_ready(sessions=2)
+        press = await world.discord.click(video.id, "tween:swap:1", user=world.discord.guild.member)
+        assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(press))
+        await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 2, timeout=15)
+    first, second = world.fal.submits
+    assert (second.body["start_image_url"], second.body["end_image_url"]) == (
+        first.body["end_image_url"],
+        first.body["start_image_url"],
+    )
+
+
+def _requester(world: World, user_id: int, thread_id: int):
+    from bot.models import Requester
+
+    return Requester(
+        guild_id=world.discord.guild.id,
+        user_id=user_id,
+        channel_id=thread_id,
+        parent_channel_id=world.discord.guild.channel.id,
+    )
