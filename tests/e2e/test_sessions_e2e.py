@@ -127,3 +127,19 @@ def _requester(world: World, user_id: int, thread_id: int):
         channel_id=thread_id,
         parent_channel_id=world.discord.guild.channel.id,
     )
+
+
+async def test_buttons_obey_the_same_moderation_as_tween(world: World, tween: TweenBot):
+    _thread, video = await first_video(world)
+    guild = world.discord.guild
+    bob = world.discord.add_member(guild, "bob")
+    blocked = await world.discord.slash(
+        "tween-admin", user=guild.admin, subcommand=("access", "block"), options={"member": bob}
+    )
+    await world.discord.wait_for(lambda: ephemeral_text(blocked))
+    press = await world.discord.click(video.id, "tween:reroll:1", user=bob)
+    assert "blocked" in await world.discord.wait_for(lambda: ephemeral_text(press))
+    await world.discord.slash("tween-admin", user=guild.admin, subcommand=("access", "pause"))
+    remix = await world.discord.click(video.id, "tween:swap:1", user=guild.member)
+    assert "paused" in await world.discord.wait_for(lambda: ephemeral_text(remix))
+    assert len(world.fal.submits) == 1
