@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import discord
 
@@ -37,8 +37,20 @@ async def run(settings: Settings) -> None:
     async with running_bot(settings) as bot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+            loop.add_signal_handler(sig, _stopper(bot, sig))
         await bot.start(settings.discord.token)
+    log.info("stopped; unfinished jobs resume on the next start")
+
+
+def _stopper(bot: TweenBot, sig: signal.Signals) -> Callable[[], None]:
+    closing: list[asyncio.Task[None]] = []
+
+    def stop() -> None:
+        log.info("%s received: shutting down (jobs in flight are saved and resume on the next start)", sig.name)
+        if not closing:
+            closing.append(asyncio.get_running_loop().create_task(bot.close()))
+
+    return stop
 
 
 async def sync(settings: Settings, guild_id: int | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.e2e.conftest import World, bot_process
@@ -38,3 +40,24 @@ async def test_sigkill_while_generating_delivers_exactly_once(world: World, tmp_
     assert video.attachments[0].data == world.fal.video_bytes(world.fal.submits[0].request_id)
     assert len(world.fal.submits) == 1
     assert "Traceback" not in log.read_text()
+
+
+async def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(world: World, tmp_path):
+    world.fal.script_next(JobScript(queue_seconds=0.0, run_seconds=None))
+    env = world.env()
+    log = tmp_path / "bot.log"
+    with bot_process(env, log) as first:
+        await world.discord.wait_ready(timeout=30)
+        await run_tween(world)
+        await world.discord.wait_for(lambda: world.fal.count("status") >= 1, timeout=20)
+        first.terminate()
+        code = await asyncio.to_thread(first.wait, 20)
+    assert code == 0, log.read_text()[-2000:]
+    text = log.read_text()
+    assert "Traceback" not in text and "shutting down" in text
+    with bot_process(env, log):
+        await world.discord.wait_ready(timeout=30, sessions=2)
+        world.fal.release(world.fal.submits[0].request_id)
+        thread = world.discord.threads()[0]
+        await world.discord.wait_for(lambda: videos_in(world, thread.id), timeout=30)
+    assert len(world.fal.submits) == 1 and len(videos_in(world, thread.id)) == 1
