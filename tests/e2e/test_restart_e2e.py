@@ -61,3 +61,31 @@ async def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(world: 
         thread = world.discord.threads()[0]
         await world.discord.wait_for(lambda: videos_in(world, thread.id), timeout=30)
     assert len(world.fal.submits) == 1 and len(videos_in(world, thread.id)) == 1
+
+
+async def test_secrets_never_reach_logs_or_messages(world: World, tmp_path):
+    from tests.fakes.fal_server import Fault
+
+    world.fal.inject(
+        Fault(route="status", status=401, body={"detail": "bad key"}),
+        Fault(route="submit", status=500, body={"detail": "boom"}),
+    )
+    world.discord.fail_next("POST", r"/channels/\d+/messages$", status=429, retry_after=0.05)
+    env = world.env() | {"TWEEN_LOG_LEVEL": "DEBUG"}
+    log = tmp_path / "bot.log"
+    with bot_process(env, log):
+        await world.discord.wait_ready(timeout=30)
+        await run_tween(world)  # submit refused by fal: refunded and explained
+        await world.discord.wait_for(lambda: world.discord.threads(), timeout=20)
+        await run_tween(world)  # a 401 while polling, then it completes
+        await world.discord.wait_for(lambda: len(world.discord.threads()) == 2, timeout=20)
+        thread = world.discord.threads()[1]
+        await world.discord.wait_for(lambda: videos_in(world, thread.id), timeout=30)
+    text = log.read_text()
+    assert "DEBUG" in text and len(text) > 2000
+    posted = " ".join(
+        m.content + str(m.embeds) for ch in list(world.discord.channels) for m in world.discord.messages(ch)
+    )
+    for secret in (env["DISCORD_TOKEN"], env["FAL_KEY"]):
+        assert secret not in text
+        assert secret not in posted
