@@ -48,6 +48,7 @@ class FailureReason(enum.StrEnum):
     NO_CARD = "no_card"  # the job card could not be posted in the channel
     DENIED = "denied"  # a moderator denied it
     CANCELLED = "cancelled"  # its member or a moderator cancelled it before fal started it
+    STUCK = "stuck"  # waited in fal's queue past the deadline; cancelled there
     INTERNAL = "internal"  # a bug on our side
 
 

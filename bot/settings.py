@@ -70,6 +70,7 @@ class FalSettings:
 class TrackerSettings:
     queued_interval: float
     running_interval: float
+    queue_deadline: float
     error_backoff_cap: float
     max_delivery_attempts: int
 

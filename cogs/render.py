@@ -37,6 +37,7 @@ FAILURES = {
     FailureReason.INTERNAL: "something went wrong on our side",
     FailureReason.DENIED: "a moderator denied it",
     FailureReason.CANCELLED: "it was cancelled",
+    FailureReason.STUCK: "fal.ai's queue was too slow, so Tween cancelled it there",
 }
 
 

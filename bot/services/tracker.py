@@ -158,6 +158,8 @@ class JobTracker:
                 return None
             raise
         if isinstance(status, Queued):
+            if self._past_deadline(job) and await self._give_up_queue(job):
+                return None
             changes: dict[str, object] = {"queue_position": status.position, "state": JobState.QUEUED}
             if (job.state, job.queue_position) != (JobState.QUEUED, status.position):
                 await self._change(job, **changes)
@@ -167,6 +169,21 @@ class JobTracker:
                 await self._change(job, state=JobState.RUNNING, queue_position=None, started_at=self._service_now())
             return self._settings.running_interval
         return await self._finish(job, status)
+
+    def _past_deadline(self, job: Job) -> bool:
+        sent = job.submitted_at or job.created_at
+        return (self._service_now() - sent).total_seconds() > self._settings.queue_deadline
+
+    async def _give_up_queue(self, job: Job) -> bool:
+        """Cancel a job fal has left in its queue too long; refunded only if fal confirms it never started."""
+        assert job.cancel_url is not None
+        answer = await self._fal.cancel(job.cancel_url)
+        if answer != "CANCELLATION_REQUESTED":
+            return False
+        minutes = self._settings.queue_deadline / 60
+        log.warning("job %d: still queued at fal after %.0f min; cancelled there", job.id, minutes)
+        await self._fail(job, FailureReason.STUCK, f"waited more than {minutes:.0f} min in fal's queue")
+        return True
 
     async def _finish(self, job: Job, status: Completed) -> float | None:
         if status.failed:

@@ -264,3 +264,15 @@ async def test_reads_never_exceed_the_configured_rate(fake_fal: FakeFal, tmp_pat
     assert len(reads) >= 16
     # In any one-second window there are at most rate + burst reads.
     assert max(sum(1 for t in reads if start <= t < start + 1.0) for start in reads) <= 20 + 20
+
+
+async def test_job_stuck_in_fal_queue_past_the_deadline_is_cancelled_and_refunded(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path, tracker={"queue_deadline": 0.2})
+    fake_fal.script_next(JobScript(queue_seconds=None))
+    async with open_stack(settings) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        failed = await settled(stack, job.id, JobState.FAILED)
+        await wait_until(lambda: stack.publisher.notices, what="the notice")
+        assert failed.failure is FailureReason.STUCK
+        assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+    assert fake_fal.cancelled == {fake_fal.submits[0].request_id}
