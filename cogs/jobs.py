@@ -96,32 +96,39 @@ class DiscordPublisher:
         return None
 
     async def deliver(self, job: Job, video: Path | None) -> int:
-        channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)
+        for place in self._places(job):
+            try:
+                return await self._deliver_to(place, job, video)
+            except discord.NotFound as exc:
+                log.warning("job %d: %d is gone (%s); trying the next place", job.id, place, exc)
+            except discord.HTTPException as exc:
+                raise DeliveryFailed(f"cannot post the video: {exc}") from exc
+        raise DeliveryFailed("the thread and the channel are both gone", permanent=True)
+
+    def _places(self, job: Job) -> list[int]:
+        """Where a result may go: its thread, and if that was deleted, the channel the job came from."""
+        return list(dict.fromkeys([job.destination_id, job.channel_id]))
+
+    async def _deliver_to(self, place: int, job: Job, video: Path | None) -> int:
+        channel = self._bot.get_partial_messageable(place, guild_id=job.guild_id)
         content = f"<@{job.user_id}>"
-        try:
-            if video is not None:
-                try:
-                    file = discord.File(video, filename=f"tween-{job.id}.mp4")
-                    message = await channel.send(
-                        content,
-                        embed=render.result_embed(job, link=None),
-                        file=file,
-                        view=await self._result_view(job),
-                        allowed_mentions=requester_only(job),
-                    )
-                    return message.id
-                except discord.HTTPException as exc:
-                    if exc.code != TOO_LARGE:
-                        raise
-                    log.info("job %d: Discord refused the file as too large; posting a link", job.id)
-            assert job.video_url is not None
-            embed = render.result_embed(job, link=job.video_url)
-            message = await channel.send(
-                content, embed=embed, view=await self._result_view(job), allowed_mentions=requester_only(job)
-            )
-            return message.id
-        except discord.HTTPException as exc:
-            raise DeliveryFailed(f"cannot post the video: {exc}", permanent=isinstance(exc, discord.NotFound)) from exc
+        view = await self._result_view(job) if place == job.destination_id else None
+        if video is not None:
+            try:
+                file = discord.File(video, filename=f"tween-{job.id}.mp4")
+                embed = render.result_embed(job, link=None)
+                message = await channel.send(
+                    content, embed=embed, file=file, view=view, allowed_mentions=requester_only(job)
+                )
+                return message.id
+            except discord.HTTPException as exc:
+                if exc.code != TOO_LARGE:
+                    raise
+                log.info("job %d: Discord refused the file as too large; posting a link", job.id)
+        assert job.video_url is not None
+        embed = render.result_embed(job, link=job.video_url)
+        message = await channel.send(content, embed=embed, view=view, allowed_mentions=requester_only(job))
+        return message.id
 
     async def _result_view(self, job: Job) -> discord.ui.View | None:
         if job.session_id is None and job.thread_id is None:
@@ -129,11 +136,13 @@ class DiscordPublisher:
         return result_view(job.id, await self._bot.services.sessions.votes(job.id))
 
     async def notify(self, job: Job) -> None:
-        channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)
-        try:
-            await channel.send(render.failure_text(job), allowed_mentions=requester_only(job))
-        except discord.HTTPException as exc:
-            log.warning("job %d: could not post the failure notice: %r", job.id, exc)
+        for place in self._places(job):
+            channel = self._bot.get_partial_messageable(place, guild_id=job.guild_id)
+            try:
+                await channel.send(render.failure_text(job), allowed_mentions=requester_only(job))
+                return
+            except discord.HTTPException as exc:
+                log.warning("job %d: could not post the notice in %d: %r", job.id, place, exc)
 
     async def request_approval(self, job: Job, log_channel_id: int | None) -> int:
         channel = self._bot.get_partial_messageable(log_channel_id or job.channel_id, guild_id=job.guild_id)

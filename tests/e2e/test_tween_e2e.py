@@ -158,3 +158,19 @@ async def test_mentions_in_the_prompt_never_ping(world: World, tween: TweenBot):
         assert no_ping_possible(message.allowed_mentions), message.allowed_mentions
         users = (message.allowed_mentions or {}).get("users", [])
         assert set(users) <= {str(guild.member.id), guild.member.id}
+
+
+async def test_thread_deleted_mid_job_delivers_to_the_channel(world: World, tween: TweenBot):
+    world.fal.script_next(JobScript(queue_seconds=0, run_seconds=None))
+    await run_tween(world)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    await world.discord.wait_for(lambda: world.fal.submits)
+    world.discord.delete_channel(thread.id)
+    world.fal.release(world.fal.submits[0].request_id)
+    channel = world.discord.guild.channel.id
+    fallback = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(channel) if m.attachments and m.content), None), timeout=15
+    )
+    assert fallback.attachments[0].filename == "tween-1.mp4"
+    job = await tween.services.jobs.get(1)
+    assert job.state.value == "delivered"

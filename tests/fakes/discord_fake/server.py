@@ -177,6 +177,10 @@ class FakeDiscord:
             _Failure(method.upper(), re.compile(path_regex), status, code, message, retry_after, times)
         )
 
+    def delete_channel(self, channel_id: int) -> None:
+        """As if a moderator deleted the channel or thread: later calls to it get 404 Unknown Channel."""
+        self.channels.pop(channel_id, None)
+
     async def disconnect_gateway(self, *, resume: bool = True) -> None:
         await self.gateway.reconnect(resume=resume)
 
