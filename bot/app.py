@@ -6,6 +6,7 @@ import logging
 
 import discord
 import yarl
+from discord import app_commands
 from discord.ext import commands
 
 from bot.services import Services
@@ -21,6 +22,22 @@ def point_discord_at(settings: DiscordSettings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
+class Throttled(app_commands.CheckFailure):
+    """A member ran commands faster than the abuse limit allows."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry in {retry_after:.0f}s")
+        self.retry_after = retry_after
+
+
+class TweenTree(app_commands.CommandTree["TweenBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[TweenBot]) -> bool:
+        retry = self.client.services.throttle.check(interaction.guild_id or 0, interaction.user.id)
+        if retry is not None:
+            raise Throttled(retry)
+        return True
+
+
 class TweenBot(commands.Bot):
     def __init__(self, services: Services, *, track: bool = True) -> None:
         intents = discord.Intents.none()
@@ -31,6 +48,7 @@ class TweenBot(commands.Bot):
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
             chunk_guilds_at_startup=False,
+            tree_cls=TweenTree,
         )
         self.services = services
         self._track = track

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
+from collections.abc import Callable
 
 
 class RateLimiter:
@@ -31,3 +33,31 @@ class RateLimiter:
         now = time.monotonic()
         self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
         self._updated = now
+
+
+class MemberThrottle:
+    """At most `actions` commands or button presses per member in any `per` seconds (a sliding window)."""
+
+    def __init__(self, actions: int, per: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._actions = actions
+        self._per = per
+        self._clock = clock
+        self._hits: dict[tuple[int, int], deque[float]] = {}
+
+    def check(self, guild_id: int, user_id: int) -> float | None:
+        """Record an action and return None, or return the seconds to wait (recording nothing)."""
+        now = self._clock()
+        hits = self._hits.setdefault((guild_id, user_id), deque())
+        while hits and hits[0] <= now - self._per:
+            hits.popleft()
+        if len(hits) >= self._actions:
+            return hits[0] + self._per - now
+        hits.append(now)
+        if len(self._hits) > 10_000:
+            self._forget(now)
+        return None
+
+    def _forget(self, now: float) -> None:
+        stale = [k for k, v in self._hits.items() if not v or v[-1] <= now - self._per]
+        for key in stale:
+            del self._hits[key]

@@ -52,6 +52,12 @@ class ConcurrencySettings:
 
 
 @dataclass(frozen=True)
+class AbuseSettings:
+    actions: int
+    per_seconds: float
+
+
+@dataclass(frozen=True)
 class FalSettings:
     connect_timeout: float
     read_timeout: float
@@ -102,6 +108,7 @@ class Settings:
     limits: LimitSettings
     budget: BudgetSettings
     concurrency: ConcurrencySettings
+    abuse: AbuseSettings
     fal: FalSettings
     tracker: TrackerSettings
     discord: DiscordSettings
@@ -129,6 +136,7 @@ class Settings:
                 limits=_section(LimitSettings, data, "limits"),
                 budget=_section(BudgetSettings, data, "budget"),
                 concurrency=_section(ConcurrencySettings, data, "concurrency"),
+                abuse=_section(AbuseSettings, data, "abuse"),
                 fal=_section(FalSettings, data, "fal"),
                 tracker=_section(TrackerSettings, data, "tracker"),
                 discord=_section(DiscordSettings, data, "discord"),

@@ -12,7 +12,7 @@ from bot.errors import InputRejected, TweenError
 from bot.models import Job
 from cogs import render
 from cogs.common import answer, requester_from
-from cogs.errors import report_error
+from cogs.errors import report_error, slow_down
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -45,6 +45,14 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> JobButton:
         return cls(match["action"], int(match["job"]))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        bot: TweenBot = interaction.client  # type: ignore[assignment]
+        retry = bot.services.throttle.check(interaction.guild_id or 0, interaction.user.id)
+        if retry is not None:
+            await answer(interaction, slow_down(retry))
+            return False
+        return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.app import Throttled
 from bot.errors import (
     BudgetExhausted,
     CannotCancel,
@@ -86,6 +87,10 @@ def _refused_text(error: Refused) -> str:
     return "That isn't allowed here."
 
 
+def slow_down(retry_after: float) -> str:
+    return f"Slow down a little: you can use Tween again in {max(1, round(retry_after))} s."
+
+
 def user_text(error: BaseException, price_per_second: float | None = None) -> str:
     """Words for a member, for every error we raise on purpose; a reference code for the rest."""
     nothing_spent = " Nothing was charged."
@@ -116,6 +121,8 @@ def user_text(error: BaseException, price_per_second: float | None = None) -> st
         return "I can't find that job any more."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "Tween works in server channels, not in direct messages."
+    if isinstance(error, Throttled):
+        return slow_down(error.retry_after)
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.CheckFailure):

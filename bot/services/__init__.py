@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.db.connection import Database
 from bot.db.guilds import GuildRepo
 from bot.fal import FalClient
+from bot.ratelimit import MemberThrottle
 from bot.services.budget import BudgetService, QuotaView
 from bot.services.jobs import JobService, RawFrame, TweenRequest
 from bot.services.moderation import CancelOutcome, ModerationService
@@ -38,6 +39,7 @@ class Services:
     tracker: JobTracker
     usage: UsageService
     sessions: SessionService
+    throttle: MemberThrottle
 
     def attach_publisher(self, publisher: JobPublisher | None) -> None:
         """The Discord side registers itself here once it can post."""
@@ -58,4 +60,5 @@ def build_services(db: Database, fal: FalClient, settings: Settings) -> Services
         tracker=tracker,
         usage=UsageService(db, budget),
         sessions=SessionService(jobs, settings),
+        throttle=MemberThrottle(settings.abuse.actions, settings.abuse.per_seconds),
     )

@@ -35,13 +35,15 @@ error_backoff_cap = 0.2
 [discord]
 card_edit_interval = 0.05
 """
+# Tests act faster than any member; the abuse limit has its own test.
+RELAXED = "[abuse]\nactions = 100\n"
 
 pytestmark = pytest.mark.e2e
 
 
 def bot_env(discord_fake: FakeDiscord, fal: FakeFal, tmp_path: Path, extra_toml: str = "") -> dict[str, str]:
     config = tmp_path / "tween-test.toml"
-    config.write_text(FAST + extra_toml)
+    config.write_text(FAST + extra_toml + ("" if "[abuse]" in extra_toml else RELAXED))
     return {
         "DISCORD_TOKEN": discord_fake.token,
         "FAL_KEY": fal.key,

@@ -177,3 +177,16 @@ async def test_another_guild_cannot_touch_this_guilds_jobs(world: World, tween: 
     embed = await world.discord.wait_for(lambda: shown.original and shown.original.embeds and shown.original.embeds[0])
     assert "Nothing is running" in embed["description"]
     assert world.fal.cancelled == set()
+
+
+async def test_a_member_hammering_commands_and_buttons_is_slowed_down(world: World):
+    async with run_bot(world, "[abuse]\nactions = 3\nper_seconds = 60\n"):
+        member = world.discord.guild.member
+        answers = []
+        for _ in range(4):
+            ix = await world.discord.slash("quota", user=member)
+            answers.append(await world.discord.wait_for(lambda ix=ix: ix.original))
+        assert [bool(a.embeds) for a in answers] == [True, True, True, False]
+        assert "Slow down" in answers[3].content
+        other = await world.discord.slash("quota", user=world.discord.guild.admin)
+        assert (await world.discord.wait_for(lambda: other.original)).embeds  # others are not affected
