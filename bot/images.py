@@ -62,8 +62,14 @@ def _open(data: bytes, frame: str) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(frame, "too_many_pixels") from None
     except Exception:
-        raise ImageRejected(frame, "not_an_image") from None
+        # A file that starts like a PNG, JPEG or WebP but will not open was damaged, not mislabelled.
+        reason = "corrupt" if _looks_like_supported(data) else "not_an_image"
+        raise ImageRejected(frame, reason) from None
     return image
+
+
+def _looks_like_supported(data: bytes) -> bool:
+    return data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def _decode_fully(image: Image.Image, frame: str) -> None:
