@@ -1,0 +1,68 @@
+"""fal misbehaving in every way the reference lists: each job still ends delivered or refunded, once."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.models import FailureReason, JobState
+from tests.fakes.fal_server import FakeFal, Fault
+from tests.integration.conftest import open_stack, settings_for, tween_request
+from tests.integration.test_job_flow import ledger, settled
+
+RIDDEN_OUT = {
+    "malformed status JSON": [Fault(route="status", status=200, body=b"<html>oops</html>")],
+    "unknown status": [Fault(route="status", status=200, body={"status": "TELEPORTING"})],
+    "status timeout": [Fault(route="status", delay=1.0)],
+    "dropped status connection": [Fault(route="status", drop=True, times=2)],
+    "5xx on every route once": [
+        Fault(route=r, status=s) for r, s in (("status", 500), ("status", 502), ("status", 503), ("result", 504))
+    ],
+    "429 with Retry-After": [Fault(route="status", status=429, headers={"Retry-After": "0"}, times=3)],
+    "video download dropped": [Fault(route="video", drop=True)],
+    "video 503 then fine": [Fault(route="video", status=503)],
+}
+
+
+@pytest.mark.parametrize("faults", RIDDEN_OUT.values(), ids=RIDDEN_OUT.keys())
+async def test_transient_faults_are_ridden_out(fake_fal: FakeFal, tmp_path, faults):
+    settings = settings_for(fake_fal, tmp_path, fal={"read_timeout": 0.4})
+    fake_fal.inject(*faults)
+    async with open_stack(settings) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        done = await settled(stack, job.id, JobState.DELIVERED)
+        assert await ledger(stack) == [("reserve", 5), ("charge", 5)]
+    assert len(stack.publisher.deliveries) == 1 and len(fake_fal.submits) == 1
+    assert done.video_url and stack.publisher.deliveries[0].video == fake_fal.video_bytes(
+        fake_fal.submits[0].request_id
+    )
+
+
+async def test_result_that_404s_is_refunded(fake_fal: FakeFal, tmp_path):
+    fake_fal.inject(Fault(route="result", status=404, body={"detail": "Request not found"}))
+    async with open_stack(settings_for(fake_fal, tmp_path)) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        failed = await settled(stack, job.id, JobState.FAILED)
+        assert failed.failure is FailureReason.FAL_ERROR
+        assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+
+
+async def test_video_url_that_keeps_failing_ends_as_a_link(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path)
+    fake_fal.inject(Fault(route="video", status=404, times=50))
+    async with open_stack(settings) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        done = await settled(stack, job.id, JobState.DELIVERED)
+    (delivery,) = stack.publisher.deliveries
+    assert delivery.video is None and delivery.link == done.video_url
+    assert done.delivery_attempts == settings.tracker.max_delivery_attempts - 1
+
+
+async def test_fal_unreachable_for_submit_refunds_without_a_storm(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path)
+    fake_fal.inject(Fault(route="submit", status=429, headers={"Retry-After": "0"}, times=100))
+    async with open_stack(settings) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        failed = await settled(stack, job.id, JobState.FAILED)
+        assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+    assert failed.failure is FailureReason.FAL_UNREACHABLE
+    assert fake_fal.count("submit") == settings.fal.max_attempts  # refused each time; never more than the cap
