@@ -1,0 +1,68 @@
+"""Discord misbehaving: missing permissions, a dropped gateway, interaction tokens long dead, rate limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import TweenBot
+from tests.e2e.conftest import World
+from tests.e2e.test_tween_e2e import ephemeral_text, run_tween
+from tests.fakes.fal_server import JobScript
+
+pytestmark = pytest.mark.e2e
+
+
+def videos(world: World, thread_id: int) -> list:
+    return [m for m in world.discord.messages(thread_id) if any(a.filename.endswith(".mp4") for a in m.attachments)]
+
+
+async def test_no_permission_to_post_refunds_and_tells_the_member(world: World, tween: TweenBot):
+    world.discord.forbid(world.discord.guild, "send_messages")
+    interaction = await run_tween(world)
+    text = await world.discord.wait_for(lambda: ephemeral_text(interaction))
+    assert "Send Messages" in text and "Nothing was charged" in text
+    assert world.fal.submits == []
+    pot = await tween.services.budget.guild_pot(world.discord.guild.id)
+    assert (pot.reserved_seconds, pot.spent_seconds) == (0, 0)
+
+
+async def test_no_permission_for_threads_posts_results_in_the_channel(world: World, tween: TweenBot):
+    world.discord.forbid(world.discord.guild, "create_thread")
+    await run_tween(world)
+    channel = world.discord.guild.channel.id
+    await world.discord.wait_for(lambda: videos(world, channel), timeout=15)
+    assert world.discord.threads() == []
+
+
+async def test_gateway_drop_mid_job_resumes_and_delivers(world: World, tween: TweenBot):
+    world.fal.script_next(JobScript(queue_seconds=0, run_seconds=None))
+    await run_tween(world)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    await world.discord.disconnect_gateway()
+    await world.discord.wait_for(lambda: world.discord.gateway.resumed == 1)
+    world.fal.release(world.fal.submits[0].request_id)
+    await world.discord.wait_for(lambda: videos(world, thread.id), timeout=15)
+    after = await run_tween(world)  # commands keep working after the resume
+    assert await world.discord.wait_for(lambda: ephemeral_text(after))
+
+
+async def test_jobs_longer_than_an_interaction_token_still_land(world: World, tween: TweenBot):
+    world.fal.script_next(JobScript(queue_seconds=0, run_seconds=None))
+    asked = await run_tween(world)
+    await world.discord.wait_for(lambda: ephemeral_text(asked))
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    world.discord.clock.advance(20 * 60)  # every interaction token is dead now
+    world.fal.release(world.fal.submits[0].request_id)
+    await world.discord.wait_for(lambda: videos(world, thread.id), timeout=15)
+    card = world.discord.messages(world.discord.guild.channel.id)[0]
+    await world.discord.wait_for(lambda: "Done" in str(card.embeds))
+    late = [r for r in world.discord.requests if r.path.startswith("/api/v10/webhooks") and r.status >= 400]
+    assert late == []
+
+
+async def test_rate_limited_posts_are_retried(world: World, tween: TweenBot):
+    world.discord.fail_next("POST", r"/channels/\d+/messages$", status=429, retry_after=0.1, times=2)
+    await run_tween(world)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None), timeout=15)
+    await world.discord.wait_for(lambda: videos(world, thread.id), timeout=15)
+    assert [r.status for r in world.discord.requests if r.status == 429] == [429, 429]
