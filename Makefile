@@ -16,15 +16,15 @@ run: $(STAMP)
 	$(BIN)/python -m bot
 
 test: $(STAMP)
-	$(BIN)/ruff check bot cogs tests
+	$(BIN)/ruff check bot cogs tests benchmarks
 	$(BIN)/python -m pytest -q
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot cogs tests
-	$(BIN)/ruff format --check bot cogs tests
+	$(BIN)/ruff check bot cogs tests benchmarks
+	$(BIN)/ruff format --check bot cogs tests benchmarks
 
 sync: $(STAMP)
 	$(BIN)/python -m bot sync $(if $(GUILD),--guild $(GUILD),)

@@ -117,3 +117,9 @@ def bot_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Pope
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def ephemeral_text_of(interaction: object) -> str:
+    """Everything the bot answered privately to one interaction (the original response and followups)."""
+    messages = [getattr(interaction, "original", None), *getattr(interaction, "followups", [])]
+    return " ".join(m.content for m in messages if m is not None and m.content)
