@@ -251,6 +251,15 @@ class AdminCog(commands.Cog):
         )
         await self._done(interaction, policy, "Concurrency caps updated.")
 
+    @settings.command(name="settle", description="Settle a job whose submit fate was unknown (check fal first)")
+    @app_commands.describe(job="The job number", billed="Did fal bill it? (see your fal dashboard)")
+    async def settings_settle(
+        self, interaction: discord.Interaction, job: app_commands.Range[int, 1], billed: bool
+    ) -> None:
+        settled = await self.moderation.settle(requester_from(interaction), job, billed=billed)
+        verdict = "charged" if billed else "refunded"
+        await answer(interaction, f"✅ Tween #{settled.id} settled: {settled.duration} s {verdict}.")
+
 
 async def setup(bot: TweenBot) -> None:
     await bot.add_cog(AdminCog(bot))

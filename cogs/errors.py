@@ -109,6 +109,7 @@ def user_text(error: BaseException, price_per_second: float | None = None) -> st
             "not_yours": "You can only cancel your own jobs (moderators can cancel any).",
             "finished": "That job has already finished.",
             "moved_on": "That job moved on before the cancel arrived; look at its card.",
+            "not_unknown": "Only jobs whose submit fate is unknown can be settled.",
         }.get(error.reason, "That job can't be cancelled now.")
     if isinstance(error, DeliveryFailed):
         return (

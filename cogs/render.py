@@ -85,7 +85,7 @@ def state_line(job: Job) -> str:
     if state is JobState.CANCELLED:
         return f"🚫 Cancelled. {job.duration} s refunded."
     if state is JobState.SUBMIT_UNKNOWN:
-        return "⚠️ Unknown: the connection to fal.ai broke while sending"
+        return "⚠️ Unknown: the connection to fal.ai broke while sending; a moderator will settle it"
     if state is JobState.UNDELIVERABLE:
         return "⚠️ Made, but Discord wouldn't take the post"
     return "Cancelled"

@@ -182,6 +182,21 @@ class JobService:
                 await self.budget.charge(conn, job)
         return changed
 
+    async def settle_billed(self, job: Job) -> bool:
+        """A moderator found the unknown submit billed at fal: charge it; no video is known to us."""
+        async with self._db.transaction() as conn:
+            changed = await self.repo.update(
+                job.id,
+                expect=[JobState.SUBMIT_UNKNOWN],
+                now=self.clock(),
+                conn=conn,
+                state=JobState.UNDELIVERABLE,
+                finished_at=self.clock(),
+            )
+            if changed:
+                await self.budget.charge(conn, job)
+        return changed
+
     async def fail(
         self,
         job: Job,

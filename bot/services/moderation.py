@@ -115,6 +115,31 @@ class ModerationService:
             await self._after_decision(who, job, approve)
         return job
 
+    async def settle(self, who: Requester, job_id: int, *, billed: bool) -> Job:
+        """Decide a job whose submit fate was unknown, after checking fal's dashboard: charge or refund it."""
+        _require(who)
+        job = await self._job_of(who, job_id)
+        if job.state is not JobState.SUBMIT_UNKNOWN:
+            raise CannotCancel("not_unknown")
+        if billed:
+            changed = await self._jobs.settle_billed(job)
+        else:
+            changed = await self._jobs.fail(
+                job,
+                FailureReason.LOST,
+                f"settled as not billed by <@{who.user_id}>",
+                notified=True,
+                expect=[JobState.SUBMIT_UNKNOWN],
+            )
+        if not changed:
+            raise CannotCancel("moved_on")
+        settled = await self._jobs.get(job.id)
+        await self._jobs.log_event(
+            LogEvent(who.guild_id, "settle", who.user_id, job=settled, detail={"billed": billed})
+        )
+        await self._jobs.show(settled)
+        return settled
+
     async def cancel(self, who: Requester, job_id: int) -> CancelOutcome:
         """Cancel one's own job (or any, as a moderator). Refunded unless fal had already started it."""
         job = await self._job_of(who, job_id)

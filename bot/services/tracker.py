@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import shutil
 import tempfile
 import time
 from datetime import datetime
@@ -54,6 +55,7 @@ class JobTracker:
 
     async def start(self) -> None:
         """Settle jobs a crash left mid-step, then watch every unfinished job."""
+        await asyncio.to_thread(sweep_stale_downloads)
         for job in await self._repo.list_open():
             await self._recover(job)
         self._loop_task = asyncio.create_task(self._run(), name="job-tracker")
@@ -218,7 +220,7 @@ class JobTracker:
             await self._repo.update(
                 job.id, expect=[JobState.COMPLETED], now=self._service_now(), state=JobState.DELIVERING
             )
-        with tempfile.TemporaryDirectory(prefix="tween-") as folder:
+        with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as folder:
             try:
                 video = await self._fetch_video(job, Path(folder))
                 message_id = await publisher.deliver(job, video)
@@ -286,6 +288,19 @@ class JobTracker:
 
     def _service_now(self) -> datetime:
         return self._service.clock()
+
+
+TEMP_PREFIX = "tween-"
+STALE_AFTER = 3600.0
+
+
+def sweep_stale_downloads() -> None:
+    """Remove video downloads a killed process left behind (older than an hour, so a live one is never touched)."""
+    cutoff = time.time() - STALE_AFTER
+    for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _expected(exc: Exception) -> bool:

@@ -239,3 +239,20 @@ async def test_usage_report_counts_charged_jobs_per_member_and_channel(fake_fal:
     assert [(r.subject_id, r.seconds) for r in report.members] == [(2, 7), (1, 5)]
     assert report.total_seconds == 12 and report.total_micros == 1_344_000
     assert report.csv.decode().count("\n") == 4  # header and three jobs (the failed one too)
+
+
+@pytest.mark.parametrize("billed", [True, False])
+async def test_moderator_settles_an_unknown_submit(fake_fal: FakeFal, roomy, billed):
+    from tests.fakes.fal_server import Fault
+
+    fake_fal.inject(Fault(route="submit", drop=True, after_effect=True))
+    async with open_stack(roomy) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        assert job.state is JobState.SUBMIT_UNKNOWN
+        with pytest.raises(NotModerator):
+            await stack.services.moderation.settle(member(), job.id, billed=billed)
+        settled = await stack.services.moderation.settle(MOD, job.id, billed=billed)
+        assert settled.state is (JobState.UNDELIVERABLE if billed else JobState.FAILED)
+        assert await ledger(stack) == [("reserve", 5), ("charge" if billed else "refund", 5)]
+        with pytest.raises(CannotCancel):
+            await stack.services.moderation.settle(MOD, job.id, billed=billed)
