@@ -3,7 +3,8 @@ transaction; it is charged on success and refunded on failure, cancel or denial.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,8 @@ from bot.errors import BudgetExhausted
 from bot.models import GuildPolicy, Job, PotScope, PotState, Requester
 from bot.periods import period_bounds, utcnow
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,30 +72,26 @@ class BudgetService:
 
     async def charge(self, conn: aiosqlite.Connection, job: Job) -> None:
         """fal billed the job: every reservation it holds becomes spending."""
-        for pot_id, seconds in await pots.job_pots(conn, job.id):
-            await pots.charge(conn, pot_id, seconds)
-            await pots.record(
-                conn,
-                guild_id=job.guild_id,
-                job_id=job.id,
-                pot_id=pot_id,
-                kind="charge",
-                seconds=seconds,
-                at=self._clock(),
-            )
+        await self._settle(conn, job, "charge", pots.charge)
 
     async def refund(self, conn: aiosqlite.Connection, job: Job) -> None:
         """The job will not be billed: release every reservation it holds."""
+        await self._settle(conn, job, "refund", pots.refund)
+
+    async def _settle(
+        self,
+        conn: aiosqlite.Connection,
+        job: Job,
+        kind: str,
+        move: Callable[[aiosqlite.Connection, int, int], Awaitable[bool]],
+    ) -> None:
         for pot_id, seconds in await pots.job_pots(conn, job.id):
-            await pots.refund(conn, pot_id, seconds)
+            if not await move(conn, pot_id, seconds):
+                log.error(
+                    "job %d: %s of %ds found pot %d short; ledger still records it", job.id, kind, seconds, pot_id
+                )
             await pots.record(
-                conn,
-                guild_id=job.guild_id,
-                job_id=job.id,
-                pot_id=pot_id,
-                kind="refund",
-                seconds=seconds,
-                at=self._clock(),
+                conn, guild_id=job.guild_id, job_id=job.id, pot_id=pot_id, kind=kind, seconds=seconds, at=self._clock()
             )
 
     async def add(self, guild_id: int, scope: PotScope, subject_id: int, seconds: int, actor_id: int) -> PotState:
