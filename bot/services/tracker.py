@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import random
 import shutil
 import tempfile
 import time
@@ -40,6 +41,7 @@ class JobTracker:
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.resumed = 0
         self._handlers: set[asyncio.Task[None]] = set()
         service.on_submitted = self.wake
 
@@ -100,7 +102,10 @@ class JobTracker:
             await self._repo.update(
                 job.id, expect=[JobState.SUBMITTING], now=self._service_now(), state=JobState.SUBMIT_UNKNOWN
             )
-        self.wake(job.id)
+        self.resumed += 1
+        # Jobs at fal are looked at over one poll interval, not all at once: a restart causes no request storm.
+        spread = self._settings.queued_interval if job.state.at_fal else 0.0
+        self.wake(job.id, random.uniform(0, spread))
 
     async def _run(self) -> None:
         while not self._stopping:

@@ -1,0 +1,138 @@
+"""Benchmarks of Tween's own cost, each beside a naive baseline, against the fake fal on 127.0.0.1.
+
+    .venv/bin/python -m benchmarks.core            # all of them, printed as a table
+    .venv/bin/python -m benchmarks.core startup    # one of them
+
+Figures are measured here, in one run; BENCHMARKS.md records them with the machine they came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.db.connection import open_database
+from bot.errors import BudgetExhausted
+from bot.fal import FalClient
+from bot.models import Requester
+from bot.periods import to_db, utcnow
+from bot.services import build_services
+from tests.fakes.fal_server import FakeFal, JobScript
+from tests.support.publisher import RecordingPublisher
+from tests.support.settings import make_settings
+
+Row = tuple[str, str, str, str]
+
+
+async def reservations(concurrent: int = 500, budget_jobs: int = 100) -> list[Row]:
+    """500 members reserve 5 s at once from a guild pot that holds 100 jobs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(
+            budget={"default_seconds": budget_jobs * 5, "member_seconds": 5}, storage={"db_path": f"{tmp}/b.sqlite3"}
+        )
+        async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
+            services = build_services(db, fal, settings)
+            policy = await services.jobs.guilds.policy(1)
+
+            async def one(n: int) -> bool:
+                try:
+                    async with db.transaction() as conn:
+                        await services.budget.reserve(conn, policy, Requester(1, n, 1), 5)
+                    return True
+                except BudgetExhausted:
+                    return False
+
+            started = time.perf_counter()
+            granted = sum(await asyncio.gather(*(one(n) for n in range(concurrent))))
+            seconds = time.perf_counter() - started
+            pot = await services.budget.guild_pot(1)
+    assert pot.reserved_seconds == granted * 5 <= budget_jobs * 5
+    return [
+        (
+            "reservations granted",
+            f"{granted} of {concurrent}",
+            f"exactly {budget_jobs}",
+            "✅" if granted == budget_jobs else "❌",
+        ),
+        ("reservations per second", f"{concurrent / seconds:,.0f}", "—", ""),
+    ]
+
+
+async def startup(jobs: int = 10_000) -> list[Row]:
+    """A restart with 10,000 unfinished jobs in the database: how long until every one is tracked."""
+    async with FakeFal(default_script=JobScript(queue_seconds=None)) as fake:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = make_settings(
+                fal={"queue_url": fake.queue_url, "rest_url": fake.rest_url},
+                tracker={"queued_interval": 5.0, "running_interval": 3.0},
+                storage={"db_path": f"{tmp}/s.sqlite3"},
+            )
+            async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
+                now = to_db(utcnow())
+                rows = [
+                    (
+                        1,
+                        1,
+                        n % 50,
+                        "p",
+                        5,
+                        560000,
+                        "m",
+                        "queued",
+                        1,
+                        now,
+                        now,
+                        f"r{n}",
+                        f"{fake.queue_url}/fal-ai/kling-video/requests/r{n}/status",
+                        now,
+                    )
+                    for n in range(jobs)
+                ]
+                async with db.transaction() as conn:
+                    await conn.executemany(
+                        "INSERT INTO jobs (guild_id, channel_id, user_id, prompt, duration, price_micros, model, "
+                        "state, upload_limit, created_at, updated_at, request_id, status_url, submitted_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                services = build_services(db, fal, settings)
+                services.attach_publisher(RecordingPublisher())
+                started = time.perf_counter()
+                await services.tracker.start()
+                seconds = time.perf_counter() - started
+                tracked = services.tracker.resumed
+                await services.tracker.stop(grace=0.5)
+    return [
+        (
+            f"start-up with {jobs:,} unfinished jobs",
+            f"{seconds:.2f} s ({tracked:,} tracked)",
+            "≤ 2 s",
+            "✅" if seconds <= 2 and tracked == jobs else "❌",
+        )
+    ]
+
+
+BENCHMARKS: dict[str, Callable[[], Awaitable[list[Row]]]] = {"reservations": reservations, "startup": startup}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="which to run (default: all)")
+    names = parser.parse_args().names or list(BENCHMARKS)
+    rows: list[Row] = []
+    for name in names:
+        rows += asyncio.run(BENCHMARKS[name]())
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'Tween':<28} {'goal':<12} ok")
+    for measure, value, goal, ok in rows:
+        print(f"{measure:<{width}}  {value:<28} {goal:<12} {ok}")
+    _ = (statistics, Path)
+
+
+if __name__ == "__main__":
+    main()
