@@ -249,7 +249,9 @@ class JobTracker:
         permanent = isinstance(exc, DeliveryFailed) and exc.permanent
         if permanent or attempts >= self._settings.max_delivery_attempts:
             log.error("job %d: giving up delivery after %d attempt(s): %s", job.id, attempts, exc)
-            await self._change(job, state=JobState.UNDELIVERABLE, delivery_attempts=attempts)
+            await self._change(
+                job, state=JobState.UNDELIVERABLE, delivery_attempts=attempts, expect=[JobState.DELIVERING]
+            )
             await self._service.log_event(LogEvent(job.guild_id, "job", job=await self._service.get(job.id)))
             return None
         await self._repo.update(job.id, now=self._service_now(), delivery_attempts=attempts)

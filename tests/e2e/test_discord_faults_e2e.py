@@ -40,6 +40,7 @@ async def test_gateway_drop_mid_job_resumes_and_delivers(world: World, tween: Tw
     thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
     await world.discord.disconnect_gateway()
     await world.discord.wait_for(lambda: world.discord.gateway.resumed == 1)
+    await world.discord.wait_for(lambda: world.fal.submits)
     world.fal.release(world.fal.submits[0].request_id)
     await world.discord.wait_for(lambda: videos(world, thread.id), timeout=15)
     after = await run_tween(world)  # commands keep working after the resume
@@ -66,3 +67,47 @@ async def test_rate_limited_posts_are_retried(world: World, tween: TweenBot):
     thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None), timeout=15)
     await world.discord.wait_for(lambda: videos(world, thread.id), timeout=15)
     assert [r.status for r in world.discord.requests if r.status == 429] == [429, 429]
+
+
+async def test_job_card_deleted_mid_job_does_not_stop_the_video(world: World, tween: TweenBot):
+    world.fal.script_next(JobScript(queue_seconds=0, run_seconds=None))
+    await run_tween(world)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    card = world.discord.all_messages[thread.message_id]
+    card.deleted = True  # a moderator removed the card
+    await world.discord.wait_for(lambda: world.fal.submits)
+    world.fal.release(world.fal.submits[0].request_id)
+    await world.discord.wait_for(lambda: videos(world, thread.id), timeout=15)
+    await world.discord.wait_for(lambda: _state(tween) == "delivered")
+
+
+async def test_discord_server_errors_are_retried(world: World, tween: TweenBot):
+    world.discord.fail_next("POST", r"/channels/\d+/messages$", status=500, code=0, times=1)
+    await run_tween(world)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None), timeout=15)
+    await world.discord.wait_for(lambda: videos(world, thread.id), timeout=20)
+    statuses = [r.status for r in world.discord.requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert statuses[0] == 500 and 500 not in statuses[1:]
+
+
+async def test_channel_and_thread_both_gone_marks_the_job_undeliverable(world: World, tween: TweenBot):
+    world.fal.script_next(JobScript(queue_seconds=0, run_seconds=None))
+    await run_tween(world)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    await world.discord.wait_for(lambda: world.fal.submits)
+    world.discord.delete_channel(thread.id)
+    world.discord.delete_channel(world.discord.guild.channel.id)
+    world.fal.release(world.fal.submits[0].request_id)
+    job = await world.discord.wait_for(lambda: _state(tween) == "undeliverable", timeout=15)
+    assert job
+    pot = await tween.services.budget.guild_pot(world.discord.guild.id)
+    assert (pot.spent_seconds, pot.reserved_seconds) == (5, 0)  # fal billed it; the link is in Details
+
+
+def _state(tween: TweenBot) -> str | None:
+    import sqlite3
+
+    path = tween.services.settings.storage.db_path
+    with sqlite3.connect(path) as conn:
+        row = conn.execute("SELECT state FROM jobs WHERE id = 1").fetchone()
+    return row[0] if row else None

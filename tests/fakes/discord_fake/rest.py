@@ -194,7 +194,9 @@ class Rest:
             message.deleted = True
             return web.Response(status=204)
         if request.method == "PATCH":
-            channel = self.fake.channels[message.channel_id]
+            channel = self.fake.channels.get(message.channel_id)
+            if channel is None:
+                return error(404, 10003, "Unknown Channel")
             if problem := self._refuse(channel, request[BODY], creating=False):
                 return problem
             self._apply_edit(message, request[BODY].json or {}, request[BODY])
