@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import discord
 import yarl
@@ -14,6 +17,9 @@ from bot.settings import DiscordSettings
 from cogs import EXTENSIONS
 
 log = logging.getLogger(__name__)
+
+# How long a shutdown waits for commands that are reserving, uploading or submitting.
+SHUTDOWN_GRACE = 20.0
 
 
 def point_discord_at(settings: DiscordSettings) -> None:
@@ -30,8 +36,14 @@ class Throttled(app_commands.CheckFailure):
         self.retry_after = retry_after
 
 
+class ShuttingDown(app_commands.CheckFailure):
+    """The bot is stopping: new commands wait for the next start."""
+
+
 class TweenTree(app_commands.CommandTree["TweenBot"]):
     async def interaction_check(self, interaction: discord.Interaction[TweenBot]) -> bool:
+        if self.client.closing:
+            raise ShuttingDown()
         retry = self.client.services.throttle.check(interaction.guild_id or 0, interaction.user.id)
         if retry is not None:
             raise Throttled(retry)
@@ -52,6 +64,22 @@ class TweenBot(commands.Bot):
         )
         self.services = services
         self._track = track
+        self.closing = False
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def working(self) -> AsyncIterator[None]:
+        """Marks a command that spends money as in progress, so a shutdown waits for it to finish."""
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -60,6 +88,12 @@ class TweenBot(commands.Bot):
             await self.services.tracker.start()
 
     async def close(self) -> None:
+        self.closing = True
+        if self._busy:
+            log.info("waiting for %d command(s) in progress", self._busy)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_GRACE):
+                    await self._idle.wait()
         if self._track:
             await self.services.tracker.stop()
         await super().close()

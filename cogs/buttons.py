@@ -12,7 +12,7 @@ from bot.errors import InputRejected, TweenError
 from bot.models import Job
 from cogs import render
 from cogs.common import answer, requester_from
-from cogs.errors import report_error, slow_down
+from cogs.errors import RESTARTING, report_error, slow_down
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -48,6 +48,9 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         bot: TweenBot = interaction.client  # type: ignore[assignment]
+        if bot.closing:
+            await answer(interaction, RESTARTING)
+            return False
         retry = bot.services.throttle.check(interaction.guild_id or 0, interaction.user.id)
         if retry is not None:
             await answer(interaction, slow_down(retry))
@@ -55,8 +58,10 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLAT
         return True
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        bot: TweenBot = interaction.client  # type: ignore[assignment]
         try:
-            await self._act(interaction)
+            async with bot.working():
+                await self._act(interaction)
         except Exception as error:  # buttons bypass the tree's error handler
             await report_error(interaction, error)
 
@@ -116,14 +121,15 @@ class RemixModal(discord.ui.Modal):
                 high=bot.services.settings.model.max_duration,
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await bot.services.sessions.follow_up(
-            requester_from(interaction),
-            self.job_id,
-            "remix",
-            prompt=self.prompt.value,
-            duration=int(text),
-            upload_limit=_limit(interaction),
-        )
+        async with bot.working():
+            job = await bot.services.sessions.follow_up(
+                requester_from(interaction),
+                self.job_id,
+                "remix",
+                prompt=self.prompt.value,
+                duration=int(text),
+                upload_limit=_limit(interaction),
+            )
         await answer(interaction, render.submitted_text(job))
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.app import Throttled
+from bot.app import ShuttingDown, Throttled
 from bot.errors import (
     BudgetExhausted,
     CannotCancel,
@@ -87,6 +87,9 @@ def _refused_text(error: Refused) -> str:
     return "That isn't allowed here."
 
 
+RESTARTING = "Tween is restarting. Try again in a minute; nothing was charged."
+
+
 def slow_down(retry_after: float) -> str:
     return f"Slow down a little: you can use Tween again in {max(1, round(retry_after))} s."
 
@@ -122,6 +125,8 @@ def user_text(error: BaseException, price_per_second: float | None = None) -> st
         return "I can't find that job any more."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "Tween works in server channels, not in direct messages."
+    if isinstance(error, ShuttingDown):
+        return RESTARTING
     if isinstance(error, Throttled):
         return slow_down(error.retry_after)
     if isinstance(error, app_commands.CommandOnCooldown):

@@ -79,14 +79,15 @@ class TweenCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         if interaction.guild_id is None or interaction.channel_id is None:
             raise InputRejected("guild_only")
-        job = await self.services.sessions.tween(
-            requester_from(interaction),
-            prompt=prompt,
-            duration=duration,
-            start=await self._read(start, "start") if start else None,
-            end=await self._read(end, "end") if end else None,
-            upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
-        )
+        async with self.bot.working():
+            job = await self.services.sessions.tween(
+                requester_from(interaction),
+                prompt=prompt,
+                duration=duration,
+                start=await self._read(start, "start") if start else None,
+                end=await self._read(end, "end") if end else None,
+                upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
+            )
         await answer(interaction, render.submitted_text(job))
 
     async def _read(self, attachment: discord.Attachment, frame: str) -> RawFrame:

@@ -111,3 +111,13 @@ def _state(tween: TweenBot) -> str | None:
     with sqlite3.connect(path) as conn:
         row = conn.execute("SELECT state FROM jobs WHERE id = 1").fetchone()
     return row[0] if row else None
+
+
+async def test_commands_during_shutdown_are_turned_away_politely(world: World, tween: TweenBot):
+    tween.closing = True
+    try:
+        interaction = await run_tween(world)
+        assert "restarting" in await world.discord.wait_for(lambda: ephemeral_text(interaction))
+    finally:
+        tween.closing = False
+    assert world.fal.requests == []
