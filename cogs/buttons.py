@@ -130,7 +130,7 @@ class RemixModal(discord.ui.Modal):
                 duration=int(text),
                 upload_limit=_limit(interaction),
             )
-        await answer(interaction, render.submitted_text(job))
+            await answer(interaction, render.submitted_text(job))
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await report_error(interaction, error)

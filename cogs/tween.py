@@ -88,7 +88,7 @@ class TweenCog(commands.Cog):
                 end=await self._read(end, "end") if end else None,
                 upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
             )
-        await answer(interaction, render.submitted_text(job))
+            await answer(interaction, render.submitted_text(job))
 
     async def _read(self, attachment: discord.Attachment, frame: str) -> RawFrame:
         """Download an attachment, refusing oversized ones before spending the bandwidth."""
