@@ -149,10 +149,44 @@ async def acks(burst: int = 50) -> list[Row]:
     ]
 
 
+async def delivery(size: int = 100 * 1024 * 1024) -> list[Row]:
+    """A 100 MiB video relayed from fal to a boosted guild by `python -m bot`: the bot's memory rise and speed."""
+    from benchmarks.load import rss_mb
+    from tests.e2e.conftest import World, bot_process
+    from tests.fakes.discord_fake import FakeDiscord
+    from tests.support.images import image_bytes
+
+    frames = {"start": ("s.png", image_bytes(640, 360), "image/png")}
+    with tempfile.TemporaryDirectory() as tmp:
+        async with FakeDiscord(upload_limit=size) as discord_fake, FakeFal(key="bench") as fake:
+            fake.default_script = JobScript(queue_seconds=0.05, run_seconds=0.5, video_size=size)
+            world = World(discord_fake, fake, Path(tmp))
+            with bot_process(world.env(), Path(tempfile.gettempdir()) / "tween-bench-delivery.log") as process:
+                await discord_fake.wait_ready(timeout=30)
+                await discord_fake.slash(
+                    "tween", user=discord_fake.guild.member, options={"prompt": "big"}, attachments=frames
+                )
+                await discord_fake.wait_for(lambda: fake.count("result") >= 1, timeout=60)
+                baseline, peak = rss_mb(process.pid), 0.0
+                started = time.perf_counter()
+                while not any(a.size == size for m in discord_fake.all_messages.values() for a in m.attachments):
+                    if time.perf_counter() - started > 120:
+                        raise TimeoutError("the video never arrived")
+                    peak = max(peak, rss_mb(process.pid))
+                    await asyncio.sleep(0.005)
+                seconds = time.perf_counter() - started
+    rise = peak - baseline
+    return [
+        ("100 MiB delivery: bot memory rise", f"{rise:.1f} MiB", "≤ 16 MiB", "✅" if rise <= 16 else "❌"),
+        ("100 MiB delivery: fal → Discord", f"{seconds:.2f} s ({size / seconds / 2**20:.0f} MiB/s)", "loopback", ""),
+    ]
+
+
 BENCHMARKS: dict[str, Callable[[], Awaitable[list[Row]]]] = {
     "reservations": reservations,
     "startup": startup,
     "acks": acks,
+    "delivery": delivery,
 }
 
 

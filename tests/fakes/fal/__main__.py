@@ -1,0 +1,3 @@
+from tests.fakes.fal.cli import main
+
+main()

@@ -1,0 +1,195 @@
+"""Queue routes (reference §1-4): submit, status, status stream, result, cancel; and the output video."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp import web
+
+from tests.fakes.fal.answers import flag, json_answer, record_of
+from tests.fakes.fal.checks import IMAGE_FIELDS, MAX_IMAGE_BYTES, download_error, image_error, input_errors
+from tests.fakes.fal.job import CANCELLED_ERROR, CANCELLED_TYPE, COMPLETED, IN_QUEUE, Job
+from tests.fakes.fal.media import CHUNK, video_chunks
+from tests.fakes.fal.model import APP, MODELS, SubmitRecord
+
+if TYPE_CHECKING:
+    from tests.fakes.fal.server import FakeFal
+
+Params = Mapping[str, str]
+STREAM_HEARTBEAT = 0.5
+STREAM_IDLE_POLL = 0.02
+SCRIPTED_INVALID = [
+    {
+        "loc": ["body", "prompt"],
+        "msg": "The content could not be processed because it was flagged by a content checker",
+        "type": "content_policy_violation",
+    }
+]
+
+
+def _job(fake: FakeFal, params: Params) -> Job | None:
+    job = fake._jobs.get(params["rid"])
+    # fal hands out owner/app URLs; the full model path is reported to work too (reference §0).
+    if job is None or params["app"] not in (APP, job.record.model):
+        return None
+    return job
+
+
+def _not_found() -> web.Response:
+    return json_answer({"detail": "Request not found"}, 404)
+
+
+async def submit(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
+    model = params["model"]
+    if model not in MODELS:
+        return json_answer({"detail": f"Application '{model}' not found"}, 404)
+    try:
+        body = json.loads(await request.read())
+    except ValueError:
+        return json_answer({"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]}, 422)
+    if errors := input_errors(body):
+        return json_answer({"detail": errors}, 422)
+    job = _create(fake, model, body, request)
+    return json_answer({"status": IN_QUEUE, **job.urls, "queue_position": job.script.queue_position}, 200, _rid(job))
+
+
+def _create(fake: FakeFal, model: str, body: dict[str, object], request: web.Request) -> Job:
+    rid = str(uuid.uuid4())
+    base = f"{fake.queue_url}/{APP}/requests/{rid}"
+    urls = {"request_id": rid, "response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
+    record = SubmitRecord(
+        rid, model, body, dict(request.headers), time.monotonic(), webhook=request.query.get("fal_webhook")
+    )
+    job = Job(record, fake._next_script(), urls, datetime.now(UTC))
+    job.fetching = asyncio.create_task(_fetch_images(fake, job), name=f"fake-fal-fetch-{rid}")
+    fake._jobs[rid] = job
+    fake.submits.append(record)
+    record_of(request).request_id = rid
+    return job
+
+
+async def _fetch_images(fake: FakeFal, job: Job) -> None:
+    """What fal's runner does with the frame URLs: fetch them without auth and check them."""
+    for field in IMAGE_FIELDS:
+        url = job.record.body.get(field)
+        if not isinstance(url, str):
+            continue
+        try:
+            data = await _download(fake._client(), url)
+        except Exception as exc:  # any failure to fetch is the same answer from fal
+            job.problems.append(download_error(field, url, str(exc) or type(exc).__name__))
+            continue
+        if len(data) <= MAX_IMAGE_BYTES:
+            job.record.fetched_images[field] = data
+        if problem := image_error(field, url, data):
+            job.problems.append(problem)
+
+
+async def _download(client: aiohttp.ClientSession, url: str) -> bytes:
+    async with client.get(url) as response:
+        if response.status >= 300:
+            raise ValueError(f"HTTP {response.status}")
+        data = bytearray()
+        async for chunk in response.content.iter_chunked(CHUNK):
+            data += chunk
+            if len(data) > MAX_IMAGE_BYTES:
+                break  # enough to know it is too large
+        return bytes(data)
+
+
+def _rid(job: Job) -> dict[str, str]:
+    return {"x-fal-request-id": job.request_id}
+
+
+async def status(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
+    if (job := _job(fake, params)) is None:
+        return _not_found()
+    code, body = job.status(time.monotonic(), logs=flag(request, "logs"))
+    return json_answer(body, code, _rid(job))
+
+
+async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
+    if (job := _job(fake, params)) is None:
+        return _not_found()
+    answer = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **_rid(job)})
+    await answer.prepare(request)
+    record_of(request).status = answer.status
+    logs, last, sent_at = flag(request, "logs"), "", -STREAM_HEARTBEAT
+    while not fake._closing.is_set():
+        now = time.monotonic()
+        _, body = job.status(now, logs=logs)
+        text = json.dumps(body)
+        if text != last or now - sent_at >= STREAM_HEARTBEAT:
+            await answer.write(f"data: {text}\n\n".encode())
+            last, sent_at = text, now
+        if body["status"] == COMPLETED:
+            break
+        change = job.next_change(now)
+        await asyncio.sleep(min(sent_at + STREAM_HEARTBEAT - now, STREAM_IDLE_POLL if change is None else change))
+    await answer.write_eof()
+    return answer
+
+
+async def result(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
+    if (job := _job(fake, params)) is None:
+        return _not_found()
+    headers = _rid(job)
+    if job.phase(time.monotonic()) != COMPLETED:
+        return json_answer({"detail": "Request is still in progress"}, 400, headers)
+    if job.cancelled:
+        headers["X-Fal-Error-Type"] = CANCELLED_TYPE
+        return json_answer({"detail": CANCELLED_ERROR, "error_type": CANCELLED_TYPE}, 499, headers)
+    if job.problems:
+        return json_answer({"detail": job.problems}, 422, headers)
+    script = job.script
+    if script.outcome == "invalid":
+        return json_answer({"detail": SCRIPTED_INVALID}, 422, headers)
+    if script.outcome == "error":
+        headers["X-Fal-Error-Type"] = script.error_type
+        return json_answer({"detail": script.error, "error_type": script.error_type}, 500, headers)
+    video = {
+        "url": fake.video_url(job.request_id),
+        "content_type": "video/mp4",
+        "file_name": "output.mp4",
+        "file_size": script.video_size,
+    }
+    return json_answer({"video": video}, 200, headers)
+
+
+async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
+    if (job := _job(fake, params)) is None:
+        return json_answer({"status": "NOT_FOUND"}, 404)
+    phase = job.phase(time.monotonic())
+    if phase == COMPLETED:
+        return json_answer({"status": "ALREADY_COMPLETED"}, 400, _rid(job))
+    if phase == IN_QUEUE:
+        # Taken off the queue, never run. In progress, fal only signals the runner and the job may still finish.
+        job.cancelled = True
+        fake.cancelled.add(job.request_id)
+        if job.fetching is not None:
+            job.fetching.cancel()
+    return json_answer({"status": "CANCELLATION_REQUESTED"}, 202, _rid(job))
+
+
+async def video(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
+    job = fake._jobs.get(params["rid"])
+    # The CDN holds a file only for a job that produced one.
+    done = job is not None and job.phase(time.monotonic()) == COMPLETED
+    if job is None or not done or job.cancelled or job.problems or job.script.outcome != "ok":
+        return json_answer({"detail": "Not Found"}, 404)
+    answer = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+    answer.content_length = job.script.video_size
+    await answer.prepare(request)
+    record_of(request).status = answer.status
+    if request.method == "GET":
+        for chunk in video_chunks(job.request_id, job.script.video_size):
+            await answer.write(chunk)
+    await answer.write_eof()
+    return answer

@@ -1,0 +1,201 @@
+"""FakeFal: the aiohttp server, its test controls, request records and fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+
+import aiohttp
+from aiohttp import web
+
+from tests.fakes.fal import queue, storage
+from tests.fakes.fal.answers import RECORD, fault_answer, json_answer
+from tests.fakes.fal.job import Job
+from tests.fakes.fal.media import video_chunks
+from tests.fakes.fal.model import Fault, JobScript, RequestRecord, StoredFile, SubmitRecord
+
+Handler = Callable[["FakeFal", web.Request, Mapping[str, str]], Awaitable[web.StreamResponse]]
+
+_REQ = r"^/queue/(?P<app>.+?)/requests/(?P<rid>[^/]+)"
+# First match wins: the submit pattern would swallow any other POST under /queue.
+_ROUTES: list[tuple[frozenset[str], str, re.Pattern[str], Handler]] = [
+    (frozenset({"GET"}), "stream", re.compile(_REQ + r"/status/stream$"), queue.stream),
+    (frozenset({"GET"}), "status", re.compile(_REQ + r"/status$"), queue.status),
+    (frozenset({"PUT"}), "cancel", re.compile(_REQ + r"/cancel$"), queue.cancel),
+    (frozenset({"GET"}), "result", re.compile(_REQ + r"$"), queue.result),
+    (frozenset({"POST"}), "submit", re.compile(r"^/queue/(?P<model>.+)$"), queue.submit),
+    (frozenset({"POST"}), "token", re.compile(r"^/rest/storage/auth/token$"), storage.token),
+    (frozenset({"POST"}), "initiate", re.compile(r"^/rest/storage/upload/initiate$"), storage.initiate),
+    (frozenset({"POST"}), "cdn_upload", re.compile(r"^/cdn/files/upload$"), storage.cdn_upload),
+    (frozenset({"PUT"}), "put_upload", re.compile(r"^/upload/(?P<fid>[^/]+)$"), storage.put_upload),
+    (frozenset({"GET", "HEAD"}), "file", re.compile(r"^/files/(?P<fid>[^/]+)/(?P<name>[^/]+)$"), storage.file),
+    (frozenset({"GET", "HEAD"}), "video", re.compile(r"^/videos/(?P<rid>[^/]+)\.mp4$"), queue.video),
+]
+_KEY_ROUTES = frozenset({"submit", "status", "stream", "result", "cancel", "token", "initiate"})
+MAX_BODY = 200 * 1024 * 1024
+IMAGE_FETCH_TIMEOUT = 20.0  # fal's documented fetch timeout for O1 frames
+
+
+class FakeFal:
+    """fal's queue, storage and CDN on 127.0.0.1, one free port, all under one aiohttp app."""
+
+    def __init__(self, *, key: str = "test-fal-key", default_script: JobScript | None = None, port: int = 0) -> None:
+        self.key = key
+        self.default_script = default_script or JobScript()
+        self.submits: list[SubmitRecord] = []
+        self.requests: list[RequestRecord] = []
+        self.uploads: dict[str, StoredFile] = {}
+        self.cancelled: set[str] = set()
+        self._port = port
+        self._base_url: str | None = None
+        self._scripts: deque[JobScript] = deque()
+        self._faults: list[Fault] = []
+        self._jobs: dict[str, Job] = {}
+        self._cdn_tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        self._pending_puts: dict[str, StoredFile] = {}
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("FakeFal already started")
+        self._closing.clear()
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        # A short shutdown: a test may stop the fake while a status stream waits on a held job.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
+        self._base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=IMAGE_FETCH_TIMEOUT))
+
+    async def stop(self) -> None:
+        self._closing.set()
+        fetches = [job.fetching for job in self._jobs.values() if job.fetching and not job.fetching.done()]
+        for task in fetches:
+            task.cancel()
+        await asyncio.gather(*fetches, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeFal:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("FakeFal is not started")
+        return self._base_url
+
+    @property
+    def queue_url(self) -> str:
+        return f"{self.base_url}/queue"
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.base_url}/rest"
+
+    def video_url(self, request_id: str) -> str:
+        return f"{self.base_url}/videos/{request_id}.mp4"
+
+    # Test controls.
+
+    def script_next(self, *scripts: JobScript) -> None:
+        """Scripts for the next submits, in order; after them, default_script."""
+        self._scripts.extend(scripts)
+
+    def inject(self, *faults: Fault) -> None:
+        self._faults.extend(faults)
+
+    def release(self, request_id: str) -> None:
+        """End the phase the job is in now: IN_QUEUE starts running, IN_PROGRESS completes."""
+        if request_id not in self._jobs:
+            raise KeyError(f"no job {request_id!r} was submitted")
+        self._jobs[request_id].release(time.monotonic())
+
+    def video_bytes(self, request_id: str) -> bytes:
+        return b"".join(video_chunks(request_id, self._jobs[request_id].script.video_size))
+
+    def count(self, route: str, request_id: str | None = None) -> int:
+        return sum(1 for r in self.requests if r.route == route and (request_id is None or r.request_id == request_id))
+
+    # Internals used by the route modules.
+
+    def _next_script(self) -> JobScript:
+        # A copy, so a test changing default_script later does not rewrite jobs already at fal.
+        return dataclasses.replace(self._scripts.popleft() if self._scripts else self.default_script)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("FakeFal is not started")
+        return self._session
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        name, handler, params = _route(request)
+        record = RequestRecord(
+            name, request.method, request.path, dict(request.query), 0, time.monotonic(), params.get("rid")
+        )
+        self.requests.append(record)
+        request[RECORD] = record
+        fault = self._take_fault(name)
+        if fault is None:
+            answer = await self._answer(name, handler, params, request)
+        else:
+            if fault.after_effect:
+                await self._answer(name, handler, params, request)
+            answer = await self._apply(fault, request)
+        record.status = 0 if fault is not None and fault.drop else answer.status
+        return answer
+
+    async def _answer(
+        self, name: str, handler: Handler | None, params: Mapping[str, str], request: web.Request
+    ) -> web.StreamResponse:
+        if handler is None:
+            return json_answer({"detail": "Not Found"}, 404)
+        if name in _KEY_ROUTES:
+            auth = request.headers.get("Authorization")
+            if auth is None:
+                return json_answer({"detail": "Missing Authorization header"}, 401)
+            if auth != f"Key {self.key}":
+                return json_answer({"detail": "Invalid key: expected 'Authorization: Key <FAL_KEY>'"}, 401)
+        return await handler(self, request, params)
+
+    def _take_fault(self, route: str) -> Fault | None:
+        for fault in self._faults:
+            if fault.route == route:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    async def _apply(self, fault: Fault, request: web.Request) -> web.StreamResponse:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop:
+            if request.transport is not None:
+                request.transport.abort()
+            # aiohttp fails to write this to the closed socket and gives up quietly: the client sees no answer.
+            return web.Response(status=fault.status)
+        return fault_answer(fault)
+
+
+def _route(request: web.Request) -> tuple[str, Handler | None, dict[str, str]]:
+    path = request.rel_url.raw_path  # raw, so an encoded "/" in a file name stays inside its segment
+    for methods, name, pattern, handler in _ROUTES:
+        if request.method in methods and (match := pattern.match(path)):
+            return name, handler, match.groupdict()
+    return "unknown", None, {}
