@@ -173,6 +173,8 @@ def submitted_text(job: Job) -> str:
         return f"Your tween ({price_label(job)}) is reserved and waits for a moderator's approval.{where}"
     if job.state is JobState.WAITING:
         return f"Your tween ({price_label(job)}) is reserved and waits for a free slot; it starts by itself.{where}"
+    if job.state in (JobState.FAILED, JobState.SUBMIT_UNKNOWN):
+        return f"{state_line(job)}{where}"
     return f"Your tween is on its way ({price_label(job)}, reserved from the server's budget).{where}"
 
 

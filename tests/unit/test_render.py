@@ -115,3 +115,9 @@ def test_budget_text_says_left_and_reset():
 
 def test_unknown_errors_have_no_user_text():
     assert user_text(RuntimeError("bug")) == ""
+
+
+def test_submitted_text_never_says_on_its_way_for_a_job_that_failed_to_start():
+    failed = render.submitted_text(replace(JOB, state=JobState.FAILED, failure=FailureReason.FAL_UNREACHABLE))
+    assert "on its way" not in failed and "refunded" in failed
+    assert "on its way" in render.submitted_text(JOB)
