@@ -127,7 +127,8 @@ async def ours(n: int, scale: float, reads_per_second: float) -> dict[str, float
                     await conn.executemany(
                         "INSERT INTO jobs (guild_id, channel_id, user_id, prompt, duration, price_micros, model, "
                         "state, upload_limit, created_at, updated_at, request_id, status_url, response_url, "
-                        "cancel_url, submitted_at) VALUES (1, 1, 1, 'p', 5, 1, ?, 'queued', 99999999, ?, ?, ?, ?, ?, ?, ?)",
+                        "cancel_url, submitted_at) "
+                        "VALUES (1, 1, 1, 'p', 5, 1, ?, 'queued', 99999999, ?, ?, ?, ?, ?, ?, ?)",
                         [
                             (MODEL, now, now, a["request_id"], a["status_url"], a["response_url"], a["cancel_url"], now)
                             for a in answers
