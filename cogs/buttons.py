@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from bot.errors import InputRejected, TweenError
+from bot.errors import InputRejected
 from bot.models import Job
 from cogs import render
 from cogs.common import answer, requester_from
@@ -171,4 +171,4 @@ async def setup(bot: TweenBot) -> None:
     await bot.add_cog(ButtonsCog(bot))
 
 
-__all__ = ["JobButton", "TweenError", "job_view"]
+__all__ = ["JobButton", "job_view", "result_view"]

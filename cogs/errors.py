@@ -23,6 +23,7 @@ from bot.errors import (
     TweenError,
 )
 from cogs import render
+from cogs.common import answer
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -159,18 +160,8 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         )
     elif not isinstance(error, TweenError | app_commands.AppCommandError):
         log.warning("error shown to member: %r", error)
-    await reply(interaction, text)
-
-
-async def reply(interaction: discord.Interaction, text: str) -> None:
-    """Send privately, whether or not the interaction was already answered or deferred."""
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
-        else:
-            await interaction.response.send_message(
-                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
+        await answer(interaction, text)
     except discord.HTTPException as exc:
         log.warning("could not tell the member about an error: %r", exc)
 

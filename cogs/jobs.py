@@ -16,13 +16,12 @@ from bot.models import Job, JobState, LogEvent
 from bot.services import CardPlacement
 from cogs import render, render_admin
 from cogs.buttons import job_view, result_view
+from cogs.common import NO_PINGS
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
 
 log = logging.getLogger(__name__)
-
-NO_PINGS = discord.AllowedMentions.none()
 
 
 def requester_only(job: Job) -> discord.AllowedMentions:

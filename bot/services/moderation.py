@@ -14,7 +14,7 @@ from bot.db.connection import Database
 from bot.db.guilds import GuildRepo
 from bot.errors import CannotCancel, JobNotFound, NotModerator
 from bot.fal import FalClient, Queued
-from bot.models import Approval, FailureReason, GuildPolicy, Job, JobState, LogEvent, PotScope, PotState, Requester
+from bot.models import FailureReason, GuildPolicy, Job, JobState, LogEvent, PotScope, PotState, Requester
 from bot.services.budget import BudgetService
 from bot.services.jobs import JobService
 
@@ -215,4 +215,4 @@ def _require(who: Requester) -> None:
         raise NotModerator()
 
 
-__all__ = ["Approval", "CancelOutcome", "ModerationService"]
+__all__ = ["CancelOutcome", "ModerationService"]

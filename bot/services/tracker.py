@@ -51,10 +51,6 @@ class JobTracker:
             raise DeliveryFailed("no publisher attached")
         return self._service.publisher
 
-    @property
-    def tracked(self) -> int:
-        return len(self._due) + len(self._active)
-
     async def start(self) -> None:
         """Settle jobs a crash left mid-step, then watch every unfinished job."""
         await asyncio.to_thread(sweep_stale_downloads)

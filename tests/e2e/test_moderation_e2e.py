@@ -135,7 +135,6 @@ async def test_usage_sends_a_chart_and_a_csv(world: World, tween: TweenBot):
     await run_tween(world)
     thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
     await world.discord.wait_for(lambda: any(m.attachments for m in world.discord.messages(thread.id)), timeout=15)
-    await world.discord.wait_for(lambda: tween.services.jobs.repo is not None)
     usage = await world.discord.slash("usage", user=world.discord.guild.admin)
     message = await world.discord.wait_for(lambda: usage.original and usage.original.attachments and usage.original)
     files = {a.filename: a for a in message.attachments}

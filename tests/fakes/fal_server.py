@@ -5,31 +5,8 @@ It lives in the package tests/fakes/fal/; this module is the stable import path 
     python -m tests.fakes.fal_server [--port N] [--queue-seconds S|none] [--run-seconds S|none] [--video-size B]
 """
 
-from tests.fakes.fal import (
-    MODEL,
-    MODELS,
-    STANDARD_MODEL,
-    FakeFal,
-    Fault,
-    JobScript,
-    RequestRecord,
-    StoredFile,
-    SubmitRecord,
-    main,
-)
-
-__all__ = [
-    "MODEL",
-    "MODELS",
-    "STANDARD_MODEL",
-    "FakeFal",
-    "Fault",
-    "JobScript",
-    "RequestRecord",
-    "StoredFile",
-    "SubmitRecord",
-    "main",
-]
+from tests.fakes.fal import *  # noqa: F403 - this module only re-exports the package
+from tests.fakes.fal import main
 
 if __name__ == "__main__":
     main()

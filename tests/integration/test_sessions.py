@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import InputRejected
+from bot.errors import BudgetExhausted, InputRejected
 from bot.models import JobState, PotScope
 from bot.services import RawFrame
 from bot.services.sessions import prompt_change
@@ -85,9 +85,9 @@ async def test_follow_ups_are_paid_by_whoever_presses(fake_fal: FakeFal, setting
         assert view.member.spent_seconds == 5 + 5 + 7
         first_member = await stack.services.budget.overview(in_thread(v1, user_id=member().user_id))
         assert first_member.member.spent_seconds == 5
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(BudgetExhausted) as caught:
             await sessions.follow_up(presser, v1.id, "reroll", upload_limit=LIMIT)
-        assert getattr(caught.value, "scope", None) == PotScope.MEMBER
+        assert caught.value.scope == PotScope.MEMBER
     assert (swap.start_url, swap.end_url) == (v1.end_url, v1.start_url)
     assert [(j.version, j.parent_job_id, j.origin) for j in (reroll, swap, remix)] == [
         (2, v1.id, "reroll"),
