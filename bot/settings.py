@@ -97,6 +97,41 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class LoggingSettings:
+    format: str
+    level: str
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    metrics: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.port > 0
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    public_url: str
+    jwks_urls: list[str]
+    jwks_cache_seconds: float
+    max_skew_seconds: float
+    fallback_interval: float
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.public_url)
+
+    @property
+    def target(self) -> str | None:
+        """The URL fal posts completions to, or None when webhooks are off."""
+        return f"{self.public_url.rstrip('/')}/fal/webhook" if self.public_url else None
+
+
+@dataclass(frozen=True)
 class Tier:
     endpoint: str
     price_per_second: float
@@ -113,6 +148,9 @@ class Settings:
     tracker: TrackerSettings
     discord: DiscordSettings
     storage: StorageSettings
+    logging: LoggingSettings
+    server: ServerSettings
+    webhooks: WebhookSettings
 
     @classmethod
     def load(cls, env: Mapping[str, str], *, require_secrets: bool = True) -> Settings:
@@ -141,6 +179,9 @@ class Settings:
                 tracker=_section(TrackerSettings, data, "tracker"),
                 discord=_section(DiscordSettings, data, "discord"),
                 storage=_section(StorageSettings, data, "storage"),
+                logging=_section(LoggingSettings, data, "logging"),
+                server=_section(ServerSettings, data, "server"),
+                webhooks=_section(WebhookSettings, data, "webhooks"),
             )
         except TypeError as exc:
             raise ConfigError(f"configuration is incomplete or has unknown keys: {exc}") from None
@@ -168,6 +209,14 @@ class Settings:
             raise ConfigError("concurrency caps must be at least 1")
         if self.fal.max_reads_per_second <= 0:
             raise ConfigError("fal.max_reads_per_second must be positive")
+        if self.logging.format not in ("text", "json"):
+            raise ConfigError("logging.format must be text or json")
+        if not 0 <= self.server.port <= 65535:
+            raise ConfigError("server.port must be 0 (off) or a TCP port")
+        if self.webhooks.enabled and not self.webhooks.public_url.startswith("https://"):
+            raise ConfigError("webhooks.public_url must be an https:// URL that reaches this bot")
+        if self.webhooks.enabled and not self.server.enabled:
+            raise ConfigError("webhooks need the HTTP server: set server.port (or TWEEN_HTTP_PORT)")
 
 
 _ENV_KEYS = {
@@ -178,7 +227,12 @@ _ENV_KEYS = {
     "FAL_QUEUE_URL": ("fal", "queue_url"),
     "FAL_REST_URL": ("fal", "rest_url"),
     "TWEEN_DB_PATH": ("storage", "db_path"),
+    "TWEEN_LOG_FORMAT": ("logging", "format"),
+    "TWEEN_LOG_LEVEL": ("logging", "level"),
+    "TWEEN_HTTP_PORT": ("server", "port"),
+    "TWEEN_PUBLIC_URL": ("webhooks", "public_url"),
 }
+_INT_KEYS = {"TWEEN_HTTP_PORT"}
 
 
 _BASE_URLS = {"DISCORD_API_BASE", "FAL_QUEUE_URL", "FAL_REST_URL"}
@@ -188,6 +242,11 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
     for name, (table, key) in _ENV_KEYS.items():
         value = env.get(name, "").strip()
         if value:
+            if name in _INT_KEYS:
+                if not value.isdigit():
+                    raise ConfigError(f"{name} must be a whole number, not {value!r}")
+                data.setdefault(table, {})[key] = int(value)
+                continue
             data.setdefault(table, {})[key] = value.rstrip("/") if name in _BASE_URLS else value
 
 

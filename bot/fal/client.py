@@ -6,6 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -64,9 +65,11 @@ class FalClient:
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self._settings.key}"}
 
-    async def submit(self, endpoint: str, arguments: dict[str, Any]) -> Submitted:
+    async def submit(self, endpoint: str, arguments: dict[str, Any], *, webhook_url: str | None = None) -> Submitted:
         """POST a job. Retried only when fal certainly did not take it (no connection, or 429)."""
         url = f"{self._settings.queue_url}/{endpoint}"
+        if webhook_url:
+            url = f"{url}?{urlencode({'fal_webhook': webhook_url})}"
         for attempt in range(1, self.policy.max_attempts + 1):
             try:
                 response = await self._submit_http.post(url, json=arguments, headers=self.auth_headers)

@@ -345,7 +345,7 @@ class JobService:
         if job.end_url:
             arguments["end_image_url"] = job.end_url
         try:
-            submitted = await self._fal.submit(job.model, arguments)
+            submitted = await self._fal.submit(job.model, arguments, webhook_url=self._settings.webhooks.target)
         except SubmitFateUnknown as exc:
             log.error("job %d: submit fate unknown (%s); reservation held", job.id, exc)
             await self.repo.update(
