@@ -110,6 +110,12 @@ class Job:
         """Where results go: the job's thread, or its channel when no thread could be opened."""
         return self.thread_id or self.channel_id
 
+    @property
+    def log_ids(self) -> dict[str, object]:
+        """The ids a log line about this job carries (fields of their own in JSON logs)."""
+        ids = {"job_id": self.id, "guild_id": self.guild_id, "user_id": self.user_id, "state": self.state.value}
+        return ids | ({"request_id": self.request_id} if self.request_id else {})
+
 
 class PotScope(enum.StrEnum):
     GUILD = "guild"

@@ -75,7 +75,12 @@ class FalSettings:
 @dataclass(frozen=True)
 class TrackerSettings:
     queued_interval: float
+    queued_interval_cap: float
     running_interval: float
+    running_sparse_interval: float
+    min_run_samples: int
+    early_quantile: float
+    early_margin: float
     queue_deadline: float
     error_backoff_cap: float
     max_delivery_attempts: int
@@ -209,6 +214,9 @@ class Settings:
             raise ConfigError("concurrency caps must be at least 1")
         if self.fal.max_reads_per_second <= 0:
             raise ConfigError("fal.max_reads_per_second must be positive")
+        t = self.tracker
+        if not (0 <= t.early_quantile < 1 and 0 < t.early_margin <= 1 and t.min_run_samples >= 1):
+            raise ConfigError("tracker: early_quantile must be in [0, 1), early_margin in (0, 1], min_run_samples >= 1")
         if self.logging.format not in ("text", "json"):
             raise ConfigError("logging.format must be text or json")
         if not 0 <= self.server.port <= 65535:

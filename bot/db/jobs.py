@@ -31,6 +31,12 @@ WHERE state IN ({", ".join("?" * len(_OPEN))})
 ORDER BY id
 """
 
+_RECENT_RUNS = """
+SELECT model, duration, (julianday(finished_at) - julianday(started_at)) * 86400.0 FROM jobs
+WHERE started_at IS NOT NULL AND finished_at IS NOT NULL AND video_url IS NOT NULL
+ORDER BY id DESC LIMIT ?
+"""
+
 
 def job_from_row(row: Mapping[str, Any]) -> Job:
     values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
@@ -86,6 +92,15 @@ class JobRepo:
             sql += " AND guild_id = ?"
             params.append(guild_id)
         return [job_from_row(r) for r in await self._db.fetch_all(sql + " ORDER BY id", params)]
+
+    async def by_request_id(self, request_id: str) -> Job | None:
+        row = await self._db.fetch_one("SELECT * FROM jobs WHERE request_id = ?", (request_id,))
+        return job_from_row(row) if row else None
+
+    async def recent_runs(self, limit: int) -> list[tuple[str, int, float]]:
+        """(model, duration, seconds run) of the latest jobs fal finished, newest first."""
+        rows = await self._db.fetch_all(_RECENT_RUNS, (limit,))
+        return [(r[0], int(r[1]), float(r[2])) for r in rows if r[2] is not None]
 
     async def waiting_ahead(self, job: Job) -> int:
         """How many jobs of the same guild wait in our queue before this one."""

@@ -369,12 +369,22 @@ class JobService:
             queue_position=submitted.queue_position,
             submitted_at=now,
         )
-        log.info("job %d: submitted to fal as %s", job.id, submitted.request_id)
+        log.info("job %d: submitted to fal as %s", job.id, submitted.request_id, extra=job.log_ids)
         return await self._after_submit(job.id)
 
     async def _after_submit(self, job_id: int) -> Job:
         self.on_submitted(job_id)
-        return await self.get(job_id)
+        job = await self.get(job_id)
+        if job.state is JobState.QUEUED:
+            await self._show_quietly(job)
+        return job
+
+    async def _show_quietly(self, job: Job) -> None:
+        try:
+            await self.show(job)
+        except Exception as exc:
+            # The card is a courtesy; the tracker shows the next state anyway.
+            log.warning("job %d: card update failed: %r", job.id, exc, extra=job.log_ids)
 
     def _publisher(self) -> JobPublisher:
         if self.publisher is None:

@@ -18,6 +18,7 @@ from bot.fal import Completed, FalClient, InProgress, Queued
 from bot.fal.retry import should_retry_status
 from bot.models import FailureReason, Job, JobState, LogEvent
 from bot.services.jobs import JobService
+from bot.services.pacing import HISTORY, Pacer, RunSample, RunTimes
 from bot.services.ports import JobPublisher
 from bot.settings import Settings
 
@@ -33,6 +34,11 @@ class JobTracker:
         self._repo = service.repo
         self._fal = fal
         self._settings = settings.tracker
+        fallback = settings.webhooks.fallback_interval if settings.webhooks.enabled else None
+        self.pacer = Pacer(settings.tracker, RunTimes(settings.tracker), fallback=fallback)
+        # When each job was last seen waiting in fal's queue: its run began after that.
+        self._queued_seen: dict[int, datetime] = {}
+        self._last_tick = time.monotonic()
         self._heap: list[tuple[float, int]] = []
         self._due: dict[int, float] = {}
         self._errors: dict[int, int] = {}
@@ -54,6 +60,8 @@ class JobTracker:
     async def start(self) -> None:
         """Settle jobs a crash left mid-step, then watch every unfinished job."""
         await asyncio.to_thread(sweep_stale_downloads)
+        runs = await self._repo.recent_runs(HISTORY)
+        self.pacer.runs.extend(RunSample(model, duration, seconds) for model, duration, seconds in reversed(runs))
         for job in await self._repo.list_open():
             await self._recover(job)
         self._loop_task = asyncio.create_task(self._run(), name="job-tracker")
@@ -73,6 +81,29 @@ class JobTracker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+    async def notice(self, request_id: str) -> bool:
+        """fal says this request finished (a webhook): look at its job now. False if no job has that request."""
+        job = await self._repo.by_request_id(request_id)
+        if job is None:
+            return False
+        if job.state.at_fal:
+            log.info("job %d: fal reported it finished", job.id, extra=job.log_ids)
+            self.wake(job.id)
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    @property
+    def watched(self) -> int:
+        return len(self._due) + len(self._active)
+
+    @property
+    def idle_seconds(self) -> float:
+        """Seconds since the scheduler last woke (it sleeps until the next job is due)."""
+        return time.monotonic() - self._last_tick
 
     def wake(self, job_id: int, delay: float = 0.0) -> None:
         """Look at the job after `delay` seconds (sooner wins over a later schedule)."""
@@ -100,12 +131,13 @@ class JobTracker:
             )
         self.resumed += 1
         # Jobs at fal are looked at over one poll interval, not all at once: a restart causes no request storm.
-        spread = self._settings.queued_interval if job.state.at_fal else 0.0
+        spread = self.pacer.queued(job.queue_position) if job.state.at_fal else 0.0
         self.wake(job.id, random.uniform(0, spread))
 
     async def _run(self) -> None:
         while not self._stopping:
             self._wakeup.clear()
+            self._last_tick = time.monotonic()
             now = time.monotonic()
             while self._heap and self._heap[0][0] <= now:
                 due, job_id = heapq.heappop(self._heap)
@@ -163,15 +195,23 @@ class JobTracker:
         if isinstance(status, Queued):
             if self._past_deadline(job) and await self._give_up_queue(job):
                 return None
+            self._queued_seen[job.id] = self._service_now()
             changes: dict[str, object] = {"queue_position": status.position, "state": JobState.QUEUED}
             if (job.state, job.queue_position) != (JobState.QUEUED, status.position):
                 await self._change(job, **changes)
-            return self._settings.queued_interval
+            return self.pacer.queued(status.position)
         if isinstance(status, InProgress):
-            if job.state is not JobState.RUNNING:
-                await self._change(job, state=JobState.RUNNING, queue_position=None, started_at=self._service_now())
-            return self._settings.running_interval
+            return await self._running(job)
         return await self._finish(job, status)
+
+    async def _running(self, job: Job) -> float:
+        started = job.started_at
+        if job.state is not JobState.RUNNING or started is None:
+            started = self._queued_seen.pop(job.id, None) or job.submitted_at or self._service_now()
+            await self._change(job, state=JobState.RUNNING, queue_position=None, started_at=started)
+            log.info("job %d: running at fal", job.id, extra=job.log_ids)
+        elapsed = (self._service_now() - started).total_seconds()
+        return self.pacer.running(job.model, job.duration, elapsed)
 
     def _past_deadline(self, job: Job) -> bool:
         sent = job.submitted_at or job.created_at
@@ -203,18 +243,27 @@ class JobTracker:
                 return None
             raise
         if await self._service.complete(job, video):
-            log.info("job %d: completed at fal (%s bytes); %ds charged", job.id, video.size, job.duration)
+            log.info(
+                "job %d: completed at fal (%s bytes); %ds charged", job.id, video.size, job.duration, extra=job.log_ids
+            )
+            self._learn(job)
             if pot := await self._service.budget.warning_due(job.guild_id):
                 await self._service.log_event(LogEvent(job.guild_id, "budget_warning", pot=pot))
             await self._slot_freed(job)
         return 0.0
+
+    def _learn(self, job: Job) -> None:
+        self._queued_seen.pop(job.id, None)
+        if job.started_at is not None:
+            seconds = (self._service_now() - job.started_at).total_seconds()
+            self.pacer.runs.add(RunSample(job.model, job.duration, seconds))
 
     async def _deliver(self, job: Job) -> float | None:
         publisher = self.publisher
         if job.state is JobState.DELIVERING:
             found = await publisher.find_delivery(job)
             if found is not None:
-                log.info("job %d: already delivered as message %d", job.id, found)
+                log.info("job %d: already delivered as message %d", job.id, found, extra=job.log_ids)
                 await self._delivered(job, found)
                 return None
         else:
@@ -244,7 +293,7 @@ class JobTracker:
         attempts = job.delivery_attempts + 1
         permanent = isinstance(exc, DeliveryFailed) and exc.permanent
         if permanent or attempts >= self._settings.max_delivery_attempts:
-            log.error("job %d: giving up delivery after %d attempt(s): %s", job.id, attempts, exc)
+            log.error("job %d: giving up delivery after %d attempt(s): %s", job.id, attempts, exc, extra=job.log_ids)
             await self._change(
                 job, state=JobState.UNDELIVERABLE, delivery_attempts=attempts, expect=[JobState.DELIVERING]
             )
@@ -252,12 +301,14 @@ class JobTracker:
             return None
         await self._repo.update(job.id, now=self._service_now(), delivery_attempts=attempts)
         delay = min(self._settings.running_interval * 2**attempts, self._settings.error_backoff_cap)
-        log.warning("job %d: delivery attempt %d failed (%s); retry in %.1fs", job.id, attempts, exc, delay)
+        log.warning(
+            "job %d: delivery attempt %d failed (%s); retry in %.1fs", job.id, attempts, exc, delay, extra=job.log_ids
+        )
         return delay
 
     async def _delivered(self, job: Job, message_id: int) -> None:
         await self._change(job, state=JobState.DELIVERED, result_message_id=message_id, expect=[JobState.DELIVERING])
-        log.info("job %d: delivered as message %d", job.id, message_id)
+        log.info("job %d: delivered as message %d", job.id, message_id, extra=job.log_ids)
         await self._service.log_event(LogEvent(job.guild_id, "job", job=await self._service.get(job.id)))
 
     async def _slot_freed(self, job: Job) -> None:
@@ -267,7 +318,9 @@ class JobTracker:
             await self._show(waiting)
 
     async def _fail(self, job: Job, reason: FailureReason, detail: str) -> None:
+        self._queued_seen.pop(job.id, None)
         if await self._service.fail(job, reason, detail):
+            log.info("job %d: failed (%s): %s", job.id, reason.value, detail, extra=job.log_ids)
             await self._notify(await self._service.get(job.id))
             await self._slot_freed(job)
 

@@ -31,6 +31,7 @@ max_reads_per_second = 200.0
 [tracker]
 queued_interval = 0.05
 running_interval = 0.05
+running_sparse_interval = 0.3
 error_backoff_cap = 0.2
 [discord]
 card_edit_interval = 0.05

@@ -18,7 +18,12 @@ def make_settings(**tables: dict[str, Any]) -> Settings:
             "connect_timeout": 2.0,
             "read_timeout": 5.0,
         },
-        "tracker": {"queued_interval": 0.02, "running_interval": 0.02, "error_backoff_cap": 0.1},
+        "tracker": {
+            "queued_interval": 0.02,
+            "running_interval": 0.02,
+            "running_sparse_interval": 0.2,
+            "error_backoff_cap": 0.1,
+        },
         "discord": {"token": "test-discord-token", "card_edit_interval": 0.05},
     }
     _merge(data, fast)

@@ -1,0 +1,75 @@
+"""How soon to ask fal about a job again.
+
+A typical bot asks every 0.1 s. Tween asks rarely while nothing can have changed and often only when a finish is
+due: far back in fal's queue, every few positions' worth of time; while a job runs, sparsely until the earliest
+finish seen for that model and duration, then every `running_interval` so a finish is noticed within it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.settings import TrackerSettings
+
+# Past runs are timed from the last look that saw the job queued, so they never understate how long a run takes.
+HISTORY = 200
+
+
+@dataclass(frozen=True)
+class RunSample:
+    model: str
+    duration: int
+    seconds: float
+
+
+class RunTimes:
+    """Recent run lengths per (model, duration): the basis for the earliest likely finish of a running job."""
+
+    def __init__(self, settings: TrackerSettings, keep: int = HISTORY) -> None:
+        self._settings = settings
+        self._keep = keep
+        self._samples: dict[tuple[str, int], deque[float]] = {}
+
+    def add(self, sample: RunSample) -> None:
+        if sample.seconds <= 0:
+            return
+        key = (sample.model, sample.duration)
+        self._samples.setdefault(key, deque(maxlen=self._keep)).append(sample.seconds)
+
+    def extend(self, samples: Iterable[RunSample]) -> None:
+        for sample in samples:
+            self.add(sample)
+
+    def earliest(self, model: str, duration: int) -> float | None:
+        """Seconds into a run before which a finish is unlikely; None until enough runs were seen."""
+        samples = self._samples.get((model, duration))
+        if samples is None or len(samples) < self._settings.min_run_samples:
+            return None
+        ordered = sorted(samples)
+        low = ordered[int(len(ordered) * self._settings.early_quantile)]
+        return low * self._settings.early_margin
+
+
+class Pacer:
+    """Intervals by state. With webhooks on, fal says when a job finishes and running jobs are only looked at as
+    a fallback."""
+
+    def __init__(self, settings: TrackerSettings, runs: RunTimes, *, fallback: float | None = None) -> None:
+        self._settings = settings
+        self.runs = runs
+        self._fallback = fallback
+
+    def queued(self, position: int | None) -> float:
+        s = self._settings
+        return min(s.queued_interval * (1 + max(position or 0, 0)), s.queued_interval_cap)
+
+    def running(self, model: str, duration: int, elapsed: float) -> float:
+        s = self._settings
+        if self._fallback is not None:
+            return self._fallback
+        earliest = self.runs.earliest(model, duration)
+        if earliest is None or elapsed + s.running_interval >= earliest:
+            return s.running_interval
+        return min(s.running_sparse_interval, earliest - elapsed)

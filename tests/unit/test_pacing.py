@@ -1,0 +1,65 @@
+"""The pacer: few looks while nothing can change, a look every running_interval once a finish may come."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services.pacing import Pacer, RunSample, RunTimes
+from tests.support.settings import make_settings
+
+MODEL = "fal-ai/kling-video/o1/image-to-video"
+
+
+def pacer(*, fallback: float | None = None, samples: list[float] = ()) -> Pacer:
+    settings = make_settings(
+        tracker={
+            "queued_interval": 5.0,
+            "queued_interval_cap": 30.0,
+            "running_interval": 2.5,
+            "running_sparse_interval": 20.0,
+            "min_run_samples": 8,
+            "early_quantile": 0.05,
+            "early_margin": 0.8,
+        }
+    ).tracker
+    runs = RunTimes(settings)
+    runs.extend(RunSample(MODEL, 5, s) for s in samples)
+    return Pacer(settings, runs, fallback=fallback)
+
+
+@pytest.mark.parametrize(("position", "interval"), [(None, 5.0), (0, 5.0), (1, 10.0), (4, 25.0), (50, 30.0)])
+def test_queued_interval_grows_with_the_position_up_to_the_cap(position: int | None, interval: float):
+    assert pacer().queued(position) == interval
+
+
+def test_without_history_a_running_job_is_looked_at_every_running_interval():
+    assert pacer(samples=[100.0] * 7).running(MODEL, 5, elapsed=0.0) == 2.5
+
+
+def test_with_history_looks_are_sparse_until_the_earliest_likely_finish():
+    p = pacer(samples=[float(s) for s in range(100, 200)])  # 5th percentile 105 s, earliest 84 s
+    assert p.runs.earliest(MODEL, 5) == pytest.approx(84.0)
+    assert p.running(MODEL, 5, elapsed=0.0) == 20.0
+    assert p.running(MODEL, 5, elapsed=70.0) == pytest.approx(14.0)
+    assert p.running(MODEL, 5, elapsed=82.0) == 2.5
+    assert p.running(MODEL, 5, elapsed=500.0) == 2.5
+
+
+def test_history_is_per_model_and_duration():
+    p = pacer(samples=[100.0] * 20)
+    assert p.running(MODEL, 10, elapsed=0.0) == 2.5
+    assert p.running("another/model", 5, elapsed=0.0) == 2.5
+
+
+def test_history_keeps_only_recent_runs():
+    p = pacer(samples=[10.0] * 300 + [100.0] * 200)
+    assert p.runs.earliest(MODEL, 5) == pytest.approx(80.0)
+
+
+def test_with_webhooks_running_jobs_are_only_a_fallback():
+    assert pacer(fallback=30.0).running(MODEL, 5, elapsed=0.0) == 30.0
+
+
+def test_nonsense_samples_are_ignored():
+    p = pacer(samples=[0.0, -3.0] * 10)
+    assert p.runs.earliest(MODEL, 5) is None
