@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -71,6 +71,8 @@ def _create(fake: FakeFal, model: str, body: dict[str, object], request: web.Req
     job.fetching = asyncio.create_task(_fetch_images(fake, job), name=f"fake-fal-fetch-{rid}")
     fake._jobs[rid] = job
     fake.submits.append(record)
+    if record.webhook:
+        fake.webhooks.watch(job, record.webhook)
     record_of(request).request_id = rid
     return job
 
@@ -140,27 +142,33 @@ async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.Str
 async def result(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     if (job := _job(fake, params)) is None:
         return _not_found()
-    headers = _rid(job)
     if job.phase(time.monotonic()) != COMPLETED:
-        return json_answer({"detail": "Request is still in progress"}, 400, headers)
+        return json_answer({"detail": "Request is still in progress"}, 400, _rid(job))
+    code, body, headers = final_answer(fake, job)
+    return json_answer(body, code, headers)
+
+
+def final_answer(fake: FakeFal, job: Job) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers of a completed job's result; a webhook carries the same body as its payload."""
+    headers = _rid(job)
     if job.cancelled:
         headers["X-Fal-Error-Type"] = CANCELLED_TYPE
-        return json_answer({"detail": CANCELLED_ERROR, "error_type": CANCELLED_TYPE}, 499, headers)
+        return 499, {"detail": CANCELLED_ERROR, "error_type": CANCELLED_TYPE}, headers
     if job.problems:
-        return json_answer({"detail": job.problems}, 422, headers)
+        return 422, {"detail": job.problems}, headers
     script = job.script
     if script.outcome == "invalid":
-        return json_answer({"detail": SCRIPTED_INVALID}, 422, headers)
+        return 422, {"detail": SCRIPTED_INVALID}, headers
     if script.outcome == "error":
         headers["X-Fal-Error-Type"] = script.error_type
-        return json_answer({"detail": script.error, "error_type": script.error_type}, 500, headers)
+        return 500, {"detail": script.error, "error_type": script.error_type}, headers
     video = {
         "url": fake.video_url(job.request_id),
         "content_type": "video/mp4",
         "file_name": "output.mp4",
         "file_size": script.video_size,
     }
-    return json_answer({"video": video}, 200, headers)
+    return 200, {"video": video}, headers
 
 
 async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:

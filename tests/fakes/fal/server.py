@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable, Mapping
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.fal import queue, storage
+from tests.fakes.fal import queue, storage, webhooks
 from tests.fakes.fal.answers import RECORD, fault_answer, json_answer
 from tests.fakes.fal.job import Job
 from tests.fakes.fal.media import video_chunks
 from tests.fakes.fal.model import Fault, JobScript, RequestRecord, StoredFile, SubmitRecord
+from tests.fakes.fal.webhooks import WebhookDelivery, WebhookSender
 
 Handler = Callable[["FakeFal", web.Request, Mapping[str, str]], Awaitable[web.StreamResponse]]
 
@@ -34,6 +35,7 @@ _ROUTES: list[tuple[frozenset[str], str, re.Pattern[str], Handler]] = [
     (frozenset({"PUT"}), "put_upload", re.compile(r"^/upload/(?P<fid>[^/]+)$"), storage.put_upload),
     (frozenset({"GET", "HEAD"}), "file", re.compile(r"^/files/(?P<fid>[^/]+)/(?P<name>[^/]+)$"), storage.file),
     (frozenset({"GET", "HEAD"}), "video", re.compile(r"^/videos/(?P<rid>[^/]+)\.mp4$"), queue.video),
+    (frozenset({"GET"}), "jwks", re.compile(r"^/rest/\.well-known/jwks\.json$"), webhooks.jwks),
 ]
 _KEY_ROUTES = frozenset({"submit", "status", "stream", "result", "cancel", "token", "initiate"})
 MAX_BODY = 200 * 1024 * 1024
@@ -60,6 +62,7 @@ class FakeFal:
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self.webhooks = WebhookSender(self)
 
     async def start(self) -> None:
         if self._runner is not None:
@@ -80,6 +83,7 @@ class FakeFal:
         for task in fetches:
             task.cancel()
         await asyncio.gather(*fetches, return_exceptions=True)
+        await self.webhooks.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -108,6 +112,15 @@ class FakeFal:
     def rest_url(self) -> str:
         return f"{self.base_url}/rest"
 
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.rest_url}/.well-known/jwks.json"
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook POST attempt, in order (see `webhooks` for the signing controls)."""
+        return self.webhooks.deliveries
+
     def video_url(self, request_id: str) -> str:
         return f"{self.base_url}/videos/{request_id}.mp4"
 
@@ -125,6 +138,7 @@ class FakeFal:
         if request_id not in self._jobs:
             raise KeyError(f"no job {request_id!r} was submitted")
         self._jobs[request_id].release(time.monotonic())
+        self.webhooks.wake(request_id)
 
     def video_bytes(self, request_id: str) -> bytes:
         return b"".join(video_chunks(request_id, self._jobs[request_id].script.video_size))
