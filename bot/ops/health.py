@@ -1,0 +1,92 @@
+"""Health of the parts the bot cannot work without: the Discord gateway, the database and the job tracker.
+Probes are plain callables, so this module needs neither discord.py nor the services."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.db.connection import Database
+
+DATABASE_TIMEOUT = 2.0
+CLIENT_TIMEOUT = 5.0
+_ANY_ADDRESS = {"", "0.0.0.0", "::", "*"}
+
+
+@dataclass(frozen=True)
+class GatewayState:
+    connected: bool
+    latency: float | None = None  # heartbeat round trip in seconds; None (or not finite) while unknown
+
+
+@dataclass(frozen=True)
+class TrackerState:
+    running: bool
+    watched: int  # jobs scheduled for a look
+    idle_seconds: float  # since the tracker's loop last did anything
+
+
+@dataclass(frozen=True)
+class HealthProbes:
+    gateway: Callable[[], GatewayState]
+    database: Database
+    tracker: Callable[[], TrackerState]
+
+
+async def check_health(
+    probes: HealthProbes, *, database_timeout: float = DATABASE_TIMEOUT
+) -> tuple[bool, dict[str, Any]]:
+    """(healthy, report). The report is small and safe to show anyone who can reach the port: states and
+    timings only, and error class names rather than messages."""
+    components = {
+        "gateway": _gateway(probes.gateway),
+        "database": await _database(probes.database, database_timeout),
+        "tracker": _tracker(probes.tracker),
+    }
+    healthy = all(part["ok"] for part in components.values())
+    return healthy, {"status": "ok" if healthy else "degraded", "components": components}
+
+
+def _gateway(probe: Callable[[], GatewayState]) -> dict[str, Any]:
+    try:
+        state = probe()
+    except Exception as exc:
+        return _broken(exc)
+    return {"ok": state.connected, "latency_ms": _milliseconds(state.latency)}
+
+
+async def _database(db: Database, within: float) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races its timeout.
+        async with asyncio.timeout(within):
+            await db.fetch_one("SELECT 1")
+    except TimeoutError:
+        return {"ok": False, "error": "timeout"}
+    except Exception as exc:
+        return _broken(exc)
+    return {"ok": True, "latency_ms": _milliseconds(time.perf_counter() - started)}
+
+
+def _tracker(probe: Callable[[], TrackerState]) -> dict[str, Any]:
+    try:
+        state = probe()
+    except Exception as exc:
+        return _broken(exc)
+    idle = state.idle_seconds if math.isfinite(state.idle_seconds) else None
+    return {"ok": state.running, "watched": state.watched, "idle_seconds": None if idle is None else round(idle, 1)}
+
+
+def _broken(exc: Exception) -> dict[str, Any]:
+    return {"ok": False, "error": type(exc).__name__}
+
+
+def _milliseconds(seconds: float | None) -> float | None:
+    # discord.py reports an unknown latency as inf or nan, which JSON cannot carry.
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return round(seconds * 1000, 1)
