@@ -1,4 +1,10 @@
-"""Entry point: `python -m bot` runs the bot; `python -m bot sync [--guild ID]` registers slash commands."""
+"""Entry point: `python -m bot [run]` runs the bot; the other commands help an operator around it.
+
+python -m bot sync [--guild ID]     register the slash commands with Discord
+python -m bot check [--offline]     is this machine ready to run Tween? (exit 1 if any check fails)
+python -m bot backup PATH [--force] a consistent copy of the live database, checked
+python -m bot health                ask the running bot's HTTP server (Docker HEALTHCHECK)
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,22 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 
 import discord
 
 from bot.app import TweenBot, point_discord_at
+from bot.db.backup import BackupError, backup_database
 from bot.db.connection import open_database
 from bot.errors import ConfigError
 from bot.fal import FalClient
 from bot.log import setup_logging
+from bot.ops import check, healthcheck
+from bot.ops.metrics import DiscordRateLimitCounter, Metrics
+from bot.ops.wiring import operations
 from bot.services import build_services
 from bot.settings import Settings
 
@@ -27,10 +39,18 @@ log = logging.getLogger("bot")
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterator[TweenBot]:
     """Open every resource the bot owns, in order, and close them in reverse."""
-    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
+    metrics = Metrics() if track and settings.server.enabled and settings.server.metrics else None
+    async with contextlib.AsyncExitStack() as stack:
+        db = await stack.enter_async_context(open_database(settings.storage.db_path))
+        fal = await stack.enter_async_context(FalClient(settings.fal, observer=metrics))
         point_discord_at(settings.discord)
-        async with TweenBot(build_services(db, fal, settings), track=track) as bot:
-            yield bot
+        bot = await stack.enter_async_context(TweenBot(build_services(db, fal, settings), track=track))
+        if metrics is not None:
+            stack.callback(DiscordRateLimitCounter(metrics).attach().detach)
+        if track:
+            tracker = bot.services.tracker
+            await stack.enter_async_context(operations(settings, db, tracker, bot.gateway_state, metrics))
+        yield bot
 
 
 async def run(settings: Settings) -> None:
@@ -64,19 +84,39 @@ async def sync(settings: Settings, guild_id: int | None) -> None:
         print(f"synced {len(commands)} command(s) to {where}: {', '.join(c.name for c in commands)}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Tween, the keyframe-to-video Discord bot.")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the default)")
     sync_parser = sub.add_parser("sync", help="register the slash commands with Discord")
     sync_parser.add_argument("--guild", type=int, help="sync to one guild only (instant; for testing)")
-    args = parser.parse_args(argv)
+    check_parser = sub.add_parser("check", help="check configuration, secrets, database and network; change nothing")
+    check_parser.add_argument("--offline", action="store_true", help="skip the checks that need the network")
+    backup_parser = sub.add_parser("backup", help="copy the live database (safe while the bot runs)")
+    backup_parser.add_argument("path", type=Path, help="where to write the copy")
+    backup_parser.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    sub.add_parser("health", help="ask the running bot's /health (exit 0 when healthy)")
+    return parser
+
+
+# Commands that talk to Discord and fal need the secrets; the rest work without them.
+_NEEDS_SECRETS = frozenset({None, "run", "sync"})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "check":
+        return check.main(os.environ, offline=args.offline)
     try:
-        settings = Settings.load(os.environ)
+        settings = Settings.load(os.environ, require_secrets=args.command in _NEEDS_SECRETS)
+        setup_logging(settings.logging, secrets=(settings.discord.token, settings.fal.key))
     except ConfigError as exc:
         print(f"tween: {exc}", file=sys.stderr)
         return 2
-    setup_logging(secrets=(settings.discord.token, settings.fal.key))
+    if args.command == "health":
+        return healthcheck.main(settings.server)
+    if args.command == "backup":
+        return backup(settings, args.path, force=args.force)
     try:
         if args.command == "sync":
             asyncio.run(sync(settings, args.guild))
@@ -90,6 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def backup(settings: Settings, path: Path, *, force: bool) -> int:
+    try:
+        report = backup_database(settings.storage.db_path, path, force=force)
+    except (BackupError, sqlite3.Error, OSError) as exc:
+        print(f"tween: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(report.describe())
     return 0
 
 

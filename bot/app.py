@@ -12,6 +12,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.ops.health import GatewayState
 from bot.services import Services
 from bot.settings import DiscordSettings
 from cogs import EXTENSIONS
@@ -97,6 +98,12 @@ class TweenBot(commands.Bot):
         if self._track:
             await self.services.tracker.stop()
         await super().close()
+
+    def gateway_state(self) -> GatewayState:
+        """For /health: is_ready() stays true through reconnects, so ask the websocket itself."""
+        ws = self.ws
+        connected = ws is not None and ws.open and not self.is_closed()
+        return GatewayState(connected, self.latency if connected else None)
 
     async def on_ready(self) -> None:
         log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))

@@ -1,13 +1,22 @@
-"""Logging set-up: one readable format, quiet libraries, and secrets scrubbed from every record."""
+"""Logging set-up: readable text or one JSON object per line, quiet libraries, secrets scrubbed from every record."""
 
 from __future__ import annotations
 
+import json
 import logging
-import os
+import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from bot.errors import ConfigError
+from bot.settings import LoggingSettings
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 MASK = "[redacted]"
+# Context a record may carry (`log.info(..., extra={"job_id": 7})`); JSON lines include whichever are present.
+CONTEXT_FIELDS = ("job_id", "guild_id", "user_id", "request_id", "state")
+NOISY = ("discord.gateway", "discord.client", "httpx", "httpcore", "aiosqlite")
 
 
 class RedactSecrets(logging.Filter):
@@ -26,6 +35,8 @@ class RedactSecrets(logging.Filter):
         record.msg, record.args = self._scrub(message), None
         if record.exc_text:
             record.exc_text = self._scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._scrub(record.stack_info)
         return True
 
     def _scrub(self, text: str) -> str:
@@ -34,14 +45,53 @@ class RedactSecrets(logging.Filter):
         return text
 
 
-def setup_logging(secrets: Iterable[str] = (), level: str | None = None) -> None:
-    """Configure the root logger once; TWEEN_LOG_LEVEL picks the level (INFO by default)."""
-    chosen = (level or os.environ.get("TWEEN_LOG_LEVEL") or "INFO").upper()
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (ISO 8601, UTC), level, logger, message, context fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def parse_level(name: str) -> int:
+    """The logging level called `name` (case-insensitive), or ConfigError naming the choices."""
+    level = logging.getLevelNamesMapping().get(name.strip().upper())
+    if level is None:
+        raise ConfigError(f"logging.level {name!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def make_formatter(kind: str) -> logging.Formatter:
+    if kind == "json":
+        return JsonFormatter()
+    if kind == "text":
+        return logging.Formatter(FORMAT)
+    raise ConfigError(f"logging.format {kind!r} is not text or json")
+
+
+def setup_logging(config: LoggingSettings, secrets: Iterable[str] = (), *, stream: TextIO | None = None) -> None:
+    """Configure the root logger: format and level from settings (TWEEN_LOG_FORMAT / TWEEN_LOG_LEVEL override)."""
+    level = parse_level(config.level)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(make_formatter(config.format))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(chosen)
-    for noisy in ("discord.gateway", "discord.client", "httpx", "httpcore", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    root.setLevel(level)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level))

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 
@@ -221,7 +222,7 @@ class Settings:
             raise ConfigError("logging.format must be text or json")
         if not 0 <= self.server.port <= 65535:
             raise ConfigError("server.port must be 0 (off) or a TCP port")
-        if self.webhooks.enabled and not self.webhooks.public_url.startswith("https://"):
+        if self.webhooks.enabled and not _secure_or_local(self.webhooks.public_url):
             raise ConfigError("webhooks.public_url must be an https:// URL that reaches this bot")
         if self.webhooks.enabled and not self.server.enabled:
             raise ConfigError("webhooks need the HTTP server: set server.port (or TWEEN_HTTP_PORT)")
@@ -237,6 +238,7 @@ _ENV_KEYS = {
     "TWEEN_DB_PATH": ("storage", "db_path"),
     "TWEEN_LOG_FORMAT": ("logging", "format"),
     "TWEEN_LOG_LEVEL": ("logging", "level"),
+    "TWEEN_HTTP_HOST": ("server", "host"),
     "TWEEN_HTTP_PORT": ("server", "port"),
     "TWEEN_PUBLIC_URL": ("webhooks", "public_url"),
 }
@@ -244,6 +246,12 @@ _INT_KEYS = {"TWEEN_HTTP_PORT"}
 
 
 _BASE_URLS = {"DISCORD_API_BASE", "FAL_QUEUE_URL", "FAL_REST_URL"}
+
+
+def _secure_or_local(url: str) -> bool:
+    """https, or plain http to this machine (a reverse proxy on the same host, or tests)."""
+    parsed = urlsplit(url)
+    return parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost"))
 
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:

@@ -90,6 +90,8 @@ class DiscordPublisher:
             async for message in channel.history(limit=self._lookback):
                 if message.author.id == me and any(marker == (e.footer.text or "") for e in message.embeds):
                     return message.id
+        except discord.NotFound:
+            return None  # the thread is gone, and with it anything posted there; deliver() tries the channel
         except discord.HTTPException as exc:
             raise DeliveryFailed(f"cannot read the thread back: {exc}") from exc
         return None

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db.migrate import apply_migrations
+from bot.db.migrate import apply_migrations, refuse_newer, schema_version
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,10 @@ async def open_database(path: str | Path) -> AsyncIterator[Database]:
     conn.row_factory = aiosqlite.Row
     db = Database(conn)
     try:
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL"):
+        await conn.execute("PRAGMA busy_timeout=5000")
+        # Before any PRAGMA that writes (journal_mode): a database from a newer Tween is left exactly as found.
+        refuse_newer(await schema_version(conn), path)
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
             await conn.execute(f"PRAGMA {pragma}")
         version = await apply_migrations(conn)
         log.info("database ready at %s (schema %d)", path, version)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
@@ -32,24 +33,47 @@ USER_AGENT = "tween-bot/0.1 (+discord)"
 CHUNK = 256 * 1024
 
 
+class FalObserver(Protocol):
+    """Watches fal calls (the Prometheus metrics): hooks for answers, and a call for transport failures."""
+
+    def httpx_event_hooks(self) -> dict[str, list[Callable[..., Awaitable[None]]]]: ...
+
+    def fal_transport_error(self, kind: str | None, exc: BaseException) -> None: ...
+
+
 class FalClient:
     """One instance per process; owns its httpx clients. Reads are rate-limited and retried; submits never are
     once the request may have left."""
 
-    def __init__(self, settings: FalSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: FalSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: FalObserver | None = None,
+    ) -> None:
         self._settings = settings
+        self._observer = observer
+        hooks = observer.httpx_event_hooks() if observer else None
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, headers={"User-Agent": USER_AGENT})
+        self._http = httpx.AsyncClient(
+            timeout=timeout, transport=transport, headers={"User-Agent": USER_AGENT}, event_hooks=hooks
+        )
         # A fresh connection per submit: a failure on a reused keep-alive socket would make the fate unknown.
         self._submit_http = httpx.AsyncClient(
             timeout=timeout,
             transport=transport,
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_keepalive_connections=0),
+            event_hooks=hooks,
         )
         self.policy = RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_cap)
         self._reads = RateLimiter(settings.max_reads_per_second)
         self.storage = FalStorage(self, settings)
+
+    def _transport_failed(self, kind: str | None, exc: BaseException) -> None:
+        if self._observer is not None:
+            self._observer.fal_transport_error(kind, exc)
 
     async def __aenter__(self) -> FalClient:
         return self
@@ -74,11 +98,13 @@ class FalClient:
             try:
                 response = await self._submit_http.post(url, json=arguments, headers=self.auth_headers)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                self._transport_failed("submit", exc)
                 if attempt == self.policy.max_attempts:
                     raise FalUnavailable(f"cannot connect to fal: {exc!r}") from exc
                 await asyncio.sleep(self.policy.delay(attempt))
                 continue
             except httpx.TransportError as exc:
+                self._transport_failed("submit", exc)
                 raise SubmitFateUnknown(f"submit sent but no answer: {exc!r}") from exc
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             if response.status_code == 429 and attempt < self.policy.max_attempts:
@@ -124,6 +150,7 @@ class FalClient:
                     return None
                 return await _stream_to(response, dest, max_bytes)
         except httpx.TransportError as exc:
+            self._transport_failed("download", exc)
             dest.unlink(missing_ok=True)
             raise FalUnavailable(f"video download failed: {exc!r}") from exc
 
@@ -146,6 +173,7 @@ class FalClient:
             try:
                 response = await self._http.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
+                self._transport_failed(None, exc)
                 last, retry_after = exc, None
             else:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))

@@ -369,8 +369,9 @@ class JobService:
             queue_position=submitted.queue_position,
             submitted_at=now,
         )
+        job = await self._after_submit(job.id)
         log.info("job %d: submitted to fal as %s", job.id, submitted.request_id, extra=job.log_ids)
-        return await self._after_submit(job.id)
+        return job
 
     async def _after_submit(self, job_id: int) -> Job:
         self.on_submitted(job_id)

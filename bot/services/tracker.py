@@ -17,6 +17,7 @@ from bot.errors import DeliveryFailed, FalApiError, FalError
 from bot.fal import Completed, FalClient, InProgress, Queued
 from bot.fal.retry import should_retry_status
 from bot.models import FailureReason, Job, JobState, LogEvent
+from bot.ops.health import TrackerState
 from bot.services.jobs import JobService
 from bot.services.pacing import HISTORY, Pacer, RunSample, RunTimes
 from bot.services.ports import JobPublisher
@@ -92,18 +93,10 @@ class JobTracker:
             self.wake(job.id)
         return True
 
-    @property
-    def running(self) -> bool:
-        return self._loop_task is not None and not self._loop_task.done()
-
-    @property
-    def watched(self) -> int:
-        return len(self._due) + len(self._active)
-
-    @property
-    def idle_seconds(self) -> float:
-        """Seconds since the scheduler last woke (it sleeps until the next job is due)."""
-        return time.monotonic() - self._last_tick
+    def state(self) -> TrackerState:
+        """For /health and /metrics: is the scheduler alive, how many jobs it watches, and since when it slept."""
+        running = self._loop_task is not None and not self._loop_task.done()
+        return TrackerState(running, len(self._due) + len(self._active), time.monotonic() - self._last_tick)
 
     def wake(self, job_id: int, delay: float = 0.0) -> None:
         """Look at the job after `delay` seconds (sooner wins over a later schedule)."""
@@ -261,7 +254,11 @@ class JobTracker:
     async def _deliver(self, job: Job) -> float | None:
         publisher = self.publisher
         if job.state is JobState.DELIVERING:
-            found = await publisher.find_delivery(job)
+            try:
+                found = await publisher.find_delivery(job)
+            except DeliveryFailed as exc:
+                # Unable to read the thread back (no Read Message History?): posting blind could post twice.
+                return await self._delivery_failed(job, exc)
             if found is not None:
                 log.info("job %d: already delivered as message %d", job.id, found, extra=job.log_ids)
                 await self._delivered(job, found)

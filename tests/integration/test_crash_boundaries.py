@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.errors import DeliveryFailed
 from bot.models import JobState
 from tests.fakes.fal_server import FakeFal, JobScript
 from tests.integration.conftest import MOD, open_stack, settings_for, tween_request
@@ -84,3 +85,23 @@ async def test_crash_after_upload_before_submit_submits_once(fake_fal: FakeFal, 
         await settled(second, job.id, JobState.DELIVERED)
         assert await ledger(second) == [("reserve", 5), ("charge", 5)]
     assert len(fake_fal.submits) == 1 and len(publisher.deliveries) == 1
+
+
+class BlindPublisher(RecordingPublisher):
+    """Cannot read a thread back (as without Read Message History)."""
+
+    async def find_delivery(self, job):
+        raise DeliveryFailed("403 Forbidden: Missing Access")
+
+
+async def test_a_thread_that_cannot_be_read_back_ends_undeliverable_rather_than_looping(fake_fal: FakeFal, tmp_path):
+    settings, publisher, job = await crash_and_restart(fake_fal, tmp_path, hold=JobScript(), left_in=None)
+    async with open_stack(settings, publisher) as first:
+        await settled(first, job.id, JobState.DELIVERED)
+        publisher.deliveries.clear()
+        await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.DELIVERING)
+    blind = BlindPublisher()
+    async with open_stack(settings, blind) as second:
+        done = await settled(second, job.id, JobState.UNDELIVERABLE)
+    # Posting without knowing whether the video is already there could post it twice.
+    assert blind.deliveries == [] and done.delivery_attempts == settings.tracker.max_delivery_attempts
