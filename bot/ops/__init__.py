@@ -1,0 +1,1 @@
+"""Operating the bot: health, metrics, fal webhooks, configuration checks and backups."""
