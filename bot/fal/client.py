@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "tween-bot/0.1 (+discord)"
 CHUNK = 256 * 1024
+READ_CONNECTIONS = 64
 
 
 class FalObserver(Protocol):
@@ -56,8 +57,14 @@ class FalClient:
         self._observer = observer
         hooks = observer.httpx_event_hooks() if observer else None
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+        # As many idle connections kept as may be open: with hundreds of jobs, closing them after each burst of
+        # looks would pay a new TCP (and TLS) handshake per status read.
         self._http = httpx.AsyncClient(
-            timeout=timeout, transport=transport, headers={"User-Agent": USER_AGENT}, event_hooks=hooks
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            event_hooks=hooks,
+            limits=httpx.Limits(max_connections=READ_CONNECTIONS, max_keepalive_connections=READ_CONNECTIONS),
         )
         # A fresh connection per submit: a failure on a reused keep-alive socket would make the fate unknown.
         self._submit_http = httpx.AsyncClient(

@@ -121,6 +121,7 @@ class JobService:
         await self.start_waiting()
         job = await self.get(job.id)
         if job.state is JobState.WAITING:
+            log.info("job %d: waiting in Tween's queue (caps reached)", job.id, extra=job.log_ids)
             await self.show(job)
         return job
 
@@ -224,7 +225,8 @@ class JobService:
             if changed:
                 await self.budget.refund(conn, job)
         if changed:
-            log.info("job %d %s (%s): %s; %ds refunded", job.id, to, reason, detail, job.duration)
+            ids = job.log_ids | {"state": to.value}
+            log.info("job %d %s (%s): %s; %ds refunded", job.id, to, reason, detail, job.duration, extra=ids)
         return changed
 
     async def show(self, job: Job) -> None:
@@ -281,8 +283,16 @@ class JobService:
                 },
             )
             await self.budget.link(conn, job_id, held, request.duration)
-        log.info("job %d: reserved %ds for guild %d, member %d", job_id, request.duration, who.guild_id, who.user_id)
-        return await self.get(job_id)
+        job = await self.get(job_id)
+        log.info(
+            "job %d: reserved %ds for guild %d, member %d",
+            job_id,
+            job.duration,
+            who.guild_id,
+            who.user_id,
+            extra=job.log_ids,
+        )
+        return job
 
     async def _upload(self, job: Job, start: Frame | StoredFrame, end: Frame | StoredFrame | None) -> Job:
         start_url = await self._stored_url(start)
@@ -321,12 +331,13 @@ class JobService:
     async def _ask_approval(self, job: Job, policy: GuildPolicy) -> Job:
         await self.repo.update(job.id, expect=[JobState.UPLOADED], now=self.clock(), state=JobState.AWAITING_APPROVAL)
         job = await self.get(job.id)
+        log.info("job %d: awaiting a moderator's approval", job.id, extra=job.log_ids)
         publisher = self._publisher()
         try:
             message_id = await publisher.request_approval(job, policy.log_channel_id)
             await self.repo.update(job.id, now=self.clock(), approval_message_id=message_id)
         except DeliveryFailed as exc:
-            log.warning("job %d: approval request could not be posted: %s", job.id, exc)
+            log.warning("job %d: approval request could not be posted: %s", job.id, exc, extra=job.log_ids)
         await self.show(job)
         return await self.get(job.id)
 
@@ -347,13 +358,13 @@ class JobService:
         try:
             submitted = await self._fal.submit(job.model, arguments, webhook_url=self._settings.webhooks.target)
         except SubmitFateUnknown as exc:
-            log.error("job %d: submit fate unknown (%s); reservation held", job.id, exc)
+            log.error("job %d: submit fate unknown (%s); reservation held", job.id, exc, extra=job.log_ids)
             await self.repo.update(
                 job.id, expect=[JobState.SUBMITTING], now=self.clock(), state=JobState.SUBMIT_UNKNOWN
             )
             return await self._after_submit(job.id)
         except FalError as exc:
-            log.warning("job %d: submit refused: %s", job.id, exc)
+            log.warning("job %d: submit refused: %s", job.id, exc, extra=job.log_ids)
             await self.fail(job, _reason_for(exc), exc.detail if isinstance(exc, FalApiError) else str(exc))
             return await self._after_submit(job.id)
         now = self.clock()

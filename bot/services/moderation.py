@@ -151,7 +151,7 @@ class ModerationService:
             if job.cancel_url:
                 await self._fal.cancel(job.cancel_url)
             await self._jobs.repo.update(job.id, now=self._jobs.clock(), cancel_requested_by=who.user_id)
-            log.info("job %d: cancel requested at fal by %d while running", job.id, who.user_id)
+            log.info("job %d: cancel requested at fal by %d while running", job.id, who.user_id, extra=job.log_ids)
             return CancelOutcome(await self._jobs.get(job.id), refunded=False)
         raise CannotCancel("finished")
 

@@ -30,7 +30,7 @@ class JobTracker:
     """Schedules each job's next look by its state; at most `workers` looks run at once, and fal reads are
     rate-limited inside the client."""
 
-    def __init__(self, service: JobService, fal: FalClient, settings: Settings, *, workers: int = 32) -> None:
+    def __init__(self, service: JobService, fal: FalClient, settings: Settings, *, workers: int = 64) -> None:
         self._service = service
         self._repo = service.repo
         self._fal = fal
@@ -317,7 +317,6 @@ class JobTracker:
     async def _fail(self, job: Job, reason: FailureReason, detail: str) -> None:
         self._queued_seen.pop(job.id, None)
         if await self._service.fail(job, reason, detail):
-            log.info("job %d: failed (%s): %s", job.id, reason.value, detail, extra=job.log_ids)
             await self._notify(await self._service.get(job.id))
             await self._slot_freed(job)
 

@@ -1,0 +1,28 @@
+"""Every line about a job's lifecycle carries its ids, so JSON logs can be filtered by job, guild or fal request."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.models import JobState
+from tests.integration.conftest import Stack, tween_request
+from tests.integration.test_job_flow import settled
+
+
+async def test_each_lifecycle_line_names_the_job_guild_member_and_request(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="bot")
+    job = await stack.services.jobs.submit(tween_request())
+    await settled(stack, job.id, JobState.DELIVERED)
+
+    lines = [r for r in caplog.records if r.getMessage().startswith(f"job {job.id}")]
+    said = " | ".join(r.getMessage() for r in lines)
+    for step in ("reserved", "submitted to fal", "running at fal", "completed at fal", "delivered as message"):
+        assert step in said
+    for record in lines:
+        assert (record.job_id, record.guild_id, record.user_id) == (job.id, job.guild_id, job.user_id)
+    after_submit = [r for r in lines if "reserved" not in r.getMessage()]
+    assert all(r.request_id == job.request_id for r in after_submit)
