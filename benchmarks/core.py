@@ -117,9 +117,9 @@ async def startup(jobs: int = 10_000) -> list[Row]:
     ]
 
 
-async def acks(burst: int = 50) -> list[Row]:
-    """50 /tween arriving at once through the fake Discord: time until each is deferred (answered). The bot runs as
-    `python -m bot`, so the fakes' own work is not counted as the bot's."""
+async def acks(burst: int = 50, bursts: int = 3) -> list[Row]:
+    """50 /tween arriving at once through the fake Discord, three times: time until each is deferred (answered).
+    The bot runs as `python -m bot`, so the fakes' work is not done in the bot's process."""
     from tests.e2e.conftest import bot_env, bot_process
     from tests.fakes.discord_fake import FakeDiscord
     from tests.support.images import image_bytes
@@ -134,19 +134,25 @@ async def acks(burst: int = 50) -> list[Row]:
             with bot_process(env, Path(tmp) / "bot.log"):
                 await discord_fake.wait_ready(timeout=30)
                 await asyncio.sleep(1.0)  # let start-up settle (tracker, first gateway events)
-                interactions = await asyncio.gather(
-                    *(
-                        discord_fake.slash("tween", user=p, options={"prompt": "go", "duration": 3}, attachments=frames)
-                        for p in people
+                latencies: list[float] = []
+                for _ in range(bursts):
+                    interactions = await asyncio.gather(
+                        *(
+                            discord_fake.slash(
+                                "tween", user=p, options={"prompt": "go", "duration": 3}, attachments=frames
+                            )
+                            for p in people
+                        )
                     )
-                )
-                await asyncio.gather(*(i.wait_acked(10) for i in interactions))
-                latencies = sorted(i.acked_after * 1000 for i in interactions if i.acked_after is not None)
+                    await asyncio.gather(*(i.wait_acked(10) for i in interactions))
+                    latencies += [i.acked_after * 1000 for i in interactions if i.acked_after is not None]
+                    await asyncio.sleep(2.0)  # let the burst's jobs get under way before the next one
+                latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     median = statistics.median(latencies)
     return [
         (
-            f"/tween deferred, {burst} at once (p50 / p99)",
+            f"/tween deferred, {burst} at once ×{bursts} (p50 / p99)",
             f"{median:.1f} / {p99:.1f} ms",
             "p99 ≤ 50 ms",
             "✅" if p99 <= 50 else "❌",
