@@ -220,6 +220,8 @@ class Settings:
             raise ConfigError("tracker: early_quantile must be in [0, 1), early_margin in (0, 1], min_run_samples >= 1")
         if self.logging.format not in ("text", "json"):
             raise ConfigError("logging.format must be text or json")
+        if self.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("logging.level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         if not 0 <= self.server.port <= 65535:
             raise ConfigError("server.port must be 0 (off) or a TCP port")
         if self.webhooks.enabled and not _secure_or_local(self.webhooks.public_url):

@@ -285,7 +285,7 @@ def test_compose_text_publishes_on_loopback_and_shows_the_optional_settings():
 
 
 def test_compose_file_structure():
-    yaml = pytest.importorskip("yaml")  # not a dependency; checked where PyYAML happens to be installed
+    yaml = pytest.importorskip("yaml")  # a dev dependency
     compose = yaml.safe_load(COMPOSE.read_text())
     assert list(compose["services"]) == ["tween"]
     service = compose["services"]["tween"]

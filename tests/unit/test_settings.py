@@ -63,6 +63,12 @@ def test_tween_config_layers_over_defaults(tmp_path):
         ("[budget]\nperiod = 'year'\n", "period"),
         ("[budget]\nsurprise = 1\n", "unknown key"),
         ("not toml [", "not valid TOML"),
+        ("[logging]\nlevel = 'LOUD'\n", "logging.level"),
+        ("[logging]\nformat = 'xml'\n", "logging.format"),
+        ("[server]\nport = 70000\n", "server.port"),
+        ("[webhooks]\npublic_url = 'http://example.org'\n[server]\nport = 8080\n", "https"),
+        ("[webhooks]\npublic_url = 'https://example.org'\n", "HTTP server"),
+        ("[tracker]\nearly_margin = 1.5\n", "early_margin"),
     ],
 )
 def test_tween_config_bad_values_refused(tmp_path, toml, message):
@@ -70,6 +76,14 @@ def test_tween_config_bad_values_refused(tmp_path, toml, message):
     extra.write_text(toml)
     with pytest.raises(ConfigError, match=message):
         Settings.load({**ENV, "TWEEN_CONFIG": str(extra)})
+
+
+def test_webhook_target_and_http_port_from_env():
+    settings = Settings.load({**ENV, "TWEEN_HTTP_PORT": "8080", "TWEEN_PUBLIC_URL": "https://tween.example.org/"})
+    assert settings.server.port == 8080
+    assert settings.webhooks.target == "https://tween.example.org/fal/webhook"
+    with pytest.raises(ConfigError, match="whole number"):
+        Settings.load({**ENV, "TWEEN_HTTP_PORT": "eighty"})
 
 
 def test_main_without_token_exits_with_one_line(tmp_path):
