@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import logging
 import os
 import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
@@ -20,7 +19,6 @@ from aiohttp import web
 
 from bot.db.connection import open_database
 from bot.db.migrate import apply_migrations, newest
-from bot.log import NOISY
 from bot.ops import check
 from bot.ops.check import Check, check_all, discord_token_id, fal_key_id
 from tests.fakes.discord_fake import FakeDiscord
@@ -366,16 +364,6 @@ async def test_a_database_path_under_a_file_fails_the_folder_check(env, tmp_path
 
 
 # -- the command -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, {name: logging.getLogger(name).level for name in NOISY})
-    yield
-    root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
 
 
 def test_main_prints_one_line_per_check_and_a_summary(tmp_path, root_logging):

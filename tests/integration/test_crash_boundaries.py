@@ -58,13 +58,18 @@ async def test_crash_after_completion_before_delivery(fake_fal: FakeFal, tmp_pat
     assert len(publisher.deliveries) == 1 and len(fake_fal.submits) == 1
 
 
-async def test_crash_mid_upload_to_discord_posts_once(fake_fal: FakeFal, tmp_path):
+async def left_mid_delivery(fake_fal: FakeFal, tmp_path):
+    """A job as the process left it when it died during the upload to Discord, with nothing posted."""
     settings, publisher, job = await crash_and_restart(fake_fal, tmp_path, hold=JobScript(), left_in=None)
     async with open_stack(settings, publisher) as first:
         await settled(first, job.id, JobState.DELIVERED)
-        # As if the process died while the upload to Discord was under way and nothing was posted.
         publisher.deliveries.clear()
         await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.DELIVERING)
+    return settings, publisher, job
+
+
+async def test_crash_mid_upload_to_discord_posts_once(fake_fal: FakeFal, tmp_path):
+    settings, publisher, job = await left_mid_delivery(fake_fal, tmp_path)
     async with open_stack(settings, publisher) as second:
         await settled(second, job.id, JobState.DELIVERED)
     assert len(publisher.deliveries) == 1 and len(fake_fal.submits) == 1
@@ -95,11 +100,7 @@ class BlindPublisher(RecordingPublisher):
 
 
 async def test_a_thread_that_cannot_be_read_back_ends_undeliverable_rather_than_looping(fake_fal: FakeFal, tmp_path):
-    settings, publisher, job = await crash_and_restart(fake_fal, tmp_path, hold=JobScript(), left_in=None)
-    async with open_stack(settings, publisher) as first:
-        await settled(first, job.id, JobState.DELIVERED)
-        publisher.deliveries.clear()
-        await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.DELIVERING)
+    settings, _, job = await left_mid_delivery(fake_fal, tmp_path)
     blind = BlindPublisher()
     async with open_stack(settings, blind) as second:
         done = await settled(second, job.id, JobState.UNDELIVERABLE)

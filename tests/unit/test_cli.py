@@ -5,32 +5,24 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 
 from bot.__main__ import build_parser, main
 from bot.db.connection import open_database
-from bot.log import NOISY
 from bot.ops import healthcheck
 from bot.settings import ServerSettings
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path) -> Iterator[None]:
-    """No secrets needed for these commands; and main() rewires logging, which is put back afterwards."""
-    for name in ("DISCORD_TOKEN", "FAL_KEY", "TWEEN_CONFIG", "TWEEN_HTTP_PORT", "TWEEN_PUBLIC_URL"):
+def clean_env(monkeypatch, tmp_path, root_logging) -> None:
+    """No secrets needed for these commands; main() rewires logging, which root_logging puts back afterwards."""
+    for name in ("DISCORD_TOKEN", "FAL_KEY", "TWEEN_CONFIG", "TWEEN_HTTP_HOST", "TWEEN_HTTP_PORT", "TWEEN_PUBLIC_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TWEEN_DB_PATH", str(tmp_path / "live.sqlite3"))
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, {name: logging.getLogger(name).level for name in NOISY})
-    yield
-    root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
 
 
 def test_parser_knows_every_command():

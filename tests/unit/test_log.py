@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.errors import ConfigError
-from bot.log import MASK, NOISY, RedactSecrets, setup_logging
+from bot.log import MASK, RedactSecrets, setup_logging
 from bot.settings import LoggingSettings, Settings
 
 SECRETS = ("fal-secret-123", "discord-token-456")
@@ -27,17 +27,6 @@ def test_secrets_are_masked_in_messages_arguments_and_tracebacks(caplog):
     text = caplog.text + "".join(r.exc_text or "" for r in caplog.records)
     assert "fal-secret-123" not in text and "discord-token-456" not in text
     assert text.count(MASK) >= 2
-
-
-@pytest.fixture
-def root_logging():
-    """setup_logging rewires the root logger; put pytest's handlers and every level back afterwards."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, {name: logging.getLogger(name).level for name in NOISY})
-    yield
-    root.handlers[:], root.level = saved[0], saved[1]
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
 
 
 def configure(fmt: str, level: str = "INFO", secrets=SECRETS) -> io.StringIO:
