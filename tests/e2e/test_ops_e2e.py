@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import socket
+import subprocess
+import sys
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import World, run_bot
+from tests.e2e.conftest import ROOT, World, bot_process, run_bot
 from tests.e2e.test_tween_e2e import run_tween
 from tests.fakes.fal_server import JobScript
 
@@ -89,3 +94,40 @@ async def test_a_forged_webhook_is_refused(world: World):
             lambda: next((d for d in world.fal.webhook_deliveries if d.status is not None), None), timeout=10
         )
         assert first.status == 401
+
+
+async def test_as_deployed_json_logs_and_the_health_command(world: World, tmp_path):
+    """`python -m bot` as the Docker image runs it: HTTP server on, JSON logs; then the HEALTHCHECK command."""
+    port = free_port()
+    env = world.env() | {"TWEEN_HTTP_PORT": str(port), "TWEEN_LOG_FORMAT": "json"}
+    log = tmp_path / "bot.log"
+    with bot_process(env, log):
+        await world.discord.wait_ready(timeout=30)
+        interaction = await run_tween(world)
+        await interaction.wait_acked()
+        thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None), timeout=20)
+        await world.discord.wait_for(lambda: any(m.attachments for m in world.discord.messages(thread.id)), timeout=30)
+        healthy = await health_command(env)
+    assert healthy.returncode == 0 and json.loads(healthy.stdout)["status"] == "ok"
+
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    lifecycle = [r for r in records if r.get("job_id") == 1]
+    said = " ".join(r["message"] for r in lifecycle)
+    assert "reserved" in said and "submitted to fal" in said and "delivered as message" in said
+    assert all(r["guild_id"] == world.discord.guild.id for r in lifecycle)
+    for secret in (env["DISCORD_TOKEN"], env["FAL_KEY"]):
+        assert secret not in log.read_text()
+
+
+async def health_command(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "FAL_KEY")} | env
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", "health"],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
