@@ -13,8 +13,6 @@ from typing import Any
 from bot.db.connection import Database
 
 DATABASE_TIMEOUT = 2.0
-CLIENT_TIMEOUT = 5.0
-_ANY_ADDRESS = {"", "0.0.0.0", "::", "*"}
 
 
 @dataclass(frozen=True)

@@ -388,14 +388,14 @@ class JobService:
         self.on_submitted(job_id)
         job = await self.get(job_id)
         if job.state is JobState.QUEUED:
-            await self._show_quietly(job)
+            await self.show_quietly(job)
         return job
 
-    async def _show_quietly(self, job: Job) -> None:
+    async def show_quietly(self, job: Job) -> None:
+        """show(), for callers that must not stall on it: the card is a courtesy, and the next state shows anyway."""
         try:
             await self.show(job)
         except Exception as exc:
-            # The card is a courtesy; the tracker shows the next state anyway.
             log.warning("job %d: card update failed: %r", job.id, exc, extra=job.log_ids)
 
     def _publisher(self) -> JobPublisher:

@@ -31,12 +31,15 @@ class RunTimes:
         self._settings = settings
         self._keep = keep
         self._samples: dict[tuple[str, int], deque[float]] = {}
+        # earliest() is asked on every look at a running job; runs finish far less often.
+        self._earliest: dict[tuple[str, int], float | None] = {}
 
     def add(self, sample: RunSample) -> None:
         if sample.seconds <= 0:
             return
         key = (sample.model, sample.duration)
         self._samples.setdefault(key, deque(maxlen=self._keep)).append(sample.seconds)
+        self._earliest.pop(key, None)
 
     def extend(self, samples: Iterable[RunSample]) -> None:
         for sample in samples:
@@ -44,12 +47,16 @@ class RunTimes:
 
     def earliest(self, model: str, duration: int) -> float | None:
         """Seconds into a run before which a finish is unlikely; None until enough runs were seen."""
-        samples = self._samples.get((model, duration))
+        key = (model, duration)
+        if key not in self._earliest:
+            self._earliest[key] = self._compute(self._samples.get(key))
+        return self._earliest[key]
+
+    def _compute(self, samples: deque[float] | None) -> float | None:
         if samples is None or len(samples) < self._settings.min_run_samples:
             return None
         ordered = sorted(samples)
-        low = ordered[int(len(ordered) * self._settings.early_quantile)]
-        return low * self._settings.early_margin
+        return ordered[int(len(ordered) * self._settings.early_quantile)] * self._settings.early_margin
 
 
 class Pacer:

@@ -312,7 +312,7 @@ class JobTracker:
         """A job left fal (or never reached it): start whoever waits, and show the rest their new places."""
         await self._service.start_waiting()
         for waiting in await self._repo.list_in([JobState.WAITING], guild_id=job.guild_id):
-            await self._show(waiting)
+            await self._service.show_quietly(waiting)
 
     async def _fail(self, job: Job, reason: FailureReason, detail: str) -> None:
         self._queued_seen.pop(job.id, None)
@@ -321,7 +321,7 @@ class JobTracker:
             await self._slot_freed(job)
 
     async def _notify(self, job: Job) -> None:
-        await self._show(job)
+        await self._service.show_quietly(job)
         await self.publisher.notify(job)
         await self._repo.update(job.id, now=self._service_now(), failure_notified=True)
         await self._service.log_event(LogEvent(job.guild_id, "job", job=job))
@@ -329,14 +329,7 @@ class JobTracker:
     async def _change(self, job: Job, *, expect: list[JobState] | None = None, **changes: object) -> None:
         states = expect if expect is not None else [job.state]
         if await self._repo.update(job.id, expect=states, now=self._service_now(), **changes):
-            await self._show(await self._service.get(job.id))
-
-    async def _show(self, job: Job) -> None:
-        try:
-            await self._service.show(job)
-        except Exception as exc:
-            # The card is a courtesy; losing an edit must not stall the job.
-            log.warning("job %d: card update failed: %r", job.id, exc)
+            await self._service.show_quietly(await self._service.get(job.id))
 
     def _service_now(self) -> datetime:
         return self._service.clock()

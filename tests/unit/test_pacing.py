@@ -63,3 +63,10 @@ def test_with_webhooks_running_jobs_are_only_a_fallback():
 def test_nonsense_samples_are_ignored():
     p = pacer(samples=[0.0, -3.0] * 10)
     assert p.runs.earliest(MODEL, 5) is None
+
+
+def test_a_new_run_moves_the_earliest_finish():
+    p = pacer(samples=[100.0] * 8)
+    assert p.runs.earliest(MODEL, 5) == pytest.approx(80.0)
+    p.runs.extend(RunSample(MODEL, 5, 50.0) for _ in range(8))
+    assert p.runs.earliest(MODEL, 5) == pytest.approx(40.0)
