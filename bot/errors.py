@@ -35,12 +35,20 @@ class ImageRejected(InputRejected):
 class BudgetExhausted(TweenError):
     """A pot (the guild's, the member's or the channel's) cannot cover the seconds asked for."""
 
-    def __init__(self, needed: int, remaining: int, resets_at: datetime, scope: str = "guild") -> None:
+    def __init__(
+        self,
+        needed: int,
+        remaining: int,
+        resets_at: datetime,
+        scope: str = "guild",
+        price_per_second: float | None = None,
+    ) -> None:
         super().__init__(f"need {needed}s, {remaining}s left in the {scope} pot")
         self.needed = needed
         self.remaining = remaining
         self.resets_at = resets_at
         self.scope = scope
+        self.price_per_second = price_per_second  # the guild's own tier price, for the member's answer
 
 
 class Refused(TweenError):

@@ -16,7 +16,7 @@ from bot.db.guilds import GuildRepo
 from bot.errors import BudgetExhausted
 from bot.models import GuildPolicy, Job, PotScope, PotState, Requester
 from bot.periods import period_bounds, utcnow
-from bot.settings import Settings
+from bot.settings import Settings, Tier
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,11 @@ class BudgetService:
         for pot in await self._pots(conn, policy, requester):
             if not await pots.reserve(conn, pot.id, seconds):
                 raise BudgetExhausted(
-                    needed=seconds, remaining=pot.remaining_seconds, resets_at=pot.period_end, scope=pot.scope
+                    needed=seconds,
+                    remaining=pot.remaining_seconds,
+                    resets_at=pot.period_end,
+                    scope=pot.scope,
+                    price_per_second=self._settings.tier(policy.tier).price_per_second,
                 )
             held.append(pot)
         return held
@@ -116,6 +120,10 @@ class BudgetService:
             fresh = await pots.peek(conn, guild_id, scope, subject_id)
         assert fresh is not None
         return fresh
+
+    async def price_for(self, guild_id: int) -> Tier:
+        """The model tier this guild uses, with its price: the one answer to every price question."""
+        return self._settings.tier((await self._guilds.policy(guild_id)).tier)
 
     async def guild_pot(self, guild_id: int) -> PotState:
         async with self._db.transaction() as conn:
