@@ -30,6 +30,7 @@ from bot.fal import FalClient
 from bot.models import Requester
 from bot.periods import to_db, utcnow
 from bot.services import build_services
+from bot.services.lifecycle import Draft
 from tests.fakes.fal_server import FakeFal, JobScript
 from tests.support.publisher import RecordingPublisher
 from tests.support.settings import make_settings
@@ -51,12 +52,12 @@ async def reservations(concurrent: int = 500, budget_jobs: int = 100) -> list[Ro
         )
         async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
             services = build_services(db, fal, settings)
-            policy = await services.jobs.guilds.policy(1)
+            policy = await services.moderation.policy(1)
 
             async def one(n: int) -> bool:
                 try:
-                    async with db.transaction() as conn:
-                        await services.budget.reserve(conn, policy, Requester(1, n, 1), 5)
+                    draft = Draft(Requester(1, n, 1), "p", 5, price_micros=560_000, model="m", upload_limit=1)
+                    await services.lifecycle.open(draft, policy)  # the job row and its holds, as /tween writes them
                     return True
                 except BudgetExhausted:
                     return False

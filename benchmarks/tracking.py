@@ -33,6 +33,7 @@ import httpx
 from benchmarks.load import rss_mb
 from bot.db.connection import Database, open_database
 from bot.fal import FalClient
+from bot.models import Transition
 from bot.ops.health import GatewayState
 from bot.ops.wiring import operations
 from bot.periods import to_db, utcnow
@@ -269,13 +270,14 @@ async def tween(n: int, scale: float, reads_per_second: float, *, webhooks: bool
 async def watching(services: Any, n: int, limit: float) -> AsyncIterator[Observed]:
     """Records when the tracker sees each job finished, the loop's lag and the peak memory, until all are seen."""
     observed = Observed({}, [], 0.0)
-    original = services.jobs.complete
+    original = services.lifecycle.move
 
-    async def complete(job: Any, video: Any) -> bool:
-        observed.noticed[job.request_id] = time.monotonic()
-        return await original(job, video)
+    async def move(job: Any, transition: Transition, **changes: Any) -> Any:
+        if transition is Transition.COMPLETE:
+            observed.noticed[job.request_id] = time.monotonic()
+        return await original(job, transition, **changes)
 
-    services.jobs.complete = complete
+    services.lifecycle.move = move
     start = time.monotonic()
     with LagProbe() as probe:
         yield observed

@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -136,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def backup(settings: Settings, path: Path, *, force: bool) -> int:
     try:
         report = backup_database(settings.storage.db_path, path, force=force)
-    except (BackupError, sqlite3.Error, OSError) as exc:
+    except (BackupError, OSError) as exc:
         print(f"tween: backup failed: {exc}", file=sys.stderr)
         return 1
     print(report.describe())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +36,85 @@ class JobState(enum.StrEnum):
 _TERMINAL = frozenset(
     {JobState.DELIVERED, JobState.UNDELIVERABLE, JobState.FAILED, JobState.CANCELLED, JobState.SUBMIT_UNKNOWN}
 )
+# Sent to fal and not yet back: what the concurrency caps count.
+IN_FLIGHT = frozenset({JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING})
+# Not yet sent to fal: a cancel needs no word with fal.
+NOT_STARTED = frozenset({JobState.RESERVED, JobState.UPLOADED, JobState.WAITING, JobState.AWAITING_APPROVAL})
+# Still holding a reservation that has been neither charged nor refunded.
+HOLDING = NOT_STARTED | IN_FLIGHT
+# In Tween's own queue, in front of the caps or a moderator.
+LOCALLY_QUEUED = frozenset({JobState.WAITING, JobState.AWAITING_APPROVAL})
+# fal billed these: the seconds were charged.
+CHARGED = frozenset({JobState.COMPLETED, JobState.DELIVERING, JobState.DELIVERED, JobState.UNDELIVERABLE})
+
+
+class Money(enum.StrEnum):
+    """What a transition does to the job's reservation, in the same transaction as the state change."""
+
+    CHARGE = "charge"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True)
+class Step:
+    sources: frozenset[JobState]
+    target: JobState
+    money: Money | None = None
+
+
+def _step(sources: Iterable[JobState], target: JobState, money: Money | None = None) -> Step:
+    return Step(frozenset(sources), target, money)
+
+
+class Transition(enum.StrEnum):
+    """Every way a job's state may change. The table below says from where; docs/ARCHITECTURE.md shows it."""
+
+    UPLOAD = "upload"
+    ENQUEUE = "enqueue"
+    ASK_APPROVAL = "ask_approval"
+    APPROVE = "approve"
+    DENY = "deny"
+    CLAIM = "claim"
+    SUBMITTED = "submitted"
+    SUBMIT_LOST = "submit_lost"
+    REQUEUED = "requeued"
+    START = "start"
+    COMPLETE = "complete"
+    DELIVER = "deliver"
+    DELIVERED = "delivered"
+    GIVE_UP = "give_up"
+    FAIL = "fail"
+    CANCEL = "cancel"
+    SETTLE_BILLED = "settle_billed"
+    SETTLE_UNBILLED = "settle_unbilled"
+
+    @property
+    def step(self) -> Step:
+        return TRANSITIONS[self]
+
+
+S = JobState
+TRANSITIONS: dict[Transition, Step] = {
+    Transition.UPLOAD: _step([S.RESERVED], S.UPLOADED),
+    Transition.ENQUEUE: _step([S.UPLOADED], S.WAITING),
+    Transition.ASK_APPROVAL: _step([S.UPLOADED], S.AWAITING_APPROVAL),
+    Transition.APPROVE: _step([S.AWAITING_APPROVAL], S.WAITING),
+    Transition.DENY: _step([S.AWAITING_APPROVAL], S.FAILED, Money.REFUND),
+    Transition.CLAIM: _step([S.WAITING], S.SUBMITTING),
+    Transition.SUBMITTED: _step([S.SUBMITTING], S.QUEUED),
+    Transition.SUBMIT_LOST: _step([S.SUBMITTING], S.SUBMIT_UNKNOWN),
+    Transition.REQUEUED: _step([S.RUNNING], S.QUEUED),
+    Transition.START: _step([S.QUEUED], S.RUNNING),
+    Transition.COMPLETE: _step([S.QUEUED, S.RUNNING], S.COMPLETED, Money.CHARGE),
+    Transition.DELIVER: _step([S.COMPLETED], S.DELIVERING),
+    Transition.DELIVERED: _step([S.DELIVERING], S.DELIVERED),
+    Transition.GIVE_UP: _step([S.DELIVERING], S.UNDELIVERABLE),
+    Transition.FAIL: _step(HOLDING, S.FAILED, Money.REFUND),
+    Transition.CANCEL: _step(NOT_STARTED | {S.QUEUED}, S.CANCELLED, Money.REFUND),
+    Transition.SETTLE_BILLED: _step([S.SUBMIT_UNKNOWN], S.UNDELIVERABLE, Money.CHARGE),
+    Transition.SETTLE_UNBILLED: _step([S.SUBMIT_UNKNOWN], S.FAILED, Money.REFUND),
+}
+del S
 
 
 class FailureReason(enum.StrEnum):

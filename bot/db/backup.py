@@ -16,6 +16,25 @@ class BackupError(TweenError):
     """The backup could not be made; nothing was left at the target path."""
 
 
+class UnreadableDatabase(TweenError):
+    """The file could not be opened or read as a SQLite database."""
+
+
+def inspect_database(path: Path) -> tuple[list[str], int]:
+    """integrity_check's lines (["ok"] when sound) and the schema version, read without changing the file."""
+    try:
+        conn = read_only(path)
+        try:
+            conn.execute("PRAGMA busy_timeout = 3000")
+            problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise UnreadableDatabase(str(exc)) from exc
+    return problems, version
+
+
 @dataclass(frozen=True)
 class BackupReport:
     path: Path
@@ -41,6 +60,8 @@ def backup_database(source: str | Path, target: str | Path, *, force: bool = Fal
         version, jobs = _verify(temp)
         _fsync(temp)
         _publish(temp, target, force=force)
+    except sqlite3.Error as exc:
+        raise BackupError(f"the database could not be copied: {exc}") from exc
     finally:
         for leftover in (temp, *_sidecars(temp)):
             leftover.unlink(missing_ok=True)

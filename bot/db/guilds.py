@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db.connection import Database
+from bot.db.connection import Database, Transaction
 from bot.models import Approval, GuildPolicy
 from bot.periods import to_db
 from bot.settings import Settings
@@ -44,7 +44,7 @@ class GuildRepo:
         self._db = db
         self._settings = settings
 
-    async def policy(self, guild_id: int, conn: aiosqlite.Connection | None = None) -> GuildPolicy:
+    async def policy(self, guild_id: int, conn: Transaction | None = None) -> GuildPolicy:
         """The guild's settings merged with the operator's defaults."""
         row = await self._one(conn, "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
         values: dict[str, Any] = dict(row) if row else {}
@@ -70,7 +70,7 @@ class GuildRepo:
             banned_words=tuple(sorted(str(k) for k, _ in lists["banned_words"])),
         )
 
-    async def set(self, conn: aiosqlite.Connection, guild_id: int, **values: Any) -> None:
+    async def set(self, conn: Transaction, guild_id: int, **values: Any) -> None:
         """Upsert settings columns for the guild."""
         unknown = set(values) - SETTING_COLUMNS
         if unknown:
@@ -82,7 +82,7 @@ class GuildRepo:
         assignments = ", ".join(f"{n} = ?" for n in names)
         await conn.execute(f"UPDATE guild_settings SET {assignments} WHERE guild_id = ?", (*values.values(), guild_id))
 
-    async def put(self, conn: aiosqlite.Connection, name: str, guild_id: int, key: Any, value: Any = None) -> None:
+    async def put(self, conn: Transaction, name: str, guild_id: int, key: Any, value: Any = None) -> None:
         table, key_col, value_col = LISTS[name]
         if value_col is None:
             await conn.execute(f"INSERT OR IGNORE INTO {table} (guild_id, {key_col}) VALUES (?, ?)", (guild_id, key))
@@ -93,13 +93,13 @@ class GuildRepo:
                 (guild_id, key, value),
             )
 
-    async def remove(self, conn: aiosqlite.Connection, name: str, guild_id: int, key: Any) -> bool:
+    async def remove(self, conn: Transaction, name: str, guild_id: int, key: Any) -> bool:
         table, key_col, _ = LISTS[name]
         cursor = await conn.execute(f"DELETE FROM {table} WHERE guild_id = ? AND {key_col} = ?", (guild_id, key))
         return cursor.rowcount == 1
 
     async def block(
-        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, by: int, reason: str | None, at: datetime
+        self, conn: Transaction, guild_id: int, user_id: int, by: int, reason: str | None, at: datetime
     ) -> None:
         await conn.execute(
             "INSERT INTO blocked_members (guild_id, user_id, blocked_by, reason, at) VALUES (?, ?, ?, ?, ?) "
@@ -107,7 +107,7 @@ class GuildRepo:
             (guild_id, user_id, by, reason, to_db(at)),
         )
 
-    async def unblock(self, conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+    async def unblock(self, conn: Transaction, guild_id: int, user_id: int) -> bool:
         cursor = await conn.execute(
             "DELETE FROM blocked_members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
         )
@@ -122,7 +122,7 @@ class GuildRepo:
 
     async def audit(
         self,
-        conn: aiosqlite.Connection,
+        conn: Transaction,
         guild_id: int,
         actor_id: int | None,
         action: str,
@@ -134,25 +134,27 @@ class GuildRepo:
             (guild_id, actor_id, action, json.dumps(detail, sort_keys=True), to_db(at)),
         )
 
-    async def audit_log(self, guild_id: int, limit: int = 50) -> list[aiosqlite.Row]:
-        return await self._db.fetch_all(
+    async def audit_log(self, guild_id: int, limit: int = 50) -> list[dict[str, Any]]:
+        """The guild's newest audit entries, newest first, as plain column → value mappings."""
+        rows = await self._db.fetch_all(
             "SELECT * FROM audit WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild_id, limit)
         )
+        return [dict(row) for row in rows]
 
-    async def _list(self, conn: aiosqlite.Connection | None, name: str, guild_id: int) -> list[tuple[Any, Any]]:
+    async def _list(self, conn: Transaction | None, name: str, guild_id: int) -> list[tuple[Any, Any]]:
         table, key_col, value_col = LISTS[name]
         rows = await self._all(
             conn, f"SELECT {key_col}, {value_col or 'NULL'} FROM {table} WHERE guild_id = ?", (guild_id,)
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def _one(self, conn: aiosqlite.Connection | None, sql: str, params: tuple[Any, ...]) -> aiosqlite.Row | None:
+    async def _one(self, conn: Transaction | None, sql: str, params: tuple[Any, ...]) -> aiosqlite.Row | None:
         if conn is None:
             return await self._db.fetch_one(sql, params)
         async with conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def _all(self, conn: aiosqlite.Connection | None, sql: str, params: tuple[Any, ...]) -> list[aiosqlite.Row]:
+    async def _all(self, conn: Transaction | None, sql: str, params: tuple[Any, ...]) -> list[aiosqlite.Row]:
         if conn is None:
             return await self._db.fetch_all(sql, params)
         async with conn.execute(sql, params) as cursor:

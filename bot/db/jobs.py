@@ -3,25 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from bot.db.connection import Database
-from bot.models import FailureReason, Job, JobState
+from bot.db.connection import Database, Transaction
+from bot.models import IN_FLIGHT, LOCALLY_QUEUED, FailureReason, Job, JobState
 from bot.periods import from_db, to_db
 
 _COLUMNS = frozenset(f.name for f in fields(Job))
 _TIMES = frozenset({"created_at", "updated_at", "submitted_at", "started_at", "finished_at", "waited_at"})
 _OPEN = [s.value for s in JobState if not s.terminal]
 
+
+def states_sql(states: Iterable[JobState]) -> str:
+    """A SQL list of state literals; states are enum values, never user text."""
+    return "(" + ", ".join(f"'{s.value}'" for s in sorted(states)) + ")"
+
+
+_FLYING = states_sql(IN_FLIGHT)
+
+# A version number is the session's next one, computed inside the same statement.
 _INSERT = """
 INSERT INTO jobs (guild_id, channel_id, user_id, prompt, duration, price_micros, model, state, upload_limit,
                   created_at, updated_at, session_id, version, parent_job_id, origin)
 VALUES (:guild_id, :channel_id, :user_id, :prompt, :duration, :price_micros, :model, 'reserved', :upload_limit,
-        :now, :now, :session_id, :version, :parent_job_id, :origin)
+        :now, :now, :session_id,
+        CASE WHEN :session_id IS NULL THEN NULL
+             ELSE (SELECT COALESCE(MAX(version), 0) + 1 FROM jobs WHERE session_id = :session_id) END,
+        :parent_job_id, :origin)
+RETURNING *
+"""
+# Claims a waiting job for submission only while every cap has room, counted in the same statement.
+_CLAIM = f"""
+UPDATE jobs SET state = 'submitting', updated_at = :now
+WHERE id = :job AND state = 'waiting'
+  AND (SELECT COUNT(*) FROM jobs WHERE state IN {_FLYING}) < :total
+  AND (SELECT COUNT(*) FROM jobs WHERE state IN {_FLYING} AND guild_id = :guild) < :per_guild
+  AND (SELECT COUNT(*) FROM jobs WHERE state IN {_FLYING} AND guild_id = :guild AND user_id = :user) < :per_member
+RETURNING *
+"""
+_COUNTS = f"""
+SELECT SUM(state IN {_FLYING} AND user_id = :user), SUM(state IN {_FLYING}), SUM(state IN {states_sql(LOCALLY_QUEUED)})
+FROM jobs WHERE guild_id = :guild
 """
 _GET = "SELECT * FROM jobs WHERE id = ?"
 _LIST_OPEN = f"""
@@ -63,21 +87,23 @@ class JobRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, conn: aiosqlite.Connection, *, job: Mapping[str, Any], now: datetime) -> int:
-        """Insert a RESERVED job inside the caller's transaction; return its id."""
-        values = {"session_id": None, "version": None, "parent_job_id": None, "origin": "tween", **job}
-        cursor = await conn.execute(_INSERT, {**values, "now": to_db(now)})
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+    async def insert(self, tx: Transaction, *, job: Mapping[str, Any], now: datetime) -> Job:
+        """Insert a RESERVED job inside the caller's transaction; a job of a session gets its next version."""
+        values = {"session_id": None, "parent_job_id": None, "origin": "tween", **job}
+        return await _one_job(tx, _INSERT, {**values, "now": to_db(now)})
 
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetch_one(_GET, (job_id,))
         return job_from_row(row) if row else None
 
-    async def get_in(self, conn: aiosqlite.Connection, job_id: int) -> Job | None:
-        async with conn.execute(_GET, (job_id,)) as cursor:
-            row = await cursor.fetchone()
-        return job_from_row(row) if row else None
+    async def claim(self, job_id: int, caps: Caps, now: datetime) -> Job | None:
+        """WAITING → SUBMITTING, only while the jobs at fal stay under every cap; None if not claimed."""
+        return _first(await self._db.fetch_all(_CLAIM, {"now": to_db(now), "job": job_id, **caps.params()}))
+
+    async def in_flight(self, guild_id: int, user_id: int) -> tuple[int, int, int]:
+        """The member's jobs at fal, the guild's jobs at fal, and the guild's jobs waiting in Tween's queue."""
+        row = await self._db.fetch_one(_COUNTS, {"guild": guild_id, "user": user_id})
+        return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)) if row else (0, 0, 0)
 
     async def list_open(self) -> list[Job]:
         """Every job the tracker still has work for, oldest first."""
@@ -115,15 +141,43 @@ class JobRepo:
         *,
         expect: Iterable[JobState] | None = None,
         now: datetime,
-        conn: aiosqlite.Connection | None = None,
+        tx: Transaction | None = None,
         **changes: Any,
-    ) -> bool:
-        """Set columns (and `state`) if the job is in one of `expect`; True when the row changed."""
+    ) -> Job | None:
+        """Set columns (and `state`) if the job is in one of `expect`; the changed row, or None if nothing changed."""
         sql, params = _update_sql(job_id, expect, now, changes)
-        if conn is not None:
-            cursor = await conn.execute(sql, params)
-            return cursor.rowcount == 1
-        return await self._db.execute(sql, params) == 1
+        if tx is not None:
+            return await _one_job(tx, sql, params)
+        return _first(await self._db.fetch_all(sql, params))
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How many jobs may be at fal at once: in all, per guild, per member."""
+
+    total: int
+    per_guild: int
+    per_member: int
+    guild_id: int
+    user_id: int
+
+    def params(self) -> dict[str, int]:
+        return {
+            "total": self.total,
+            "per_guild": self.per_guild,
+            "per_member": self.per_member,
+            "guild": self.guild_id,
+            "user": self.user_id,
+        }
+
+
+async def _one_job(tx: Transaction, sql: str, params: Mapping[str, Any] | list[Any]) -> Job | None:
+    async with tx.execute(sql, params) as cursor:
+        return _first(list(await cursor.fetchall()))  # drained, so the statement completes inside the transaction
+
+
+def _first(rows: list[Any]) -> Job | None:
+    return job_from_row(rows[0]) if rows else None
 
 
 def _update_sql(
@@ -140,4 +194,4 @@ def _update_sql(
         states = [s.value for s in expect]
         sql += f" AND state IN ({', '.join('?' * len(states))})"
         params += states
-    return sql, params
+    return sql + " RETURNING *", params

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.db.connection import Transaction
 from bot.models import PotScope, PotState
 from bot.periods import from_db, to_db
 
@@ -53,7 +54,7 @@ def _state(row: aiosqlite.Row) -> PotState:
 
 
 async def current(
-    conn: aiosqlite.Connection,
+    conn: Transaction,
     guild_id: int,
     scope: PotScope,
     subject_id: int,
@@ -77,50 +78,50 @@ async def current(
     return _state(fresh)
 
 
-async def peek(conn: aiosqlite.Connection, guild_id: int, scope: PotScope, subject_id: int) -> PotState | None:
+async def peek(conn: Transaction, guild_id: int, scope: PotScope, subject_id: int) -> PotState | None:
     async with conn.execute(_GET, (guild_id, scope.value, subject_id)) as cursor:
         row = await cursor.fetchone()
     return _state(row) if row else None
 
 
-async def reserve(conn: aiosqlite.Connection, pot_id: int, seconds: int) -> bool:
+async def reserve(conn: Transaction, pot_id: int, seconds: int) -> bool:
     """Hold `seconds` if the pot has them; False (and nothing changed) if not."""
     cursor = await conn.execute(_RESERVE, {"p": pot_id, "s": seconds})
     return cursor.rowcount == 1
 
 
-async def charge(conn: aiosqlite.Connection, pot_id: int, seconds: int) -> bool:
+async def charge(conn: Transaction, pot_id: int, seconds: int) -> bool:
     cursor = await conn.execute(_CHARGE, {"p": pot_id, "s": seconds})
     return cursor.rowcount == 1
 
 
-async def refund(conn: aiosqlite.Connection, pot_id: int, seconds: int) -> bool:
+async def refund(conn: Transaction, pot_id: int, seconds: int) -> bool:
     cursor = await conn.execute(_REFUND, {"p": pot_id, "s": seconds})
     return cursor.rowcount == 1
 
 
-async def add_extra(conn: aiosqlite.Connection, pot_id: int, seconds: int) -> None:
+async def add_extra(conn: Transaction, pot_id: int, seconds: int) -> None:
     """A one-off top-up or grant, for this period only."""
     await conn.execute(_EXTRA, {"p": pot_id, "s": seconds})
 
 
-async def mark_warned(conn: aiosqlite.Connection, pot_id: int) -> bool:
+async def mark_warned(conn: Transaction, pot_id: int) -> bool:
     """True the first time in a period, so the warning is posted once."""
     cursor = await conn.execute(_WARN, (pot_id,))
     return cursor.rowcount == 1
 
 
-async def link_job(conn: aiosqlite.Connection, job_id: int, pot_id: int, seconds: int) -> None:
+async def link_job(conn: Transaction, job_id: int, pot_id: int, seconds: int) -> None:
     await conn.execute("INSERT INTO job_pots (job_id, pot_id, seconds) VALUES (?, ?, ?)", (job_id, pot_id, seconds))
 
 
-async def job_pots(conn: aiosqlite.Connection, job_id: int) -> list[tuple[int, int]]:
+async def job_pots(conn: Transaction, job_id: int) -> list[tuple[int, int]]:
     async with conn.execute(_JOB_POTS, (job_id,)) as cursor:
         return [(r["pot_id"], r["seconds"]) for r in await cursor.fetchall()]
 
 
 async def record(
-    conn: aiosqlite.Connection,
+    conn: Transaction,
     *,
     guild_id: int,
     kind: str,

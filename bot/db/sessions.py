@@ -7,7 +7,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db.connection import Database
+from bot.db.connection import Database, Transaction
 from bot.db.jobs import job_from_row
 from bot.models import Job, Session
 from bot.periods import to_db
@@ -81,7 +81,7 @@ class SessionRepo:
         """The session's inputs become this version's, so the next /tween starts from them."""
         await self._db.execute(_CURRENT, (job.start_url, job.end_url, job.prompt, job.duration, job.id, job.session_id))
 
-    async def next_version(self, conn: aiosqlite.Connection, session_id: int) -> int:
+    async def next_version(self, conn: Transaction, session_id: int) -> int:
         async with conn.execute(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM jobs WHERE session_id = ?", (session_id,)
         ) as c:

@@ -7,13 +7,12 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+import httpx
 
 from bot.errors import FalApiError, FalError, FalUnavailable
 from bot.settings import FalSettings
-
-if TYPE_CHECKING:
-    from bot.fal.client import FalClient
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,16 @@ class _CdnToken:
     expires: float = 0.0
 
 
+class Reader(Protocol):
+    """What storage needs of the fal client: its retrying request, so uploads share its backoff and auth."""
+
+    async def read(
+        self, method: str, url: str, *, limited: bool = True, auth: bool = True, **kwargs: Any
+    ) -> httpx.Response: ...
+
+
 class FalStorage:
-    def __init__(self, client: FalClient, settings: FalSettings) -> None:
+    def __init__(self, client: Reader, settings: FalSettings) -> None:
         self._client = client
         self._settings = settings
         self._token = _CdnToken()

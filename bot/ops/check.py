@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 import socket
-import sqlite3
 import sys
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from bot.db.backup import read_only
+from bot.db.backup import UnreadableDatabase, inspect_database
 from bot.db.migrate import newest
 from bot.errors import ConfigError
 from bot.log import parse_level, setup_logging
@@ -173,8 +172,8 @@ def check_database(path: Path) -> list[Check]:
     if not path.is_file():
         return [folder, failed("database", f"{path} is not a file", "point TWEEN_DB_PATH at the database file")]
     try:
-        problems, version = _inspect(path)
-    except sqlite3.Error as exc:
+        problems, version = inspect_database(path)
+    except UnreadableDatabase as exc:
         return [folder, _unreadable(path, str(exc))]
     if problems != ["ok"]:
         return [folder, _unreadable(path, "integrity_check: " + "; ".join(problems[:3]))]
@@ -207,17 +206,6 @@ def check_schema(version: int) -> Check:
         f"v{version} is newer than this Tween knows (v{known}); it would refuse to start",
         "run the newer release, or restore a backup made before the upgrade",
     )
-
-
-def _inspect(path: Path) -> tuple[list[str], int]:
-    conn = read_only(path)
-    try:
-        conn.execute("PRAGMA busy_timeout = 3000")
-        problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        conn.close()
-    return problems, version
 
 
 def _unreadable(path: Path, why: str) -> Check:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.db.connection import Database
+from bot.services.tracker import TrackerState
 
 DATABASE_TIMEOUT = 2.0
 
@@ -19,13 +20,6 @@ DATABASE_TIMEOUT = 2.0
 class GatewayState:
     connected: bool
     latency: float | None = None  # heartbeat round trip in seconds; None (or not finite) while unknown
-
-
-@dataclass(frozen=True)
-class TrackerState:
-    running: bool
-    watched: int  # jobs scheduled for a look
-    idle_seconds: float  # since the tracker's loop last did anything
 
 
 @dataclass(frozen=True)
@@ -62,7 +56,7 @@ async def _database(db: Database, within: float) -> dict[str, Any]:
     try:
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races its timeout.
         async with asyncio.timeout(within):
-            await db.fetch_one("SELECT 1")
+            await db.ping()
     except TimeoutError:
         return {"ok": False, "error": "timeout"}
     except Exception as exc:

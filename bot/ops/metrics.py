@@ -22,7 +22,8 @@ from prometheus_client.process_collector import ProcessCollector
 from bot.db import stats
 from bot.db.connection import Database
 from bot.models import JobState
-from bot.ops.health import GatewayState, TrackerState
+from bot.ops.health import GatewayState
+from bot.services.tracker import TrackerState
 
 log = logging.getLogger(__name__)
 

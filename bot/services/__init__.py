@@ -6,12 +6,19 @@ from dataclasses import dataclass
 
 from bot.db.connection import Database
 from bot.db.guilds import GuildRepo
+from bot.db.jobs import JobRepo
+from bot.db.sessions import SessionRepo
+from bot.db.usage import UsageRepo
 from bot.fal import FalClient
+from bot.periods import utcnow
 from bot.ratelimit import MemberThrottle
+from bot.services.board import Board
 from bot.services.budget import BudgetService, QuotaView
 from bot.services.jobs import JobService, RawFrame, TweenRequest
+from bot.services.lifecycle import Lifecycle
 from bot.services.moderation import CancelOutcome, ModerationService
-from bot.services.ports import CardPlacement, JobPublisher
+from bot.services.ports import CardPlacement, JobPublisher, PublisherSocket
+from bot.services.schedule import Schedule
 from bot.services.sessions import Lineage, SessionService
 from bot.services.tracker import JobTracker
 from bot.services.usage import UsageService
@@ -40,25 +47,37 @@ class Services:
     usage: UsageService
     sessions: SessionService
     throttle: MemberThrottle
+    lifecycle: Lifecycle
+    publisher: PublisherSocket
 
     def attach_publisher(self, publisher: JobPublisher | None) -> None:
-        """The Discord side registers itself here once it can post."""
-        self.jobs.publisher = publisher
+        """The Discord side plugs in here once it can post."""
+        self.publisher.attach(publisher)
 
 
 def build_services(db: Database, fal: FalClient, settings: Settings) -> Services:
-    guilds = GuildRepo(db, settings)
-    budget = BudgetService(db, guilds, settings)
-    jobs = JobService(db, fal, budget, guilds, settings)
-    moderation = ModerationService(db, guilds, jobs, budget, fal)
-    tracker = JobTracker(jobs, fal, settings)
+    """Every service, each handed exactly what it uses."""
+    clock = utcnow
+    guilds, rows, threads = GuildRepo(db, settings), JobRepo(db), SessionRepo(db)
+    budget = BudgetService(db, guilds, rows, settings, clock=clock)
+    lifecycle = Lifecycle(db, rows, budget, clock)
+    socket = PublisherSocket()
+    board = Board(socket, rows, guilds)
+    schedule = Schedule()
+    jobs = JobService(lifecycle, rows, guilds, budget, board, fal, settings, watch=schedule.watch)
+    moderation = ModerationService(
+        db, guilds, lifecycle, rows, budget, board, fal, start_waiting=jobs.start_waiting, watch=schedule.watch
+    )
+    tracker = JobTracker(lifecycle, rows, jobs.start_waiting, budget, board, fal, settings, schedule)
     return Services(
         settings=settings,
         budget=budget,
         jobs=jobs,
         moderation=moderation,
         tracker=tracker,
-        usage=UsageService(db, budget),
-        sessions=SessionService(jobs, settings),
+        usage=UsageService(UsageRepo(db), budget),
+        sessions=SessionService(jobs, threads, settings, clock=clock),
         throttle=MemberThrottle(settings.abuse.actions, settings.abuse.per_seconds),
+        lifecycle=lifecycle,
+        publisher=socket,
     )

@@ -1,50 +1,27 @@
-"""The job service: check → reserve → upload → card → (approval | our queue → submit), and every state change
-that moves money."""
+"""The job service: check → reserve → upload → card → (approval | our queue → submit). Every state change goes
+through the lifecycle; this service decides which one, and when."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 
-from bot.db.connection import Database
 from bot.db.guilds import GuildRepo
-from bot.db.jobs import JobRepo
-from bot.db.sessions import SessionRepo
+from bot.db.jobs import Caps, JobRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError, JobNotFound, Refused, SubmitFateUnknown
 from bot.fal import FalClient
 from bot.images import make_preview, validate_frame
-from bot.models import FailureReason, Frame, GuildPolicy, Job, JobState, LogEvent, Requester, VideoResult
-from bot.periods import to_db, utcnow
+from bot.models import FailureReason, Frame, GuildPolicy, Job, JobState, Requester, Transition
 from bot.pricing import price_micros
+from bot.services.board import Board
 from bot.services.budget import BudgetService
-from bot.services.ports import JobPublisher
+from bot.services.lifecycle import Draft, Lifecycle
 from bot.settings import Settings
 from bot.validation import check_duration, clean_prompt, image_rules
 
 log = logging.getLogger(__name__)
-
-# States in which a job still holds its reservation.
-HOLDING = (
-    JobState.RESERVED,
-    JobState.UPLOADED,
-    JobState.WAITING,
-    JobState.AWAITING_APPROVAL,
-    JobState.SUBMITTING,
-    JobState.QUEUED,
-    JobState.RUNNING,
-)
-IN_FLIGHT = ("submitting", "queued", "running")
-
-_START = f"""
-UPDATE jobs SET state = 'submitting', updated_at = :now
-WHERE id = :job AND state = 'waiting'
-  AND (SELECT COUNT(*) FROM jobs WHERE state IN {IN_FLIGHT}) < :total
-  AND (SELECT COUNT(*) FROM jobs WHERE state IN {IN_FLIGHT} AND guild_id = :guild) < :per_guild
-  AND (SELECT COUNT(*) FROM jobs WHERE state IN {IN_FLIGHT} AND guild_id = :guild AND user_id = :user) < :per_member
-"""
 
 
 @dataclass(frozen=True)
@@ -81,29 +58,29 @@ class TweenRequest:
 class JobService:
     def __init__(
         self,
-        db: Database,
-        fal: FalClient,
-        budget: BudgetService,
+        lifecycle: Lifecycle,
+        rows: JobRepo,
         guilds: GuildRepo,
+        budget: BudgetService,
+        board: Board,
+        fal: FalClient,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        watch: Callable[[int], None],
     ) -> None:
-        self.repo = JobRepo(db)
-        self.sessions = SessionRepo(db)
-        self.guilds = guilds
-        self._db = db
+        self._lifecycle = lifecycle
+        self._rows = rows
+        self._guilds = guilds
+        self._budget = budget
+        self._board = board
         self._fal = fal
-        self.budget = budget
         self._settings = settings
-        self.clock = clock
-        self.publisher: JobPublisher | None = None
-        self.on_submitted: Callable[[int], None] = lambda job_id: None
+        self._watch = watch  # hands a job to the tracker for a look now
         self._starting = asyncio.Lock()
 
     async def submit(self, request: TweenRequest) -> Job:
         """Run the whole path for one /tween. Refusals and bad input raise before anything is spent."""
-        policy = await self.guilds.policy(request.requester.guild_id)
+        policy = await self._guilds.policy(request.requester.guild_id)
         await self.check_allowed(policy, request.requester, request.prompt)
         prompt, start, end = await self.validate(request)
         job = await self._reserve(request, policy, prompt)
@@ -111,25 +88,23 @@ class JobService:
             job = await self._upload(job, start, end)
             job = await self._place_card(job, start, end)
         except Exception as exc:
-            await self.fail(job, _reason_for(exc), str(exc), notified=True)
+            await self._lifecycle.fail(job, _reason_for(exc), str(exc), notified=True)
             raise
         if policy.needs_approval(job.duration, request.requester.role_ids):
             return await self._ask_approval(job, policy)
-        await self.repo.update(
-            job.id, expect=[JobState.UPLOADED], now=self.clock(), state=JobState.WAITING, waited_at=self.clock()
-        )
+        await self._lifecycle.move(job, Transition.ENQUEUE, waited_at=self._lifecycle.clock())
         await self.start_waiting()
         job = await self.get(job.id)
         if job.state is JobState.WAITING:
             log.info("job %d: waiting in Tween's queue (caps reached)", job.id, extra=job.log_ids)
-            await self.show(job)
+            await self._board.show(job)
         return job
 
     async def check_allowed(self, policy: GuildPolicy, requester: Requester, prompt: str) -> None:
         """The guild's rules for who may make videos where, and with which words."""
         if policy.paused:
             raise Refused("paused")
-        if (reason := await self.guilds.block_reason(requester.guild_id, requester.user_id)) is not None:
+        if (reason := await self._guilds.block_reason(requester.guild_id, requester.user_id)) is not None:
             raise Refused("blocked", why=reason)
         if policy.tween_channels and requester.home_channel_id not in policy.tween_channels:
             raise Refused("channel", allowed=sorted(policy.tween_channels))
@@ -152,160 +127,51 @@ class JobService:
 
     async def start_waiting(self) -> list[int]:
         """Start every waiting job that fits under the caps, oldest first; return the ids started."""
-        started = []
+        claimed: list[Job] = []
         policies: dict[int, GuildPolicy] = {}
         async with self._starting:
-            for job in await self.repo.list_in([JobState.WAITING]):
+            for job in await self._rows.list_in([JobState.WAITING]):
                 if job.guild_id not in policies:
-                    policies[job.guild_id] = await self.guilds.policy(job.guild_id)
+                    policies[job.guild_id] = await self._guilds.policy(job.guild_id)
                 policy = policies[job.guild_id]
-                if not policy.paused and await self._try_start(job, policy):
-                    started.append(job.id)
-        for job_id in started:
-            await self._submit(await self.get(job_id))
-        return started
-
-    async def complete(self, job: Job, video: VideoResult) -> bool:
-        """fal finished the video: save it and charge, in one transaction."""
-        async with self._db.transaction() as conn:
-            changed = await self.repo.update(
-                job.id,
-                expect=[JobState.QUEUED, JobState.RUNNING],
-                now=self.clock(),
-                conn=conn,
-                state=JobState.COMPLETED,
-                video_url=video.url,
-                video_size=video.size,
-                finished_at=self.clock(),
-                queue_position=None,
-            )
-            if changed:
-                await self.budget.charge(conn, job)
-        return changed
-
-    async def settle_billed(self, job: Job) -> bool:
-        """A moderator found the unknown submit billed at fal: charge it; no video is known to us."""
-        async with self._db.transaction() as conn:
-            changed = await self.repo.update(
-                job.id,
-                expect=[JobState.SUBMIT_UNKNOWN],
-                now=self.clock(),
-                conn=conn,
-                state=JobState.UNDELIVERABLE,
-                finished_at=self.clock(),
-            )
-            if changed:
-                await self.budget.charge(conn, job)
-        return changed
-
-    async def fail(
-        self,
-        job: Job,
-        reason: FailureReason,
-        detail: str,
-        *,
-        notified: bool = False,
-        to: JobState = JobState.FAILED,
-        expect: Iterable[JobState] = HOLDING,
-    ) -> bool:
-        """End the job without a video and refund every reservation it holds, in one transaction."""
-        async with self._db.transaction() as conn:
-            changed = await self.repo.update(
-                job.id,
-                expect=expect,
-                now=self.clock(),
-                conn=conn,
-                state=to,
-                failure=reason,
-                failure_detail=detail[:500],
-                failure_notified=notified,
-                finished_at=self.clock(),
-                queue_position=None,
-            )
-            if changed:
-                await self.budget.refund(conn, job)
-        if changed:
-            ids = job.log_ids | {"state": to.value}
-            log.info("job %d %s (%s): %s; %ds refunded", job.id, to, reason, detail, job.duration, extra=ids)
-        return changed
-
-    async def show(self, job: Job) -> None:
-        """Update the job's card; a waiting job shows its place in the guild's queue (0 = next)."""
-        if job.state is JobState.WAITING:
-            job = replace(job, queue_position=await self.repo.waiting_ahead(job))
-        await self._publisher().update_card(job)
-
-    async def log_event(self, event: LogEvent) -> None:
-        """Post to the guild's log channel, if it has one. A courtesy: failures are only logged."""
-        policy = await self.guilds.policy(event.guild_id)
-        if policy.log_channel_id is None or self.publisher is None:
-            return
-        try:
-            await self.publisher.post_log(policy.log_channel_id, event)
-        except Exception as exc:
-            log.warning("guild %d: could not post %s to the log channel: %r", event.guild_id, event.action, exc)
+                if not policy.paused and (started := await self._lifecycle.claim(job, self._caps(job, policy))):
+                    claimed.append(started)
+        for job in claimed:
+            await self._submit(job)
+        return [job.id for job in claimed]
 
     async def queue(self, guild_id: int, states: list[JobState]) -> list[Job]:
         """The guild's jobs in these states, oldest first; waiting ones carry their place."""
-        jobs = await self.repo.list_in(states, guild_id=guild_id)
+        jobs = await self._rows.list_in(states, guild_id=guild_id)
         waiting = [j for j in jobs if j.state is JobState.WAITING]
         places = {j.id: i for i, j in enumerate(waiting)}
         return [replace(j, queue_position=places[j.id]) if j.id in places else j for j in jobs]
 
     async def get(self, job_id: int) -> Job:
-        job = await self.repo.get(job_id)
+        job = await self._rows.get(job_id)
         if job is None:
             raise JobNotFound(job_id)
         return job
 
     async def _reserve(self, request: TweenRequest, policy: GuildPolicy, prompt: str) -> Job:
-        who = request.requester
-        tier = self._settings.tier(policy.tier)
-        async with self._db.transaction() as conn:
-            held = await self.budget.reserve(conn, policy, who, request.duration)
-            version = await self.sessions.next_version(conn, request.session_id) if request.session_id else None
-            job_id = await self.repo.insert(
-                conn,
-                now=self.clock(),
-                job={
-                    "guild_id": who.guild_id,
-                    "channel_id": who.channel_id,
-                    "user_id": who.user_id,
-                    "prompt": prompt,
-                    "duration": request.duration,
-                    "price_micros": price_micros(request.duration, tier.price_per_second),
-                    "model": tier.endpoint,
-                    "upload_limit": request.upload_limit,
-                    "session_id": request.session_id,
-                    "version": version,
-                    "parent_job_id": request.parent_job_id,
-                    "origin": request.origin,
-                },
-            )
-            await self.budget.link(conn, job_id, held, request.duration)
-        job = await self.get(job_id)
-        log.info(
-            "job %d: reserved %ds for guild %d, member %d",
-            job_id,
-            job.duration,
-            who.guild_id,
-            who.user_id,
-            extra=job.log_ids,
+        tier = self._budget.tier_of(policy)
+        draft = Draft(
+            requester=request.requester,
+            prompt=prompt,
+            duration=request.duration,
+            price_micros=price_micros(request.duration, tier.price_per_second),
+            model=tier.endpoint,
+            upload_limit=request.upload_limit,
+            session_id=request.session_id,
+            parent_job_id=request.parent_job_id,
+            origin=request.origin,
         )
-        return job
+        return await self._lifecycle.open(draft, policy)
 
     async def _upload(self, job: Job, start: Frame | StoredFrame, end: Frame | StoredFrame | None) -> Job:
         start_url = await self._stored_url(start)
         end_url = await self._stored_url(end) if end else None
-        await self.repo.update(
-            job.id,
-            expect=[JobState.RESERVED],
-            now=self.clock(),
-            state=JobState.UPLOADED,
-            start_url=start_url,
-            end_url=end_url,
-        )
-        return await self.get(job.id)
+        return _moved(await self._lifecycle.move(job, Transition.UPLOAD, start_url=start_url, end_url=end_url), job)
 
     async def _stored_url(self, frame: Frame | StoredFrame) -> str:
         if isinstance(frame, StoredFrame):
@@ -318,39 +184,36 @@ class JobService:
         return frame.data
 
     async def _place_card(self, job: Job, start: Frame | StoredFrame, end: Frame | StoredFrame | None) -> Job:
-        publisher = self._publisher()
         start_bytes = await self._frame_bytes(start)
         end_bytes = await self._frame_bytes(end) if end else None
         preview = await asyncio.to_thread(make_preview, start_bytes, end_bytes)
-        placement = await publisher.open_card(job, preview)
-        await self.repo.update(
-            job.id, now=self.clock(), card_message_id=placement.card_message_id, thread_id=placement.thread_id
+        placement = await self._board.publisher.open_card(job, preview)
+        placed = await self._lifecycle.note(
+            job, card_message_id=placement.card_message_id, thread_id=placement.thread_id
         )
-        return await self.get(job.id)
+        return _moved(placed, job)
 
     async def _ask_approval(self, job: Job, policy: GuildPolicy) -> Job:
-        await self.repo.update(job.id, expect=[JobState.UPLOADED], now=self.clock(), state=JobState.AWAITING_APPROVAL)
-        job = await self.get(job.id)
+        job = _moved(await self._lifecycle.move(job, Transition.ASK_APPROVAL), job)
         log.info("job %d: awaiting a moderator's approval", job.id, extra=job.log_ids)
-        publisher = self._publisher()
         try:
-            message_id = await publisher.request_approval(job, policy.log_channel_id)
-            await self.repo.update(job.id, now=self.clock(), approval_message_id=message_id)
+            message_id = await self._board.publisher.request_approval(job, policy.log_channel_id)
+            job = _moved(await self._lifecycle.note(job, approval_message_id=message_id), job)
         except DeliveryFailed as exc:
             log.warning("job %d: approval request could not be posted: %s", job.id, exc, extra=job.log_ids)
-        await self.show(job)
-        return await self.get(job.id)
+        await self._board.show(job)
+        return job
 
-    async def _try_start(self, job: Job, policy: GuildPolicy) -> bool:
-        caps = {
-            "total": self._settings.concurrency.total,
-            "per_guild": policy.guild_concurrency,
-            "per_member": policy.member_concurrency,
-        }
-        params = {"now": to_db(self.clock()), "job": job.id, "guild": job.guild_id, "user": job.user_id, **caps}
-        return await self._db.execute(_START, params) == 1
+    def _caps(self, job: Job, policy: GuildPolicy) -> Caps:
+        return Caps(
+            total=self._settings.concurrency.total,
+            per_guild=policy.guild_concurrency,
+            per_member=policy.member_concurrency,
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+        )
 
-    async def _submit(self, job: Job) -> Job:
+    async def _submit(self, job: Job) -> Job | None:
         """POST a job already marked SUBMITTING. Never re-sends a submit whose fate is unknown."""
         arguments = {"prompt": job.prompt, "start_image_url": job.start_url, "duration": str(job.duration)}
         if job.end_url:
@@ -359,20 +222,15 @@ class JobService:
             submitted = await self._fal.submit(job.model, arguments, webhook_url=self._settings.webhooks.target)
         except SubmitFateUnknown as exc:
             log.error("job %d: submit fate unknown (%s); reservation held", job.id, exc, extra=job.log_ids)
-            await self.repo.update(
-                job.id, expect=[JobState.SUBMITTING], now=self.clock(), state=JobState.SUBMIT_UNKNOWN
-            )
-            return await self._after_submit(job.id)
+            return self._handed_over(await self._lifecycle.move(job, Transition.SUBMIT_LOST), job)
         except FalError as exc:
             log.warning("job %d: submit refused: %s", job.id, exc, extra=job.log_ids)
-            await self.fail(job, _reason_for(exc), exc.detail if isinstance(exc, FalApiError) else str(exc))
-            return await self._after_submit(job.id)
-        now = self.clock()
-        await self.repo.update(
-            job.id,
-            expect=[JobState.SUBMITTING],
-            now=now,
-            state=JobState.QUEUED,
+            detail = exc.detail if isinstance(exc, FalApiError) else str(exc)
+            return self._handed_over(await self._lifecycle.fail(job, _reason_for(exc), detail), job)
+        now = self._lifecycle.clock()
+        queued = await self._lifecycle.move(
+            job,
+            Transition.SUBMITTED,
             request_id=submitted.request_id,
             status_url=submitted.status_url,
             response_url=submitted.response_url,
@@ -380,28 +238,23 @@ class JobService:
             queue_position=submitted.queue_position,
             submitted_at=now,
         )
-        job = await self._after_submit(job.id)
-        log.info("job %d: submitted to fal as %s", job.id, submitted.request_id, extra=job.log_ids)
+        self._handed_over(queued, job)
+        if queued is not None:
+            log.info("job %d: submitted to fal as %s", job.id, submitted.request_id, extra=queued.log_ids)
+            await self._board.show_quietly(queued)
+        return queued
+
+    def _handed_over(self, job: Job | None, before: Job) -> Job | None:
+        """The tracker takes it from here: it polls a queued job and tells the member about any other outcome."""
+        self._watch(before.id)
         return job
 
-    async def _after_submit(self, job_id: int) -> Job:
-        self.on_submitted(job_id)
-        job = await self.get(job_id)
-        if job.state is JobState.QUEUED:
-            await self.show_quietly(job)
-        return job
 
-    async def show_quietly(self, job: Job) -> None:
-        """show(), for callers that must not stall on it: the card is a courtesy, and the next state shows anyway."""
-        try:
-            await self.show(job)
-        except Exception as exc:
-            log.warning("job %d: card update failed: %r", job.id, exc, extra=job.log_ids)
-
-    def _publisher(self) -> JobPublisher:
-        if self.publisher is None:
-            raise DeliveryFailed("no publisher attached", permanent=True)
-        return self.publisher
+def _moved(job: Job | None, before: Job) -> Job:
+    """The row a step wrote; a job that moved on under us meanwhile (a cancel) ends this path."""
+    if job is None:
+        raise JobNotFound(before.id)
+    return job
 
 
 def _reason_for(exc: BaseException) -> FailureReason:

@@ -8,19 +8,29 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from bot.db.connection import Database
+from bot.db.connection import Database, Transaction
 from bot.db.guilds import GuildRepo
+from bot.db.jobs import JobRepo
 from bot.errors import CannotCancel, JobNotFound, NotModerator
 from bot.fal import FalClient, Queued
-from bot.models import FailureReason, GuildPolicy, Job, JobState, LogEvent, PotScope, PotState, Requester
+from bot.models import (
+    IN_FLIGHT,
+    NOT_STARTED,
+    FailureReason,
+    GuildPolicy,
+    Job,
+    JobState,
+    LogEvent,
+    PotScope,
+    PotState,
+    Requester,
+    Transition,
+)
+from bot.services.board import Board
 from bot.services.budget import BudgetService
-from bot.services.jobs import JobService
+from bot.services.lifecycle import Lifecycle
 
 log = logging.getLogger(__name__)
-
-NOT_STARTED = (JobState.RESERVED, JobState.UPLOADED, JobState.WAITING, JobState.AWAITING_APPROVAL)
 
 
 @dataclass(frozen=True)
@@ -31,20 +41,34 @@ class CancelOutcome:
 
 class ModerationService:
     def __init__(
-        self, db: Database, guilds: GuildRepo, jobs: JobService, budget: BudgetService, fal: FalClient
+        self,
+        db: Database,
+        guilds: GuildRepo,
+        lifecycle: Lifecycle,
+        rows: JobRepo,
+        budget: BudgetService,
+        board: Board,
+        fal: FalClient,
+        *,
+        start_waiting: Callable[[], Awaitable[object]],
+        watch: Callable[[int], None],
     ) -> None:
         self._db = db
         self._guilds = guilds
-        self._jobs = jobs
+        self._lifecycle = lifecycle
+        self._rows = rows
         self._budget = budget
+        self._board = board
         self._fal = fal
+        self._start_waiting = start_waiting  # the job service's: a resume, new caps or an approval may free a slot
+        self._watch = watch  # the tracker tells the member and frees the slot of a job ended here
 
     async def policy(self, guild_id: int) -> GuildPolicy:
         return await self._guilds.policy(guild_id)
 
     async def audit_log(self, guild_id: int, limit: int = 50) -> list[dict[str, Any]]:
         """The guild's newest audit entries (who changed what, when)."""
-        return [dict(row) for row in await self._guilds.audit_log(guild_id, limit)]
+        return await self._guilds.audit_log(guild_id, limit)
 
     # -- settings -----------------------------------------------------------------------------------------
 
@@ -66,7 +90,7 @@ class ModerationService:
         )
 
     async def block(self, who: Requester, user_id: int, reason: str | None) -> GuildPolicy:
-        now = self._jobs.clock()
+        now = self._lifecycle.clock()
         return await self._change(
             who,
             "block",
@@ -84,7 +108,7 @@ class ModerationService:
         _require(who)
         pot = await self._budget.add(who.guild_id, scope, subject_id, seconds, who.user_id)
         action = "topup" if scope is PotScope.GUILD else "grant"
-        await self._jobs.log_event(
+        await self._board.log_event(
             LogEvent(who.guild_id, action, who.user_id, detail={"subject": subject_id, "seconds": seconds}, pot=pot)
         )
         return pot
@@ -95,25 +119,20 @@ class ModerationService:
         """Approve (the job joins the queue) or deny (refunded) a job awaiting approval."""
         _require(who)
         job = await self._job_of(who, job_id)
+        if job.state is not JobState.AWAITING_APPROVAL:
+            return job  # decided already (a second moderator's press): nothing changes
         if approve:
-            changed = await self._jobs.repo.update(
-                job.id,
-                expect=[JobState.AWAITING_APPROVAL],
-                now=self._jobs.clock(),
-                state=JobState.WAITING,
-                decided_by=who.user_id,
-                waited_at=self._jobs.clock(),
-            )
+            now = self._lifecycle.clock()
+            decided = await self._lifecycle.move(job, Transition.APPROVE, decided_by=who.user_id, waited_at=now)
         else:
-            changed = await self._jobs.fail(
-                job, FailureReason.DENIED, f"denied by <@{who.user_id}>", expect=[JobState.AWAITING_APPROVAL]
+            why = f"denied by <@{who.user_id}>"
+            decided = await self._lifecycle.fail(
+                job, FailureReason.DENIED, why, transition=Transition.DENY, decided_by=who.user_id
             )
-            if changed:
-                await self._jobs.repo.update(job.id, now=self._jobs.clock(), decided_by=who.user_id)
-        job = await self._jobs.get(job.id)
-        if changed:
-            await self._after_decision(who, job, approve)
-        return job
+        if decided is None:
+            return await self._job_of(who, job_id)
+        await self._after_decision(who, decided, approve)
+        return decided
 
     async def settle(self, who: Requester, job_id: int, *, billed: bool) -> Job:
         """Decide a job whose submit fate was unknown, after checking fal's dashboard: charge or refund it."""
@@ -122,22 +141,20 @@ class ModerationService:
         if job.state is not JobState.SUBMIT_UNKNOWN:
             raise CannotCancel("not_unknown")
         if billed:
-            changed = await self._jobs.settle_billed(job)
+            settled = await self._lifecycle.move(job, Transition.SETTLE_BILLED, finished_at=self._lifecycle.clock())
         else:
-            changed = await self._jobs.fail(
+            settled = await self._lifecycle.fail(
                 job,
                 FailureReason.LOST,
                 f"settled as not billed by <@{who.user_id}>",
+                transition=Transition.SETTLE_UNBILLED,
                 notified=True,
-                expect=[JobState.SUBMIT_UNKNOWN],
             )
-        if not changed:
+        if settled is None:
             raise CannotCancel("moved_on")
-        settled = await self._jobs.get(job.id)
-        await self._jobs.log_event(
-            LogEvent(who.guild_id, "settle", who.user_id, job=settled, detail={"billed": billed})
-        )
-        await self._jobs.show(settled)
+        event = LogEvent(who.guild_id, "settle", who.user_id, job=settled, detail={"billed": billed})
+        await self._board.log_event(event)
+        await self._board.show(settled)
         return settled
 
     async def cancel(self, who: Requester, job_id: int) -> CancelOutcome:
@@ -147,26 +164,28 @@ class ModerationService:
             raise CannotCancel("not_yours")
         if job.state in NOT_STARTED or (job.state is JobState.QUEUED and await self._still_queued(job)):
             return await self._cancel_unstarted(who, job)
-        if job.state in (JobState.QUEUED, JobState.RUNNING, JobState.SUBMITTING):
+        if job.state in IN_FLIGHT:
             if job.cancel_url:
                 await self._fal.cancel(job.cancel_url)
-            await self._jobs.repo.update(job.id, now=self._jobs.clock(), cancel_requested_by=who.user_id)
+            noted = await self._lifecycle.note(job, cancel_requested_by=who.user_id)
             log.info("job %d: cancel requested at fal by %d while running", job.id, who.user_id, extra=job.log_ids)
-            return CancelOutcome(await self._jobs.get(job.id), refunded=False)
+            return CancelOutcome(noted or job, refunded=False)
         raise CannotCancel("finished")
 
     async def _cancel_unstarted(self, who: Requester, job: Job) -> CancelOutcome:
         if job.state is JobState.QUEUED and job.cancel_url:
             await self._fal.cancel(job.cancel_url)
-        changed = await self._jobs.fail(
-            job, FailureReason.CANCELLED, f"cancelled by <@{who.user_id}>", to=JobState.CANCELLED, expect=[job.state]
+        cancelled = await self._lifecycle.fail(
+            job,
+            FailureReason.CANCELLED,
+            f"cancelled by <@{who.user_id}>",
+            transition=Transition.CANCEL,
+            cancel_requested_by=who.user_id,
         )
-        if not changed:
+        if cancelled is None:
             raise CannotCancel("moved_on")
-        await self._jobs.repo.update(job.id, now=self._jobs.clock(), cancel_requested_by=who.user_id)
-        cancelled = await self._jobs.get(job.id)
-        await self._jobs.log_event(LogEvent(who.guild_id, "cancel", who.user_id, job=cancelled))
-        self._jobs.on_submitted(job.id)  # the tracker tells the thread and frees the slot
+        await self._board.log_event(LogEvent(who.guild_id, "cancel", who.user_id, job=cancelled))
+        self._watch(job.id)
         return CancelOutcome(cancelled, refunded=True)
 
     async def _still_queued(self, job: Job) -> bool:
@@ -176,18 +195,17 @@ class ModerationService:
         return isinstance(status, Queued)
 
     async def _after_decision(self, who: Requester, job: Job, approve: bool) -> None:
-        await self._jobs.log_event(LogEvent(who.guild_id, "approve" if approve else "deny", who.user_id, job=job))
-        publisher = self._jobs.publisher
-        if publisher is not None:
-            await publisher.close_approval(job)
-            await publisher.update_card(job)
+        await self._board.log_event(LogEvent(who.guild_id, "approve" if approve else "deny", who.user_id, job=job))
+        if self._board.attached:
+            await self._board.publisher.close_approval(job)
+            await self._board.publisher.update_card(job)
         if approve:
-            await self._jobs.start_waiting()
+            await self._start_waiting()
         else:
-            self._jobs.on_submitted(job.id)
+            self._watch(job.id)
 
     async def _job_of(self, who: Requester, job_id: int) -> Job:
-        job = await self._jobs.repo.get(job_id)
+        job = await self._rows.get(job_id)
         if job is None or job.guild_id != who.guild_id:
             raise JobNotFound(job_id)  # another guild's job does not exist, as far as this guild can tell
         return job
@@ -197,16 +215,16 @@ class ModerationService:
         who: Requester,
         action: str,
         detail: dict[str, Any],
-        apply: Callable[[aiosqlite.Connection], Awaitable[Any]],
+        apply: Callable[[Transaction], Awaitable[Any]],
     ) -> GuildPolicy:
         _require(who)
         async with self._db.transaction() as conn:
             await apply(conn)
-            await self._guilds.audit(conn, who.guild_id, who.user_id, action, detail, self._jobs.clock())
+            await self._guilds.audit(conn, who.guild_id, who.user_id, action, detail, self._lifecycle.clock())
         log.info("guild %d: %s by %d: %s", who.guild_id, action, who.user_id, detail)
-        await self._jobs.log_event(LogEvent(who.guild_id, action, who.user_id, detail=detail))
+        await self._board.log_event(LogEvent(who.guild_id, action, who.user_id, detail=detail))
         if action in ("resume", "caps"):
-            await self._jobs.start_waiting()
+            await self._start_waiting()
         return await self._guilds.policy(who.guild_id)
 
 

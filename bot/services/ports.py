@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bot.errors import DeliveryFailed
 from bot.models import Job, LogEvent
 
 
@@ -47,3 +48,25 @@ class JobPublisher(Protocol):
     async def post_log(self, channel_id: int, event: LogEvent) -> None:
         """Post an audit line or warning in the guild's log channel."""
         ...
+
+
+class PublisherSocket:
+    """Where the Discord side plugs its publisher in once it can post. Built with the services and handed to each
+    one that posts, so none of them holds a publisher of its own or reaches into another for it."""
+
+    def __init__(self) -> None:
+        self._publisher: JobPublisher | None = None
+
+    def attach(self, publisher: JobPublisher | None) -> None:
+        self._publisher = publisher
+
+    @property
+    def attached(self) -> bool:
+        return self._publisher is not None
+
+    @property
+    def current(self) -> JobPublisher:
+        """The attached publisher; DeliveryFailed (permanent) while there is none."""
+        if self._publisher is None:
+            raise DeliveryFailed("no publisher attached", permanent=True)
+        return self._publisher

@@ -4,10 +4,14 @@ result is a numbered version with a parent, and anyone can push it one step furt
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from bot.db.sessions import SessionRepo
 from bot.errors import InputRejected, JobNotFound
 from bot.models import Job, Requester, Session
+from bot.periods import utcnow
 from bot.services.jobs import JobService, RawFrame, StoredFrame, TweenRequest
 from bot.settings import Settings
 
@@ -28,10 +32,18 @@ class Lineage:
 
 
 class SessionService:
-    def __init__(self, jobs: JobService, settings: Settings) -> None:
+    def __init__(
+        self,
+        jobs: JobService,
+        threads: SessionRepo,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._jobs = jobs
-        self._repo = jobs.sessions
+        self._repo = threads
         self._settings = settings
+        self._clock = clock
 
     async def tween(
         self,
@@ -107,7 +119,7 @@ class SessionService:
     async def vote(self, who: Requester, job_id: int) -> tuple[bool, int]:
         """Vote for a version, or take the vote back."""
         job = await self._job_of(who, job_id)
-        return await self._repo.toggle_vote(job.id, who.user_id, self._jobs.clock())
+        return await self._repo.toggle_vote(job.id, who.user_id, self._clock())
 
     async def votes(self, job_id: int) -> int:
         return await self._repo.vote_count(job_id)
@@ -117,15 +129,15 @@ class SessionService:
 
     async def _record(self, job: Job) -> Job:
         if job.session_id is None and job.thread_id is not None:
-            await self._repo.create_for(job, job.thread_id, self._jobs.clock())
+            await self._repo.create_for(job, job.thread_id, self._clock())
         elif job.session_id is not None:
             await self._repo.set_current(job)
         return await self._jobs.get(job.id)
 
     async def _job_of(self, who: Requester, job_id: int) -> Job:
-        job = await self._jobs.repo.get(job_id)
-        if job is None or job.guild_id != who.guild_id:
-            raise JobNotFound(job_id)
+        job = await self._jobs.get(job_id)
+        if job.guild_id != who.guild_id:
+            raise JobNotFound(job_id)  # another guild's job does not exist, as far as this guild can tell
         return job
 
 

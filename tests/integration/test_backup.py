@@ -113,7 +113,7 @@ async def test_refuses_to_overwrite_the_live_database_or_copy_nothing(live: Data
 async def test_a_damaged_source_leaves_nothing_behind(tmp_path):
     source = tmp_path / "junk.sqlite3"
     source.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(sqlite3.DatabaseError):
+    with pytest.raises(BackupError):
         backup_database(source, tmp_path / "copy.sqlite3")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.sqlite3"]
 

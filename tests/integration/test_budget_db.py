@@ -8,10 +8,13 @@ import pytest
 
 from bot.db.connection import open_database
 from bot.db.guilds import GuildRepo
+from bot.db.jobs import JobRepo
 from bot.db.migrate import MIGRATIONS, available
 from bot.errors import BudgetExhausted
 from bot.models import PotScope, Requester
+from bot.periods import utcnow
 from bot.services.budget import BudgetService
+from bot.services.lifecycle import Draft, Lifecycle
 from tests.support.settings import make_settings
 
 GUILD, CHANNEL = 42, 7
@@ -38,12 +41,14 @@ async def db(tmp_path):
 def service(db, clock=None, **budget) -> tuple[BudgetService, GuildRepo]:
     settings = make_settings(budget=budget)
     guilds = GuildRepo(db, settings)
-    return BudgetService(db, guilds, settings, **({"clock": clock} if clock else {})), guilds
+    return BudgetService(db, guilds, JobRepo(db), settings, **({"clock": clock} if clock else {})), guilds
 
 
 async def reserve(db, budget: BudgetService, guilds: GuildRepo, requester: Requester, seconds: int) -> None:
-    async with db.transaction() as conn:
-        await budget.reserve(conn, await guilds.policy(GUILD, conn), requester, seconds)
+    """A job's reservation, as /tween makes it: the row and every pot's hold in one transaction."""
+    lifecycle = Lifecycle(db, JobRepo(db), budget, utcnow)
+    draft = Draft(requester, "p", seconds, price_micros=0, model="m", upload_limit=1)
+    await lifecycle.open(draft, await guilds.policy(GUILD))
 
 
 async def test_concurrent_reservations_never_overdraw(db):
@@ -115,13 +120,17 @@ async def test_grant_lets_a_member_past_their_allowance_this_period(db):
     assert audit[0]["action"] == "grant"
 
 
-async def test_rollback_leaves_every_pot_untouched(db):
+async def test_rollback_leaves_every_pot_untouched(db, monkeypatch):
     budget, guilds = service(db)
+
+    async def crash(*args, **kwargs):
+        raise RuntimeError("crash between statements")
+
+    monkeypatch.setattr(JobRepo, "insert", crash)  # after every pot has been reserved, before the job row exists
     with pytest.raises(RuntimeError):
-        async with db.transaction() as conn:
-            await budget.reserve(conn, await guilds.policy(GUILD, conn), who(), 5)
-            raise RuntimeError("crash between statements")
+        await reserve(db, budget, guilds, who(), 5)
     assert (await budget.guild_pot(GUILD)).reserved_seconds == 0
+    assert await db.fetch_all("SELECT * FROM ledger") == []
 
 
 async def test_version_1_database_upgrades_in_place(tmp_path):

@@ -11,6 +11,7 @@ from tests.fakes.fal_server import FakeFal, JobScript
 from tests.integration.conftest import MOD, open_stack, settings_for, tween_request
 from tests.integration.test_job_flow import ledger, settled
 from tests.support.publisher import RecordingPublisher
+from tests.support.rows import force_row
 from tests.support.waiting import wait_until
 
 
@@ -23,7 +24,7 @@ async def crash_and_restart(fake_fal: FakeFal, tmp_path, *, hold: JobScript, lef
         job = await first.services.jobs.submit(tween_request())
         if left_in is not None:
             await first.services.tracker.stop()
-            await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=left_in)
+            await force_row(first.db, job.id, state=left_in)
     return settings, publisher, job
 
 
@@ -48,9 +49,7 @@ async def test_crash_after_completion_before_delivery(fake_fal: FakeFal, tmp_pat
         await wait_until(lambda: fake_fal.count("result") == 1, what="fal's result")
         await settled(first, job.id, JobState.COMPLETED, JobState.DELIVERING)
         await first.services.tracker.stop()
-        await first.services.jobs.repo.update(
-            job.id, now=first.services.jobs.clock(), state=JobState.COMPLETED, delivery_attempts=0
-        )
+        await force_row(first.db, job.id, state=JobState.COMPLETED, delivery_attempts=0)
     publisher.fail_deliveries = 0
     async with open_stack(settings, publisher) as second:
         await settled(second, job.id, JobState.DELIVERED)
@@ -64,7 +63,7 @@ async def left_mid_delivery(fake_fal: FakeFal, tmp_path):
     async with open_stack(settings, publisher) as first:
         await settled(first, job.id, JobState.DELIVERED)
         publisher.deliveries.clear()
-        await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.DELIVERING)
+        await force_row(first.db, job.id, state=JobState.DELIVERING)
     return settings, publisher, job
 
 
@@ -84,7 +83,7 @@ async def test_crash_after_upload_before_submit_submits_once(fake_fal: FakeFal, 
         await first.services.moderation.configure(MOD, "approval", approval="off")
         await first.services.tracker.stop()
         # The frames were uploaded and the card placed; the crash came before the job joined the queue.
-        await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.UPLOADED)
+        await force_row(first.db, job.id, state=JobState.UPLOADED)
     assert fake_fal.submits == []
     async with open_stack(settings, publisher) as second:
         await settled(second, job.id, JobState.DELIVERED)

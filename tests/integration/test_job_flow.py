@@ -12,6 +12,7 @@ from tests.fakes.fal_server import MODEL, FakeFal, Fault, JobScript
 from tests.integration.conftest import GUILD, Stack, open_stack, settings_for, tween_request
 from tests.support.images import image_bytes
 from tests.support.publisher import RecordingPublisher
+from tests.support.rows import force_row
 from tests.support.waiting import wait_until
 
 
@@ -195,7 +196,7 @@ async def test_restart_mid_delivery_looks_before_posting(fake_fal: FakeFal, tmp_
         job = await first.services.jobs.submit(tween_request())
         await settled(first, job.id, JobState.DELIVERED)
         # As if the process died after Discord took the post but before the row said so.
-        await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.DELIVERING)
+        await force_row(first.db, job.id, state=JobState.DELIVERING)
     async with open_stack(settings, publisher) as second:
         await settled(second, job.id, JobState.DELIVERED)
     assert len(publisher.deliveries) == 1
@@ -206,7 +207,7 @@ async def test_restart_after_submit_started_marks_unknown_and_never_resubmits(fa
     publisher = RecordingPublisher()
     async with open_stack(settings, publisher) as first:
         job = await first.services.jobs.submit(tween_request())
-        await first.services.jobs.repo.update(job.id, now=first.services.jobs.clock(), state=JobState.SUBMITTING)
+        await force_row(first.db, job.id, state=JobState.SUBMITTING)
         await first.services.tracker.stop()
     async with open_stack(settings, publisher) as second:
         unknown = await settled(second, job.id, JobState.SUBMIT_UNKNOWN)

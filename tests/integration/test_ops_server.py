@@ -21,9 +21,10 @@ from bot.db.connection import Database, open_database
 from bot.db.jobs import JobRepo
 from bot.models import JobState, PotScope
 from bot.ops import healthcheck
-from bot.ops.health import GatewayState, HealthProbes, TrackerState, check_health
+from bot.ops.health import GatewayState, HealthProbes, check_health
 from bot.ops.metrics import Metrics
 from bot.ops.server import OpsServer
+from bot.services.tracker import TrackerState
 from bot.settings import ServerSettings
 
 GUILD_A, GUILD_B = 1001, 2002
@@ -50,7 +51,7 @@ async def add_job(
 ) -> int:
     """A job as the services leave it: row, reservation in the guild's and the member's pot, then the outcome."""
     async with db.transaction() as conn:
-        job_id = await JobRepo(db).insert(
+        job = await JobRepo(db).insert(
             conn,
             job={
                 "guild_id": guild_id,
@@ -64,6 +65,7 @@ async def add_job(
             },
             now=NOW,
         )
+        job_id = job.id
         await conn.execute("UPDATE jobs SET state = ? WHERE id = ?", (state.value, job_id))
         held = [
             await pots.current(conn, guild_id, PotScope.GUILD, guild_id, limit=600, now=NOW, bounds=PERIOD),

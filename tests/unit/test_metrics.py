@@ -11,8 +11,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.ops.health import GatewayState, TrackerState
+from bot.ops.health import GatewayState
 from bot.ops.metrics import DiscordRateLimitCounter, Metrics, classify_fal_request, rate_limit_scope
+from bot.services.tracker import TrackerState
 
 QUEUE = "https://queue.fal.run/fal-ai/kling-video"
 REQUEST = f"{QUEUE}/requests/764cabcf-b745-4b3e-ae38-1200304cf45b"

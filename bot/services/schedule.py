@@ -1,0 +1,42 @@
+"""When each job gets its next look: a heap of (due, job id) with one wake-up event. The tracker runs it; any
+service that hands a job to the tracker calls `watch` (a new submit, a cancel, a decision)."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+
+
+class Schedule:
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int]] = []
+        self._due: dict[int, float] = {}
+        self.changed = asyncio.Event()
+
+    def watch(self, job_id: int, delay: float = 0.0) -> None:
+        """Look at the job after `delay` seconds (a sooner look wins over a later one already planned)."""
+        due = time.monotonic() + delay
+        current = self._due.get(job_id)
+        if current is not None and current <= due:
+            return
+        self._due[job_id] = due
+        heapq.heappush(self._heap, (due, job_id))
+        self.changed.set()
+
+    def pop_due(self, busy: set[int]) -> int | None:
+        """The next job whose look is due now and not already running; None when none is."""
+        now = time.monotonic()
+        while self._heap and self._heap[0][0] <= now:
+            due, job_id = heapq.heappop(self._heap)
+            if self._due.get(job_id) != due or job_id in busy:
+                continue  # superseded by a sooner look, or its look is still running (it reschedules itself)
+            del self._due[job_id]
+            return job_id
+        return None
+
+    def seconds_to_next(self) -> float | None:
+        return self._heap[0][0] - time.monotonic() if self._heap else None
+
+    def __len__(self) -> int:
+        return len(self._due)
