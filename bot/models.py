@@ -40,7 +40,7 @@ _TERMINAL = frozenset(
 IN_FLIGHT = frozenset({JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING})
 # Not yet sent to fal: a cancel needs no word with fal.
 NOT_STARTED = frozenset({JobState.RESERVED, JobState.UPLOADED, JobState.WAITING, JobState.AWAITING_APPROVAL})
-# Still holding a reservation that has been neither charged nor refunded.
+# Holding a reservation and still on its way (an unknown submit holds one too, until a moderator settles it).
 HOLDING = NOT_STARTED | IN_FLIGHT
 # In Tween's own queue, in front of the caps or a moderator.
 LOCALLY_QUEUED = frozenset({JobState.WAITING, JobState.AWAITING_APPROVAL})

@@ -88,6 +88,8 @@ class Lifecycle:
         step = transition.step
         if job.state not in step.sources:
             raise IllegalTransition(job, transition)
+        if transition is Transition.CLAIM:
+            raise ValueError("a job is claimed only under the caps: use claim()")
         columns = {**changes, "state": step.target}
         if step.money is None:
             return await self._rows.update(job.id, expect=step.sources, now=self.clock(), **columns)
