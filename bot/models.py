@@ -44,6 +44,8 @@ NOT_STARTED = frozenset({JobState.RESERVED, JobState.UPLOADED, JobState.WAITING,
 HOLDING = NOT_STARTED | IN_FLIGHT
 # In Tween's own queue, in front of the caps or a moderator.
 LOCALLY_QUEUED = frozenset({JobState.WAITING, JobState.AWAITING_APPROVAL})
+# Ended without a video: the member is told once, and the tracker looks at these until they have been.
+ANNOUNCED = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.SUBMIT_UNKNOWN})
 # fal billed these: the seconds were charged.
 CHARGED = frozenset({JobState.COMPLETED, JobState.DELIVERING, JobState.DELIVERED, JobState.UNDELIVERABLE})
 

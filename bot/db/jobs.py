@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.db.connection import Database, Transaction
-from bot.models import IN_FLIGHT, LOCALLY_QUEUED, FailureReason, Job, JobState
+from bot.models import ANNOUNCED, IN_FLIGHT, LOCALLY_QUEUED, FailureReason, Job, JobState
 from bot.periods import from_db, to_db
 
 _COLUMNS = frozenset(f.name for f in fields(Job))
@@ -51,7 +51,7 @@ _GET = "SELECT * FROM jobs WHERE id = ?"
 _LIST_OPEN = f"""
 SELECT * FROM jobs
 WHERE state IN ({", ".join("?" * len(_OPEN))})
-   OR (state IN ('failed', 'cancelled', 'submit_unknown') AND failure_notified = 0)
+   OR (state IN {states_sql(ANNOUNCED)} AND failure_notified = 0)
 ORDER BY id
 """
 

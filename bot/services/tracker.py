@@ -16,7 +16,7 @@ from bot.db.jobs import JobRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError
 from bot.fal import Completed, FalClient, InProgress, Queued
 from bot.fal.retry import should_retry_status
-from bot.models import FailureReason, Job, JobState, LogEvent, Transition
+from bot.models import ANNOUNCED, FailureReason, Job, JobState, LogEvent, Transition
 from bot.services.board import Board
 from bot.services.budget import BudgetService
 from bot.services.delivery import Delivery, sweep_stale_downloads
@@ -27,8 +27,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Told to the member once; the tracker looks at these until they have been.
-_ANNOUNCED = (JobState.FAILED, JobState.CANCELLED, JobState.SUBMIT_UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -174,7 +172,7 @@ class JobTracker:
             return await self._poll(job)
         if job.state in (JobState.COMPLETED, JobState.DELIVERING):
             return await self._delivery.run(job)
-        if job.state in _ANNOUNCED and not job.failure_notified:
+        if job.state in ANNOUNCED and not job.failure_notified:
             await self._notify(job)
             await self._slot_freed(job)
         return None
