@@ -17,8 +17,11 @@ ON CONFLICT (guild_id, scope, subject_id) DO NOTHING
 # A new period: spending, one-off extras and the warning start afresh; in-flight reservations carry over.
 _ROLL = """
 UPDATE pots SET spent_seconds = 0, extra_seconds = 0, warned = 0, period_start = ?, period_end = ?
-WHERE id = ? AND (period_end <= ? OR period_start != ?)
+WHERE id = ? AND period_end <= ?
 """
+# The period's bounds moved (a new reset hour or period kind) before it ended: the same period, anchored anew. Its
+# spending stays, so a settings change is never a way to a fresh budget.
+_REANCHOR = "UPDATE pots SET period_start = ?, period_end = ? WHERE id = ? AND period_start != ?"
 _LIMIT = "UPDATE pots SET limit_seconds = ? WHERE id = ?"
 _RESERVE = """
 UPDATE pots SET reserved_seconds = reserved_seconds + :s
@@ -69,7 +72,8 @@ async def current(
     async with conn.execute(_GET, (guild_id, scope.value, subject_id)) as cursor:
         row = await cursor.fetchone()
     assert row is not None
-    await conn.execute(_ROLL, (start, end, row["id"], to_db(now), start))
+    await conn.execute(_ROLL, (start, end, row["id"], to_db(now)))
+    await conn.execute(_REANCHOR, (start, end, row["id"], start))
     if row["limit_seconds"] != limit:
         await conn.execute(_LIMIT, (limit, row["id"]))
     async with conn.execute("SELECT * FROM pots WHERE id = ?", (row["id"],)) as cursor:
