@@ -137,7 +137,10 @@ class JobService:
                 if not policy.paused and (started := await self._lifecycle.claim(job, self._caps(job, policy))):
                     claimed.append(started)
         for job in claimed:
-            await self._submit(job)
+            try:
+                await self._submit(job)
+            except Exception:  # one job's trouble must not strand the others claimed with it
+                log.exception("job %d: submit step failed", job.id, extra=job.log_ids)
         return [job.id for job in claimed]
 
     async def queue(self, guild_id: int, states: list[JobState]) -> list[Job]:
@@ -227,6 +230,10 @@ class JobService:
             log.warning("job %d: submit refused: %s", job.id, exc, extra=job.log_ids)
             detail = exc.detail if isinstance(exc, FalApiError) else str(exc)
             return self._handed_over(await self._lifecycle.fail(job, _reason_for(exc), detail), job)
+        except Exception as exc:
+            # Nothing says whether the POST left: as unknown as a timeout, and never re-sent.
+            log.exception("job %d: submit failed unexpectedly (%r); fate unknown", job.id, exc, extra=job.log_ids)
+            return self._handed_over(await self._lifecycle.move(job, Transition.SUBMIT_LOST), job)
         now = self._lifecycle.clock()
         queued = await self._lifecycle.move(
             job,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.models import FailureReason, JobState
-from tests.fakes.fal_server import FakeFal, Fault
-from tests.integration.conftest import open_stack, settings_for, tween_request
+from tests.fakes.fal_server import FakeFal, Fault, JobScript
+from tests.integration.conftest import MOD, open_stack, settings_for, tween_request
 from tests.integration.test_job_flow import ledger, settled
 
 RIDDEN_OUT = {
@@ -66,3 +66,32 @@ async def test_fal_unreachable_for_submit_refunds_without_a_storm(fake_fal: Fake
         assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
     assert failed.failure is FailureReason.FAL_UNREACHABLE
     assert fake_fal.count("submit") == settings.fal.max_attempts  # refused each time; never more than the cap
+
+
+async def test_one_submit_that_blows_up_never_strands_the_others_started_with_it(
+    fake_fal: FakeFal, tmp_path, monkeypatch
+):
+    settings = settings_for(fake_fal, tmp_path, budget={"member_seconds": 100}, concurrency={"per_guild": 1})
+    fake_fal.script_next(JobScript(run_seconds=None))  # holds the one slot until the others wait behind it
+    async with open_stack(settings) as stack:
+        holder = await stack.services.jobs.submit(tween_request())
+        waiting = [await stack.services.jobs.submit(tween_request()) for _ in range(3)]
+        assert [j.state for j in waiting] == [JobState.WAITING] * 3
+        real_submit = stack.fal.submit
+        blown: list[str] = []
+
+        async def first_blows_up(endpoint, arguments, **kwargs):
+            if not blown:
+                blown.append(endpoint)
+                raise RuntimeError("an answer nobody foresaw")
+            return await real_submit(endpoint, arguments, **kwargs)
+
+        monkeypatch.setattr(stack.fal, "submit", first_blows_up)
+        # One pass of Tween's queue claims all three at once.
+        await stack.services.moderation.configure(MOD, "caps", member_concurrency=5, guild_concurrency=5)
+        await settled(stack, waiting[0].id, JobState.SUBMIT_UNKNOWN)  # its fate at fal is unknown: never re-sent
+        for job in waiting[1:]:
+            await settled(stack, job.id, JobState.DELIVERED)
+        fake_fal.release(fake_fal.submits[0].request_id)
+        await settled(stack, holder.id, JobState.DELIVERED)
+    assert len(fake_fal.submits) == 3
