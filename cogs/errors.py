@@ -68,6 +68,9 @@ def _input_text(error: InputRejected) -> str:
         "not_a_session": "Use /history inside a Tween thread.",
         "approval_needs_seconds": "With the `over` policy, say how many seconds a job may have without approval.",
         "approval_needs_role": "With the `without_role` policy, pick the role whose members skip approval.",
+        "unknown_tier": f"There is no tier called `{d.get('tier')}` here. Pick one of: "
+        + ", ".join(f"`{t}`" for t in d.get("known", []))
+        + ".",
     }
     return texts.get(error.reason, "That input can't be used.")
 
