@@ -22,7 +22,7 @@ SPEC = Path(__file__).resolve().parents[3] / "shared" / "data" / "discord-api-sp
 async def bot(tmp_path):
     settings = make_settings(storage={"db_path": str(tmp_path / "t.sqlite3")})
     async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
-        tween_bot = TweenBot(build_services(db, fal, settings), track=False)
+        tween_bot = TweenBot(build_services(db, fal, settings), extensions=EXTENSIONS, track=False)
         await tween_bot.setup_hook()
         yield tween_bot
         await tween_bot.close()
