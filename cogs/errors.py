@@ -98,7 +98,7 @@ def slow_down(retry_after: float) -> str:
     return f"Slow down a little: you can use Tween again in {max(1, round(retry_after))} s."
 
 
-def user_text(error: BaseException, price_per_second: float | None = None) -> str:
+def user_text(error: BaseException) -> str:
     """Words for a member, for every error we raise on purpose; a reference code for the rest."""
     nothing_spent = " Nothing was charged."
     if isinstance(error, ImageRejected):
@@ -106,7 +106,7 @@ def user_text(error: BaseException, price_per_second: float | None = None) -> st
     if isinstance(error, InputRejected):
         return _input_text(error) + nothing_spent
     if isinstance(error, BudgetExhausted):
-        return render.budget_exhausted(error, price_per_second)
+        return render.budget_exhausted(error)
     if isinstance(error, Refused):
         return _refused_text(error)
     if isinstance(error, NotModerator):
@@ -140,13 +140,11 @@ def user_text(error: BaseException, price_per_second: float | None = None) -> st
     return ""
 
 
-async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+async def report_error(interaction: discord.Interaction[TweenBot], error: BaseException) -> None:
     """Answer the member privately; log what we did not expect, with a code they can quote."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
-    bot = interaction.client
-    price = bot.services.settings.model.price_per_second if hasattr(bot, "services") else None
-    text = user_text(error, price)
+    text = user_text(error)
     if not text:
         code = secrets.token_hex(3)
         command = interaction.command.qualified_name if interaction.command else "?"
