@@ -32,15 +32,8 @@ class ModelSettings:
     def default(self) -> Tier:
         return self.tiers[self.default_tier]
 
-    # The default tier's values, for code that has no guild at hand (a guild's own tier: BudgetService.price_for).
-    @property
-    def endpoint(self) -> str:
-        return self.default.endpoint
-
-    @property
-    def price_per_second(self) -> float:
-        return self.default.price_per_second
-
+    # The default tier's durations, for code that has no guild at hand. No price here on purpose: a price is always
+    # a guild's own tier's (BudgetService.price_for).
     @property
     def min_duration(self) -> int:
         return self.default.min_duration
