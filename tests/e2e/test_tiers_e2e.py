@@ -104,3 +104,12 @@ async def test_buttons_get_the_same_refusals_as_commands(world: World):
         throttled = await world.discord.click(video.id, "tween:details:1", user=member)
         text = await world.discord.wait_for(lambda: ephemeral_text(throttled))
         assert text.startswith("Slow down a little: you can use Tween again in")
+
+
+async def test_typing_in_the_duration_picker_does_not_use_up_the_abuse_limit(world: World):
+    async with run_bot(world, "[abuse]\nactions = 1\nper_seconds = 60\n") as tween:
+        await tween.tree.sync()
+        for typed in ("", "1", "5"):
+            assert await duration_suggestions(world, typed)
+        quota = await world.discord.slash("quota", user=world.discord.guild.member)
+        assert (await world.discord.wait_for(lambda: quota.original)).embeds
