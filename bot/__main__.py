@@ -31,6 +31,7 @@ from bot.ops.metrics import DiscordRateLimitCounter, Metrics
 from bot.ops.wiring import operations
 from bot.services import build_services
 from bot.settings import Settings
+from cogs import EXTENSIONS
 
 log = logging.getLogger("bot")
 
@@ -43,7 +44,8 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
         db = await stack.enter_async_context(open_database(settings.storage.db_path))
         fal = await stack.enter_async_context(FalClient(settings.fal, observer=metrics))
         point_discord_at(settings.discord)
-        bot = await stack.enter_async_context(TweenBot(build_services(db, fal, settings), track=track))
+        services = build_services(db, fal, settings)
+        bot = await stack.enter_async_context(TweenBot(services, extensions=EXTENSIONS, track=track))
         if metrics is not None:
             stack.callback(DiscordRateLimitCounter(metrics).attach().detach)
         if track:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import discord
 import yarl
@@ -15,7 +15,6 @@ from discord.ext import commands
 from bot.ops.health import GatewayState
 from bot.services import Services
 from bot.settings import DiscordSettings
-from cogs import EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +42,13 @@ class ShuttingDown(app_commands.CheckFailure):
 
 class TweenTree(app_commands.CommandTree["TweenBot"]):
     async def interaction_check(self, interaction: discord.Interaction[TweenBot]) -> bool:
-        if self.client.closing:
-            raise ShuttingDown()
-        retry = self.client.services.throttle.check(interaction.guild_id or 0, interaction.user.id)
-        if retry is not None:
-            raise Throttled(retry)
+        if (refusal := self.client.refusal(interaction)) is not None:
+            raise refusal
         return True
 
 
 class TweenBot(commands.Bot):
-    def __init__(self, services: Services, *, track: bool = True) -> None:
+    def __init__(self, services: Services, *, extensions: Sequence[str], track: bool = True) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -64,11 +60,22 @@ class TweenBot(commands.Bot):
             tree_cls=TweenTree,
         )
         self.services = services
+        self._extensions = tuple(extensions)
         self._track = track
         self.closing = False
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def refusal(self, interaction: discord.Interaction[TweenBot]) -> ShuttingDown | Throttled | None:
+        """Why this command or button press is turned away before it runs (None: it may run). Slash commands and
+        buttons both ask here; cogs/errors.py words the answer."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            return None  # suggestions while typing spend nothing, and Discord shows no error text for them
+        if self.closing:
+            return ShuttingDown()
+        retry = self.services.throttle.check(interaction.guild_id or 0, interaction.user.id)
+        return None if retry is None else Throttled(retry)
 
     @contextlib.asynccontextmanager
     async def working(self) -> AsyncIterator[None]:
@@ -83,7 +90,7 @@ class TweenBot(commands.Bot):
                 self._idle.set()
 
     async def setup_hook(self) -> None:
-        for extension in EXTENSIONS:
+        for extension in self._extensions:
             await self.load_extension(extension)
         if self._track:
             await self.services.tracker.start()

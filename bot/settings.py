@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
+from bot.tiers import Tier, adopt_legacy_keys, build_tiers
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 REQUIRED_SECRETS = ("DISCORD_TOKEN", "FAL_KEY")
@@ -17,13 +23,28 @@ REQUIRED_SECRETS = ("DISCORD_TOKEN", "FAL_KEY")
 
 @dataclass(frozen=True)
 class ModelSettings:
-    endpoint: str
-    price_per_second: float
-    standard_endpoint: str
-    standard_price_per_second: float
-    min_duration: int
-    max_duration: int
-    default_duration: int
+    """[model] and the [tiers] table: every tier a guild may use, and the one it uses until its moderators pick."""
+
+    default_tier: str
+    tiers: Mapping[str, Tier]
+
+    @property
+    def default(self) -> Tier:
+        return self.tiers[self.default_tier]
+
+    # The default tier's durations, for code that has no guild at hand. No price here on purpose: a price is always
+    # a guild's own tier's (BudgetService.price_for).
+    @property
+    def min_duration(self) -> int:
+        return self.default.min_duration
+
+    @property
+    def max_duration(self) -> int:
+        return self.default.max_duration
+
+    @property
+    def default_duration(self) -> int:
+        return self.default.default_duration
 
 
 @dataclass(frozen=True)
@@ -138,12 +159,6 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
-class Tier:
-    endpoint: str
-    price_per_second: float
-
-
-@dataclass(frozen=True)
 class Settings:
     model: ModelSettings
     limits: LimitSettings
@@ -176,7 +191,7 @@ class Settings:
         """Build settings from an already merged mapping of TOML tables."""
         try:
             settings = cls(
-                model=_section(ModelSettings, data, "model"),
+                model=_model(data),
                 limits=_section(LimitSettings, data, "limits"),
                 budget=_section(BudgetSettings, data, "budget"),
                 concurrency=_section(ConcurrencySettings, data, "concurrency"),
@@ -194,18 +209,26 @@ class Settings:
         settings.check()
         return settings
 
-    def tier(self, name: str) -> Tier:
-        """The fal endpoint and price for a guild's model tier ("pro" or "standard")."""
-        m = self.model
-        if name == "standard":
-            return Tier(m.standard_endpoint, m.standard_price_per_second)
-        return Tier(m.endpoint, m.price_per_second)
+    @property
+    def tiers(self) -> Mapping[str, Tier]:
+        """Every configured tier by name, in config order."""
+        return self.model.tiers
+
+    def tier(self, name: str | None) -> Tier:
+        """The named tier; the default tier for None or for a name the config no longer has."""
+        return self.model.tiers.get(name or "", self.model.default)
+
+    def tier_for_endpoint(self, endpoint: str) -> Tier:
+        """The tier a job's stored endpoint belongs to, for building its fal input at submit time."""
+        for tier in self.model.tiers.values():
+            if tier.endpoint == endpoint:
+                return tier
+        # The table changed while the job waited: its endpoint stays, and the default tier's input is the best guess.
+        log.warning("no tier has endpoint %s; building its input as tier %s", endpoint, self.model.default_tier)
+        return self.model.default
 
     def check(self) -> None:
         """Refuse values that would make the bot misbehave."""
-        m = self.model
-        if not (3 <= m.min_duration <= m.default_duration <= m.max_duration <= 10):
-            raise ConfigError("model durations must satisfy 3 <= min <= default <= max <= 10")
         if self.budget.period not in ("day", "week", "month"):
             raise ConfigError("budget.period must be day, week or month")
         if not 0 <= self.budget.reset_hour_utc <= 23:
@@ -284,6 +307,21 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
             _merge(base[key], value)
         else:
             base[key] = value
+
+
+def _model(data: Mapping[str, Any]) -> ModelSettings:
+    model = copy.deepcopy(dict(data.get("model") or {}))
+    tiers = copy.deepcopy(data.get("tiers"))
+    if isinstance(tiers, dict):
+        adopt_legacy_keys(model, tiers)
+    built = build_tiers(tiers)
+    unknown = set(model) - {"default_tier"}
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [model]: {', '.join(sorted(unknown))}")
+    default = model.get("default_tier")
+    if default not in built:
+        raise ConfigError(f"model.default_tier must name a [tiers.*] table ({', '.join(built)}), not {default!r}")
+    return ModelSettings(default_tier=default, tiers=MappingProxyType(built))
 
 
 def _section(kind: type[Any], data: Mapping[str, Any], name: str) -> Any:

@@ -13,6 +13,8 @@ from discord.ext import commands
 
 from bot.errors import InputRejected, NotModerator
 from bot.models import GuildPolicy, PotScope
+from bot.pricing import format_usd, price_micros
+from bot.tiers import Tier
 from cogs.common import answer, requester_from
 from cogs.render_admin import seconds_and_dollars
 
@@ -21,6 +23,16 @@ if TYPE_CHECKING:
 
 Seconds = app_commands.Range[int, 0, 1_000_000]
 MANAGE = discord.Permissions(manage_guild=True)
+
+
+def tier_choices(tiers: list[Tier], typed: str = "") -> list[app_commands.Choice[str]]:
+    """Every configured tier with its price per second; those whose name starts with what was typed, or all."""
+    choices = [
+        app_commands.Choice(name=f"{t.name} ({format_usd(price_micros(1, t.price_per_second))}/s)", value=t.name)
+        for t in tiers
+    ]
+    matching = [c for c in choices if c.value.startswith(typed.strip().casefold())]
+    return (matching or choices)[:25]
 
 
 def policy_text(policy: GuildPolicy, price: float) -> str:
@@ -66,9 +78,9 @@ class AdminCog(commands.Cog):
         self.bot = bot
         self.moderation = bot.services.moderation
 
-    async def _done(self, interaction: discord.Interaction, policy: GuildPolicy, what: str) -> None:
-        price = self.bot.services.settings.tier(policy.tier).price_per_second
-        await answer(interaction, f"✅ {what}\n\n{policy_text(policy, price)}")
+    async def _done(self, interaction: discord.Interaction[TweenBot], policy: GuildPolicy, what: str) -> None:
+        tier = await self.bot.services.budget.price_for(policy.guild_id)
+        await answer(interaction, f"✅ {what}\n\n{policy_text(policy, tier.price_per_second)}")
 
     # -- budget ------------------------------------------------------------------------------------------
 
@@ -78,7 +90,7 @@ class AdminCog(commands.Cog):
     )
     async def budget_set(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TweenBot],
         seconds: Seconds,
         period: Literal["day", "week", "month"] | None = None,
         reset_hour: app_commands.Range[int, 0, 23] | None = None,
@@ -93,7 +105,7 @@ class AdminCog(commands.Cog):
 
     @budget.command(name="topup", description="Add one-off seconds to the server's budget for this period")
     async def budget_topup(
-        self, interaction: discord.Interaction, seconds: app_commands.Range[int, 1, 100_000]
+        self, interaction: discord.Interaction[TweenBot], seconds: app_commands.Range[int, 1, 100_000]
     ) -> None:
         who = requester_from(interaction)
         pot = await self.moderation.add_seconds(who, PotScope.GUILD, who.guild_id, seconds)
@@ -102,7 +114,7 @@ class AdminCog(commands.Cog):
         )
 
     @budget.command(name="member", description="Set each member's default allowance per period")
-    async def budget_member(self, interaction: discord.Interaction, seconds: Seconds) -> None:
+    async def budget_member(self, interaction: discord.Interaction[TweenBot], seconds: Seconds) -> None:
         policy = await self.moderation.configure(
             requester_from(interaction), "member_allowance", member_seconds=seconds
         )
@@ -110,7 +122,7 @@ class AdminCog(commands.Cog):
 
     @budget.command(name="role", description="Give a role its own allowance (leave seconds empty to remove it)")
     async def budget_role(
-        self, interaction: discord.Interaction, role: discord.Role, seconds: Seconds | None = None
+        self, interaction: discord.Interaction[TweenBot], role: discord.Role, seconds: Seconds | None = None
     ) -> None:
         who = requester_from(interaction)
         if seconds is None:
@@ -121,7 +133,10 @@ class AdminCog(commands.Cog):
 
     @budget.command(name="grant", description="Give a member extra seconds for this period")
     async def budget_grant(
-        self, interaction: discord.Interaction, member: discord.Member, seconds: app_commands.Range[int, 1, 100_000]
+        self,
+        interaction: discord.Interaction[TweenBot],
+        member: discord.Member,
+        seconds: app_commands.Range[int, 1, 100_000],
     ) -> None:
         pot = await self.moderation.add_seconds(requester_from(interaction), PotScope.MEMBER, member.id, seconds)
         await answer(
@@ -130,7 +145,7 @@ class AdminCog(commands.Cog):
 
     @budget.command(name="channel", description="Give a channel its own pot (leave seconds empty to remove it)")
     async def budget_channel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel, seconds: Seconds | None = None
+        self, interaction: discord.Interaction[TweenBot], channel: discord.TextChannel, seconds: Seconds | None = None
     ) -> None:
         who = requester_from(interaction)
         if seconds is None:
@@ -142,19 +157,19 @@ class AdminCog(commands.Cog):
     # -- access ------------------------------------------------------------------------------------------
 
     @access.command(name="pause", description="Stop new videos (running ones finish)")
-    async def access_pause(self, interaction: discord.Interaction) -> None:
+    async def access_pause(self, interaction: discord.Interaction[TweenBot]) -> None:
         policy = await self.moderation.configure(requester_from(interaction), "pause", paused=1)
         await self._done(interaction, policy, "Generation paused.")
 
     @access.command(name="resume", description="Allow new videos again")
-    async def access_resume(self, interaction: discord.Interaction) -> None:
+    async def access_resume(self, interaction: discord.Interaction[TweenBot]) -> None:
         policy = await self.moderation.configure(requester_from(interaction), "resume", paused=0)
         await self._done(interaction, policy, "Generation resumed.")
 
     @access.command(name="block", description="Stop a member from making videos")
     async def access_block(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TweenBot],
         member: discord.Member,
         reason: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
@@ -162,13 +177,13 @@ class AdminCog(commands.Cog):
         await self._done(interaction, policy, f"{member.mention} is blocked from /tween.")
 
     @access.command(name="unblock", description="Let a blocked member make videos again")
-    async def access_unblock(self, interaction: discord.Interaction, member: discord.Member) -> None:
+    async def access_unblock(self, interaction: discord.Interaction[TweenBot], member: discord.Member) -> None:
         policy = await self.moderation.unblock(requester_from(interaction), member.id)
         await self._done(interaction, policy, f"{member.mention} may use /tween again.")
 
     @access.command(name="channel", description="Allow /tween in a channel (or stop allowing it)")
     async def access_channel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool = True
+        self, interaction: discord.Interaction[TweenBot], channel: discord.TextChannel, allowed: bool = True
     ) -> None:
         who = requester_from(interaction)
         if allowed:
@@ -179,7 +194,7 @@ class AdminCog(commands.Cog):
 
     @access.command(name="word", description="Ban a word in prompts (or lift the ban)")
     async def access_word(
-        self, interaction: discord.Interaction, word: app_commands.Range[str, 1, 50], banned: bool = True
+        self, interaction: discord.Interaction[TweenBot], word: app_commands.Range[str, 1, 50], banned: bool = True
     ) -> None:
         clean = word.strip().casefold()
         if not clean:
@@ -194,21 +209,32 @@ class AdminCog(commands.Cog):
     # -- settings ----------------------------------------------------------------------------------------
 
     @settings.command(name="show", description="Show every Tween setting for this server")
-    async def settings_show(self, interaction: discord.Interaction) -> None:
+    async def settings_show(self, interaction: discord.Interaction[TweenBot]) -> None:
         who = requester_from(interaction)
         if not who.is_moderator:
             raise NotModerator()
         policy = await self.moderation.policy(who.guild_id)
-        price = self.bot.services.settings.tier(policy.tier).price_per_second
-        await answer(interaction, policy_text(policy, price))
+        tier = await self.bot.services.budget.price_for(who.guild_id)
+        await answer(interaction, policy_text(policy, tier.price_per_second))
 
-    @settings.command(name="tier", description="Pick the model tier: pro ($0.112/s) or standard ($0.084/s)")
-    async def settings_tier(self, interaction: discord.Interaction, tier: Literal["pro", "standard"]) -> None:
+    @settings.command(name="tier", description="Pick the model tier (the list shows each tier's price per second)")
+    @app_commands.describe(tier="A tier from the bot's configuration")
+    async def settings_tier(
+        self, interaction: discord.Interaction[TweenBot], tier: app_commands.Range[str, 1, 32]
+    ) -> None:
         policy = await self.moderation.configure(requester_from(interaction), "tier", tier=tier)
-        await self._done(interaction, policy, f"Model tier set to {tier}.")
+        await self._done(interaction, policy, f"Model tier set to {policy.tier}.")
+
+    @settings_tier.autocomplete("tier")
+    async def _tier_suggestions(
+        self, interaction: discord.Interaction[TweenBot], typed: str
+    ) -> list[app_commands.Choice[str]]:
+        return tier_choices(list(self.bot.services.settings.tiers.values()), str(typed))
 
     @settings.command(name="log", description="Where audits, approvals and warnings go (empty: none)")
-    async def settings_log(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+    async def settings_log(
+        self, interaction: discord.Interaction[TweenBot], channel: discord.TextChannel | None = None
+    ) -> None:
         channel_id = channel.id if channel else None
         policy = await self.moderation.configure(requester_from(interaction), "log_channel", log_channel_id=channel_id)
         await self._done(interaction, policy, "Log channel updated.")
@@ -221,7 +247,7 @@ class AdminCog(commands.Cog):
     )
     async def settings_approval(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TweenBot],
         policy: Literal["off", "over", "without_role", "always"],
         seconds: app_commands.Range[int, 3, 10] | None = None,
         role: discord.Role | None = None,
@@ -242,7 +268,7 @@ class AdminCog(commands.Cog):
     @settings.command(name="caps", description="How many jobs may run at fal at once")
     async def settings_caps(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TweenBot],
         per_member: app_commands.Range[int, 1, 20],
         per_server: app_commands.Range[int, 1, 50],
     ) -> None:
@@ -254,7 +280,7 @@ class AdminCog(commands.Cog):
     @settings.command(name="settle", description="Settle a job whose submit fate was unknown (check fal first)")
     @app_commands.describe(job="The job number", billed="Did fal bill it? (see your fal dashboard)")
     async def settings_settle(
-        self, interaction: discord.Interaction, job: app_commands.Range[int, 1], billed: bool
+        self, interaction: discord.Interaction[TweenBot], job: app_commands.Range[int, 1], billed: bool
     ) -> None:
         settled = await self.moderation.settle(requester_from(interaction), job, billed=billed)
         verdict = "charged" if billed else "refunded"

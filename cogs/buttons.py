@@ -1,24 +1,30 @@
-"""Buttons that keep working after a restart: their custom ids carry the job id (discord.py DynamicItem)."""
+"""Buttons that keep working after a restart: their custom ids carry the job id (discord.py DynamicItem).
+
+Every release has posted `tween:<action>:<job id>`, and buttons already in servers must keep working, so that
+shape never changes. One DynamicItem class per family of actions: the job card's cancel, a result's session
+buttons, and a moderator's approve and deny."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 from discord.ext import commands
 
 from bot.errors import InputRejected
 from bot.models import Job
+from bot.tiers import Tier
 from cogs import render
 from cogs.common import answer, requester_from
-from cogs.errors import RESTARTING, report_error, slow_down
+from cogs.errors import report_error
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
 
+Handler = Callable[["discord.Interaction[TweenBot]"], Awaitable[None]]
 
-TEMPLATE = r"tween:(?P<action>approve|deny|cancel|reroll|remix|swap|details|vote):(?P<job>\d+)"
 STYLES = {"approve": discord.ButtonStyle.success, "deny": discord.ButtonStyle.danger}
 LABELS = {
     "approve": "Approve",
@@ -32,72 +38,132 @@ LABELS = {
 }
 
 
-class JobButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+def template(*actions: str) -> str:
+    return rf"tween:(?P<action>{'|'.join(actions)}):(?P<job>\d+)"
+
+
+def custom_id(action: str, job_id: int) -> str:
+    return f"tween:{action}:{job_id}"
+
+
+class TweenButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=template("[a-z]+")):
+    """What every family shares: the admission check, the shutdown guard and the one error answer. Only the
+    families are registered: a subclass names its `actions`, and `handler` maps each to a method."""
+
+    ACTIONS: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, *, actions: tuple[str, ...]) -> None:
+        super().__init_subclass__(template=template(*actions))
+        cls.ACTIONS = actions
+
     def __init__(self, action: str, job_id: int, *, count: int | None = None) -> None:
         label = LABELS[action] + (f" {count}" if count is not None else "")
         style = STYLES.get(action, discord.ButtonStyle.secondary)
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"tween:{action}:{job_id}"))
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id(action, job_id)))
         self.action = action
         self.job_id = job_id
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> JobButton:
+        cls, interaction: discord.Interaction[TweenBot], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
         return cls(match["action"], int(match["job"]))
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        bot: TweenBot = interaction.client  # type: ignore[assignment]
-        if bot.closing:
-            await answer(interaction, RESTARTING)
-            return False
-        retry = bot.services.throttle.check(interaction.guild_id or 0, interaction.user.id)
-        if retry is not None:
-            await answer(interaction, slow_down(retry))
-            return False
-        return True
+    async def interaction_check(self, interaction: discord.Interaction[TweenBot]) -> bool:
+        refusal = interaction.client.refusal(interaction)
+        if refusal is not None:
+            await report_error(interaction, refusal)
+        return refusal is None
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: TweenBot = interaction.client  # type: ignore[assignment]
+    async def callback(self, interaction: discord.Interaction[TweenBot]) -> None:
         try:
-            async with bot.working():
-                await self._act(interaction)
+            async with interaction.client.working():
+                await self.handler()(interaction)
         except Exception as error:  # buttons bypass the tree's error handler
             await report_error(interaction, error)
 
-    async def _act(self, interaction: discord.Interaction) -> None:
-        bot: TweenBot = interaction.client  # type: ignore[assignment]
-        services = bot.services
-        who = requester_from(interaction)
-        if self.action == "remix":
-            job = await services.sessions.details(who, self.job_id)
-            await interaction.response.send_modal(RemixModal(job, services.settings.limits.max_prompt_chars))
-            return
-        if self.action == "vote":
-            voted, count = await services.sessions.vote(who, self.job_id)
-            await interaction.response.edit_message(view=result_view(self.job_id, count))
-            await answer(interaction, "👍 Vote counted." if voted else "Vote taken back.")
-            return
+    def handler(self) -> Handler:
+        raise NotImplementedError
+
+
+class JobButton(TweenButton, actions=("cancel",)):
+    """On the public job card while the job can still be stopped."""
+
+    def handler(self) -> Handler:
+        return self.cancel
+
+    async def cancel(self, interaction: discord.Interaction[TweenBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if self.action == "details":
-            await answer(interaction, embed=render.details_embed(await services.sessions.details(who, self.job_id)))
-        elif self.action == "cancel":
-            outcome = await services.moderation.cancel(who, self.job_id)
-            await answer(interaction, render.cancel_text(outcome.job, outcome.refunded))
-        elif self.action in ("reroll", "swap"):
-            job = await services.sessions.follow_up(who, self.job_id, self.action, upload_limit=_limit(interaction))
-            await answer(interaction, render.submitted_text(job))
-        else:
-            job = await services.moderation.decide(who, self.job_id, approve=self.action == "approve")
-            await answer(interaction, f"Tween #{job.id}: {render.state_line(job)}")
+        outcome = await interaction.client.services.moderation.cancel(requester_from(interaction), self.job_id)
+        await answer(interaction, render.cancel_text(outcome.job, outcome.refunded))
+
+
+class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", "vote")):
+    """Under a delivered video: make the next version from it, look at it, or vote for it."""
+
+    def handler(self) -> Handler:
+        handlers = {
+            "reroll": self.follow_up,
+            "swap": self.follow_up,
+            "remix": self.remix,
+            "details": self.details,
+            "vote": self.vote,
+        }
+        return handlers[self.action]
+
+    async def follow_up(self, interaction: discord.Interaction[TweenBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        sessions = interaction.client.services.sessions
+        job = await sessions.follow_up(
+            requester_from(interaction), self.job_id, self.action, upload_limit=upload_limit(interaction)
+        )
+        await answer(interaction, render.submitted_text(job))
+
+    async def remix(self, interaction: discord.Interaction[TweenBot]) -> None:
+        services = interaction.client.services
+        job = await services.sessions.details(requester_from(interaction), self.job_id)
+        tier = await services.budget.price_for(job.guild_id)
+        await interaction.response.send_modal(RemixModal(job, services.settings.limits.max_prompt_chars, tier))
+
+    async def details(self, interaction: discord.Interaction[TweenBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        job = await interaction.client.services.sessions.details(requester_from(interaction), self.job_id)
+        await answer(interaction, embed=render.details_embed(job))
+
+    async def vote(self, interaction: discord.Interaction[TweenBot]) -> None:
+        voted, count = await interaction.client.services.sessions.vote(requester_from(interaction), self.job_id)
+        await interaction.response.edit_message(view=result_view(self.job_id, count))
+        await answer(interaction, "👍 Vote counted." if voted else "Vote taken back.")
+
+
+class ModerationButton(TweenButton, actions=("approve", "deny")):
+    """On an approval request in the log channel."""
+
+    def handler(self) -> Handler:
+        return self.decide
+
+    async def decide(self, interaction: discord.Interaction[TweenBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        moderation = interaction.client.services.moderation
+        job = await moderation.decide(requester_from(interaction), self.job_id, approve=self.action == "approve")
+        await answer(interaction, f"Tween #{job.id}: {render.state_line(job)}")
+
+
+FAMILIES: tuple[type[TweenButton], ...] = (JobButton, SessionButton, ModerationButton)
+
+
+def button(action: str, job_id: int, *, count: int | None = None) -> TweenButton:
+    family = next(f for f in FAMILIES if action in f.ACTIONS)
+    return family(action, job_id, count=count)
 
 
 class RemixModal(discord.ui.Modal):
     """The prompt and duration of a version, prefilled, to make the next one from."""
 
-    def __init__(self, job: Job, max_prompt: int) -> None:
+    def __init__(self, job: Job, max_prompt: int, tier: Tier) -> None:
         super().__init__(title=f"Remix Tween #{job.id}", custom_id=f"tween:remix-modal:{job.id}")
         self.job_id = job.id
+        self.tier = tier
         self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
             label="Prompt",
             style=discord.TextStyle.paragraph,
@@ -106,21 +172,20 @@ class RemixModal(discord.ui.Modal):
             custom_id="prompt",
         )
         self.duration: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
-            label="Duration in seconds (3-10)", default=str(job.duration), max_length=2, custom_id="duration"
+            label=f"Duration in seconds ({tier.min_duration}-{tier.max_duration})",
+            default=str(job.duration),
+            max_length=2,
+            custom_id="duration",
         )
         self.add_item(self.prompt)
         self.add_item(self.duration)
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        bot: TweenBot = interaction.client  # type: ignore[assignment]
+    async def on_submit(self, interaction: discord.Interaction[TweenBot]) -> None:
         text = self.duration.value.strip()
         if not text.isdigit():
-            raise InputRejected(
-                "bad_duration",
-                low=bot.services.settings.model.min_duration,
-                high=bot.services.settings.model.max_duration,
-            )
+            raise InputRejected("bad_duration", low=self.tier.min_duration, high=self.tier.max_duration)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = interaction.client
         async with bot.working():
             job = await bot.services.sessions.follow_up(
                 requester_from(interaction),
@@ -128,31 +193,30 @@ class RemixModal(discord.ui.Modal):
                 "remix",
                 prompt=self.prompt.value,
                 duration=int(text),
-                upload_limit=_limit(interaction),
+                upload_limit=upload_limit(interaction),
             )
             await answer(interaction, render.submitted_text(job))
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    async def on_error(self, interaction: discord.Interaction[TweenBot], error: Exception) -> None:
         await report_error(interaction, error)
 
 
-def _limit(interaction: discord.Interaction) -> int:
-    bot: TweenBot = interaction.client  # type: ignore[assignment]
-    return interaction.filesize_limit or bot.services.settings.limits.default_upload_limit
+def upload_limit(interaction: discord.Interaction[TweenBot]) -> int:
+    return interaction.filesize_limit or interaction.client.services.settings.limits.default_upload_limit
 
 
 def result_view(job_id: int, votes: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in ("reroll", "remix", "swap", "details"):
-        view.add_item(JobButton(action, job_id))
-    view.add_item(JobButton("vote", job_id, count=votes))
+        view.add_item(button(action, job_id))
+    view.add_item(button("vote", job_id, count=votes))
     return view
 
 
 def job_view(job_id: int, *actions: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in actions:
-        view.add_item(JobButton(action, job_id))
+        view.add_item(button(action, job_id))
     return view
 
 
@@ -161,14 +225,14 @@ class ButtonsCog(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(JobButton)
+        self.bot.add_dynamic_items(*FAMILIES)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(JobButton)
+        self.bot.remove_dynamic_items(*FAMILIES)
 
 
 async def setup(bot: TweenBot) -> None:
     await bot.add_cog(ButtonsCog(bot))
 
 
-__all__ = ["JobButton", "job_view", "result_view"]
+__all__ = ["FAMILIES", "JobButton", "ModerationButton", "SessionButton", "job_view", "result_view"]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 
 from bot.models import Requester
 
+if TYPE_CHECKING:
+    from bot.app import TweenBot
+
 NO_PINGS = discord.AllowedMentions.none()
 
 
-def requester_from(interaction: discord.Interaction) -> Requester:
+def requester_from(interaction: discord.Interaction[TweenBot]) -> Requester:
     """The member, their roles and their moderator flag, read from the interaction itself (never a cache)."""
     user = interaction.user
     roles = frozenset(r.id for r in user.roles) if isinstance(user, discord.Member) else frozenset()
@@ -25,7 +30,7 @@ def requester_from(interaction: discord.Interaction) -> Requester:
     )
 
 
-async def answer(interaction: discord.Interaction, content: str | None = None, **kwargs: object) -> None:
+async def answer(interaction: discord.Interaction[TweenBot], content: str | None = None, **kwargs: object) -> None:
     """Reply privately, whether or not the interaction was already answered or deferred."""
     kwargs.setdefault("allowed_mentions", NO_PINGS)
     if interaction.response.is_done():

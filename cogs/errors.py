@@ -68,6 +68,9 @@ def _input_text(error: InputRejected) -> str:
         "not_a_session": "Use /history inside a Tween thread.",
         "approval_needs_seconds": "With the `over` policy, say how many seconds a job may have without approval.",
         "approval_needs_role": "With the `without_role` policy, pick the role whose members skip approval.",
+        "unknown_tier": f"There is no tier called `{d.get('tier')}` here. Pick one of: "
+        + ", ".join(f"`{t}`" for t in d.get("known", []))
+        + ".",
     }
     return texts.get(error.reason, "That input can't be used.")
 
@@ -95,7 +98,7 @@ def slow_down(retry_after: float) -> str:
     return f"Slow down a little: you can use Tween again in {max(1, round(retry_after))} s."
 
 
-def user_text(error: BaseException, price_per_second: float | None = None) -> str:
+def user_text(error: BaseException) -> str:
     """Words for a member, for every error we raise on purpose; a reference code for the rest."""
     nothing_spent = " Nothing was charged."
     if isinstance(error, ImageRejected):
@@ -103,7 +106,7 @@ def user_text(error: BaseException, price_per_second: float | None = None) -> st
     if isinstance(error, InputRejected):
         return _input_text(error) + nothing_spent
     if isinstance(error, BudgetExhausted):
-        return render.budget_exhausted(error, price_per_second)
+        return render.budget_exhausted(error)
     if isinstance(error, Refused):
         return _refused_text(error)
     if isinstance(error, NotModerator):
@@ -137,13 +140,11 @@ def user_text(error: BaseException, price_per_second: float | None = None) -> st
     return ""
 
 
-async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+async def report_error(interaction: discord.Interaction[TweenBot], error: BaseException) -> None:
     """Answer the member privately; log what we did not expect, with a code they can quote."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
-    bot = interaction.client
-    price = bot.services.settings.model.price_per_second if hasattr(bot, "services") else None
-    text = user_text(error, price)
+    text = user_text(error)
     if not text:
         code = secrets.token_hex(3)
         command = interaction.command.qualified_name if interaction.command else "?"

@@ -170,10 +170,9 @@ class DiscordPublisher:
             log.warning("job %d: could not close the approval request: %r", job.id, exc)
 
     async def post_log(self, channel_id: int, event: LogEvent) -> None:
-        policy = await self._bot.services.moderation.policy(event.guild_id)
-        price = self._bot.services.settings.tier(policy.tier).price_per_second
+        tier = await self._bot.services.budget.price_for(event.guild_id)
         channel = self._bot.get_partial_messageable(channel_id, guild_id=event.guild_id)
-        await channel.send(render_admin.log_text(event, price), allowed_mentions=NO_PINGS)
+        await channel.send(render_admin.log_text(event, tier.price_per_second), allowed_mentions=NO_PINGS)
 
     async def close(self) -> None:
         await self._cards.close()

@@ -26,14 +26,14 @@ class QueueCog(commands.Cog):
         self.bot = bot
 
     @queue.command(name="show", description="Jobs at fal.ai and in Tween's own queue, with their places")
-    async def queue_show(self, interaction: discord.Interaction) -> None:
+    async def queue_show(self, interaction: discord.Interaction[TweenBot]) -> None:
         who = requester_from(interaction)
         jobs = await self.bot.services.jobs.queue(who.guild_id, SHOWN)
         await answer(interaction, embed=queue_embed(jobs))
 
     @queue.command(name="cancel", description="Cancel a job: your own, or any as a moderator")
     @app_commands.describe(job="The job number, as on its card (#12)")
-    async def queue_cancel(self, interaction: discord.Interaction, job: app_commands.Range[int, 1]) -> None:
+    async def queue_cancel(self, interaction: discord.Interaction[TweenBot], job: app_commands.Range[int, 1]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.bot.services.moderation.cancel(requester_from(interaction), job)
         await answer(interaction, render.cancel_text(outcome.job, outcome.refunded))

@@ -28,18 +28,18 @@ class QuotaCog(commands.Cog):
 
     @app_commands.command(name="quota", description="How many video-seconds you and this server have left")
     @app_commands.guild_only()
-    async def quota(self, interaction: discord.Interaction) -> None:
+    async def quota(self, interaction: discord.Interaction[TweenBot]) -> None:
         who = requester_from(interaction)
         services = self.bot.services
         view = await services.budget.overview(who)
         policy = await services.moderation.policy(who.guild_id)
-        price = services.settings.tier(policy.tier).price_per_second
-        await answer(interaction, embed=quota_embed(view, price, policy))
+        tier = await services.budget.price_for(who.guild_id)
+        await answer(interaction, embed=quota_embed(view, tier, paused=policy.paused))
 
     @app_commands.command(name="usage", description="This period's spending per member and channel (Manage Server)")
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
-    async def usage(self, interaction: discord.Interaction) -> None:
+    async def usage(self, interaction: discord.Interaction[TweenBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await self.bot.services.usage.report(requester_from(interaction))
         names = {row.subject_id: await self._name(interaction, row.subject_id) for row in report.members[:15]}
@@ -50,7 +50,7 @@ class QuotaCog(commands.Cog):
             interaction, usage_text(report), embed=discord.Embed().set_image(url="attachment://usage.png"), files=files
         )
 
-    async def _name(self, interaction: discord.Interaction, user_id: int) -> str:
+    async def _name(self, interaction: discord.Interaction[TweenBot], user_id: int) -> str:
         guild = interaction.guild
         member = guild.get_member(user_id) if guild else None
         if member is None and guild is not None:

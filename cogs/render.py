@@ -181,10 +181,11 @@ def submitted_text(job: Job) -> str:
 POTS = {"guild": "This server's video budget", "member": "Your allowance", "channel": "This channel's pot"}
 
 
-def budget_exhausted(error: BudgetExhausted, price_per_second: float | None = None) -> str:
+def budget_exhausted(error: BudgetExhausted) -> str:
+    """Priced at the guild's own tier, which the budget service put on the error."""
     left = f"{error.remaining} s"
-    if price_per_second is not None:
-        left += f" ({format_usd(price_micros(error.remaining, price_per_second))})"
+    if error.price_per_second is not None:
+        left += f" ({format_usd(price_micros(error.remaining, error.price_per_second))})"
     pot = POTS.get(error.scope, POTS["guild"])
     return (
         f"{pot} has {left} left and your video needs {error.needed} s. "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import discord
 
-from bot.models import GuildPolicy, Job, JobState, LogEvent, PotState
+from bot.models import Job, JobState, LogEvent, PotState
 from bot.pricing import format_usd, price_micros
 from bot.services import QuotaView
+from bot.tiers import Tier
 from cogs.render import price_label, quote, stamp, state_line
 
 BAR_WIDTH = 20
@@ -34,7 +35,8 @@ def pot_field(pot: PotState, price: float) -> str:
     return "\n".join(lines)
 
 
-def quota_embed(view: QuotaView, price: float, policy: GuildPolicy) -> discord.Embed:
+def quota_embed(view: QuotaView, tier: Tier, *, paused: bool) -> discord.Embed:
+    price = tier.price_per_second
     embed = discord.Embed(title="🎬 Tween budget", colour=0x5865F2)
     pots = [view.guild, view.member] + ([view.channel] if view.channel else [])
     for pot in pots:
@@ -42,8 +44,8 @@ def quota_embed(view: QuotaView, price: float, policy: GuildPolicy) -> discord.E
     embed.add_field(name="In flight", value=f"{view.guild_in_flight} at fal.ai ({view.member_in_flight} yours)")
     embed.add_field(name="Waiting", value=str(view.guild_waiting))
     embed.add_field(name="Resets", value=f"{stamp(view.guild.period_end)} ({stamp(view.guild.period_end, 'f')})")
-    notes = [f"Price: {format_usd(price_micros(1, price))} per second ({policy.tier} tier)"]
-    if policy.paused:
+    notes = [f"Price: {format_usd(price_micros(1, price))} per second ({tier.name} tier)"]
+    if paused:
         notes.append("⏸️ Generation is paused by the moderators.")
     embed.set_footer(text=" · ".join(notes))
     return embed

@@ -73,7 +73,7 @@ class SessionsCog(commands.Cog):
 
     @app_commands.command(name="history", description="The versions made in this thread, as a tree")
     @app_commands.guild_only()
-    async def history(self, interaction: discord.Interaction) -> None:
+    async def history(self, interaction: discord.Interaction[TweenBot]) -> None:
         lineage = await self.bot.services.sessions.lineage(requester_from(interaction))
         await answer(interaction, embed=history_embed(lineage))
 

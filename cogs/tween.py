@@ -1,9 +1,10 @@
 """/tween: parse the interaction, hand it to the job service, answer privately."""
 
-# No `from __future__ import annotations`: discord.py reads the command's annotations, and the prompt's
-# length limit is a local value that a string annotation could not see.
+# No `from __future__ import annotations`: discord.py reads the command's annotations, and the prompt's length
+# limit and the duration's range are local values that a string annotation could not see. (The interaction's own
+# annotation is never read by discord.py, so it may name TweenBot, which exists only for type checkers.)
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -12,7 +13,7 @@ from discord.ext import commands
 from bot.errors import ImageRejected, InputRejected
 from bot.pricing import format_seconds_price
 from bot.services import RawFrame
-from bot.settings import Settings
+from bot.tiers import Tier
 from cogs import render
 from cogs.common import answer, requester_from
 
@@ -22,12 +23,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def duration_choices(settings: Settings) -> list[app_commands.Choice[int]]:
-    model = settings.model
-    return [
-        app_commands.Choice(name=format_seconds_price(s, model.price_per_second), value=s)
-        for s in range(model.min_duration, model.max_duration + 1)
+def duration_choices(tier: Tier, typed: str = "") -> list[app_commands.Choice[int]]:
+    """The durations a tier takes, each priced at that tier; those that start with what the member typed, or all."""
+    choices = [
+        app_commands.Choice(name=format_seconds_price(s, tier.price_per_second), value=s) for s in tier.durations
     ]
+    matching = [c for c in choices if str(c.value).startswith(typed.strip())]
+    return (matching or choices)[:25]
 
 
 class TweenCog(commands.Cog):
@@ -43,9 +45,12 @@ class TweenCog(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
 
-    def _build_command(self) -> app_commands.Command:  # type: ignore[type-arg]
+    def _build_command(self) -> "app_commands.Command[Any, ..., None]":
         max_prompt = self.settings.limits.max_prompt_chars
         default = self.settings.model.default_duration
+        # Discord enforces this range itself; a guild's own tier narrows it in the suggestions and in validation.
+        shortest = min(t.min_duration for t in self.settings.tiers.values())
+        longest = max(t.max_duration for t in self.settings.tiers.values())
         cog = self
 
         @app_commands.command(name="tween", description="Make a video that moves from a start frame to an end frame.")
@@ -55,22 +60,29 @@ class TweenCog(commands.Cog):
             end="The last frame (optional, same rules as the start frame)",
             duration=f"Length of the video; {default} s if you pick none",
         )
-        @app_commands.choices(duration=duration_choices(self.settings))
+        @app_commands.autocomplete(duration=self.durations)
         @app_commands.guild_only()
         async def tween(
-            interaction: discord.Interaction,
+            interaction: "discord.Interaction[TweenBot]",
             start: discord.Attachment | None = None,
             prompt: app_commands.Range[str, 1, max_prompt] | None = None,
             end: discord.Attachment | None = None,
-            duration: int | None = None,
+            duration: app_commands.Range[int, shortest, longest] | None = None,
         ) -> None:
             await cog.tween(interaction, start, prompt, end, duration)
 
         return tween
 
+    async def durations(
+        self, interaction: "discord.Interaction[TweenBot]", typed: str
+    ) -> list[app_commands.Choice[int]]:
+        """Suggestions for the duration while the member types: their server's tier's range and prices."""
+        tier = await self.services.budget.price_for(interaction.guild_id or 0)
+        return duration_choices(tier, str(typed))
+
     async def tween(
         self,
-        interaction: discord.Interaction,
+        interaction: "discord.Interaction[TweenBot]",
         start: discord.Attachment | None,
         prompt: str | None,
         end: discord.Attachment | None,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from bot.db.connection import Database, Transaction
+from bot.errors import InputRejected
 from bot.models import Approval, GuildPolicy
 from bot.periods import to_db
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SETTING_COLUMNS = frozenset(
     {
@@ -43,6 +47,7 @@ class GuildRepo:
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._settings = settings
+        self._warned: set[tuple[int, str]] = set()
 
     async def policy(self, guild_id: int, conn: Transaction | None = None) -> GuildPolicy:
         """The guild's settings merged with the operator's defaults."""
@@ -57,7 +62,7 @@ class GuildRepo:
             member_seconds=_or(values.get("member_seconds"), defaults.member_seconds),
             period=values.get("period") or defaults.period,
             reset_hour=_or(values.get("reset_hour"), defaults.reset_hour_utc),
-            tier=values.get("tier") or "pro",
+            tier=self._tier(guild_id, values.get("tier")),
             log_channel_id=values.get("log_channel_id"),
             approval=Approval(values.get("approval") or "off"),
             approval_seconds=values.get("approval_seconds"),
@@ -75,12 +80,24 @@ class GuildRepo:
         unknown = set(values) - SETTING_COLUMNS
         if unknown:
             raise ValueError(f"not guild settings: {sorted(unknown)}")
+        if "tier" in values and values["tier"] not in self._settings.tiers:
+            raise InputRejected("unknown_tier", tier=values["tier"], known=list(self._settings.tiers))
         names = list(values)
         await conn.execute(
             "INSERT INTO guild_settings (guild_id) VALUES (?) ON CONFLICT (guild_id) DO NOTHING", (guild_id,)
         )
         assignments = ", ".join(f"{n} = ?" for n in names)
         await conn.execute(f"UPDATE guild_settings SET {assignments} WHERE guild_id = ?", (*values.values(), guild_id))
+
+    def _tier(self, guild_id: int, stored: str | None) -> str:
+        """The guild's tier: the one it picked while config still has it, else the operator's default."""
+        if stored in self._settings.tiers:
+            return stored
+        default = self._settings.model.default_tier
+        if stored is not None and (guild_id, stored) not in self._warned:
+            self._warned.add((guild_id, stored))
+            log.warning("guild %d picked tier %r, no longer in the config; it uses %r", guild_id, stored, default)
+        return default
 
     async def put(self, conn: Transaction, name: str, guild_id: int, key: Any, value: Any = None) -> None:
         table, key_col, value_col = LISTS[name]

@@ -218,9 +218,8 @@ class JobService:
 
     async def _submit(self, job: Job) -> Job | None:
         """POST a job already marked SUBMITTING. Never re-sends a submit whose fate is unknown."""
-        arguments = {"prompt": job.prompt, "start_image_url": job.start_url, "duration": str(job.duration)}
-        if job.end_url:
-            arguments["end_image_url"] = job.end_url
+        tier = self._settings.tier_for_endpoint(job.model)
+        arguments = tier.arguments(job.prompt, job.start_url, job.end_url, job.duration)
         try:
             submitted = await self._fal.submit(job.model, arguments, webhook_url=self._settings.webhooks.target)
         except SubmitFateUnknown as exc:

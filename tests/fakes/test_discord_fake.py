@@ -10,6 +10,7 @@ import aiohttp
 import discord
 import pytest
 import yarl
+from discord import app_commands
 from discord.ext import commands
 
 from tests.fakes.discord_fake import FakeDiscord, spec
@@ -35,6 +36,9 @@ class EchoBot(commands.Bot):
         super().__init__(command_prefix="!", intents=discord.Intents.none(), guild_ready_timeout=0.05)
         self.clicked: list[int] = []
         self.answers: list[str] = []
+        self.typed: list[object] = []
+        # What /pick suggests: right, with string values for its integer option, or a message instead of choices.
+        self.suggest = "right"
 
     async def setup_hook(self) -> None:
         @self.tree.command(name="echo", description="echo")
@@ -63,6 +67,20 @@ class EchoBot(commands.Bot):
 
             modal.on_submit = submitted
             await interaction.response.send_modal(modal)
+
+        @self.tree.command(name="pick", description="an integer option with autocomplete")
+        async def pick(interaction: discord.Interaction, n: int, note: str = "") -> None:
+            await interaction.response.send_message(f"picked {n}")
+
+        @pick.autocomplete("n")
+        async def suggest(interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[int]]:
+            self.typed.append(typed)
+            if self.suggest == "message":
+                await interaction.response.send_message("not a suggestion")
+            numbers = [n for n in (1, 5, 10) if str(n).startswith(str(typed))]
+            if self.suggest == "strings":
+                return [app_commands.Choice(name=str(n), value=str(n)) for n in numbers]
+            return [app_commands.Choice(name=f"{n} s", value=n) for n in numbers]
 
         @self.tree.command(name="slow", description="answers too late")
         async def slow(interaction: discord.Interaction) -> None:
@@ -129,6 +147,43 @@ async def test_late_and_double_acks_are_refused(fake: FakeDiscord, bot: EchoBot,
     ix3_id = fake.ids.next()
     missing = await http.post(f"{fake.api_base}/interactions/{ix3_id}/nope/callback", json={"type": 5})
     assert missing.status == 404 and (await missing.json())["code"] == 10062
+
+
+async def test_autocomplete_round_trip_for_a_synced_option(fake: FakeDiscord, bot: EchoBot):
+    await bot.tree.sync()
+    ix = await fake.autocomplete("pick", user=fake.guild.member, focused="n", typed="1", options={"note": "x"})
+    assert await ix.wait_choices() == [{"name": "1 s", "value": 1}, {"name": "10 s", "value": 10}]
+    assert bot.typed == ["1"]  # Discord sends the text typed so far, whatever the option's type
+    assert ix.type == 4 and ix.original is None  # suggestions post no message
+    assert fake.spec_violations == [] and fake.errors == []
+
+
+@pytest.mark.parametrize(
+    ("suggest", "problem"),
+    [("strings", "a numeric option's value is a number"), ("message", "answered with callback type 8, not 4")],
+)
+async def test_wrong_autocomplete_answers_are_refused_and_recorded(fake: FakeDiscord, bot: EchoBot, suggest, problem):
+    await bot.tree.sync()
+    bot.suggest = suggest
+    ix = await fake.autocomplete("pick", user=fake.guild.member, focused="n")
+    await fake.wait_for(lambda: fake.spec_violations)
+    assert problem in fake.spec_violations[0] and ix.responses == []
+
+
+async def test_autocomplete_only_for_synced_options_that_ask_for_it(fake: FakeDiscord, bot: EchoBot):
+    with pytest.raises(AssertionError, match="never synced"):
+        await fake.autocomplete("pick", user=fake.guild.member, focused="n")
+    await bot.tree.sync()
+    with pytest.raises(AssertionError, match="does not ask for autocomplete"):
+        await fake.autocomplete("pick", user=fake.guild.member, focused="note")
+
+
+async def test_choices_answer_only_autocomplete(fake: FakeDiscord, http):
+    async with _no_bot_interaction(fake) as ix:
+        url = f"{fake.api_base}/interactions/{ix.id}/{ix.token}/callback"
+        refused = await http.post(url, json={"type": 8, "data": {"choices": [{"name": "a", "value": "a"}]}})
+        assert refused.status == 400 and "only autocomplete" in (await refused.json())["message"]
+        assert ix.responses == []
 
 
 async def test_ack_after_three_seconds_is_unknown_interaction(fake: FakeDiscord, http):

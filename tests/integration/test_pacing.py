@@ -35,14 +35,14 @@ async def test_learned_run_lengths_cut_status_reads_and_survive_a_restart(fake_f
     async with open_stack(settings) as stack:
         first = [await run_one(stack, fake_fal, 0.6) for _ in range(3)]
         learned = await run_one(stack, fake_fal, 0.6)
-        earliest = stack.services.tracker.pacer.runs.earliest(stack.settings.model.endpoint, 5)
+        earliest = stack.services.tracker.pacer.runs.earliest(stack.settings.model.default.endpoint, 5)
     assert earliest is not None and 0.4 < earliest < 0.6
     # Without history a look every 20 ms for 0.6 s; with it, a sparse look, then looks only near the finish.
     assert min(first) >= 20 and learned <= min(first) / 2
 
     async with open_stack(settings) as restarted:
         # SQLite's julianday keeps about a millisecond.
-        assert restarted.services.tracker.pacer.runs.earliest(settings.model.endpoint, 5) == pytest.approx(
+        assert restarted.services.tracker.pacer.runs.earliest(settings.model.default.endpoint, 5) == pytest.approx(
             earliest, abs=0.005
         )
 

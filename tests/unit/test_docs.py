@@ -77,7 +77,15 @@ def env_rows() -> dict[str, list[str]]:
 
 
 def default_keys() -> dict[str, object]:
-    return {f"{table}.{key}": value for table, values in DEFAULTS.items() for key, value in values.items()}
+    """Every leaf of default.toml by its dotted name; nested tables ([tiers.pro]) give `tiers.pro.endpoint`."""
+
+    def leaves(prefix: str, table: dict[str, object]) -> dict[str, object]:
+        found: dict[str, object] = {}
+        for key, value in table.items():
+            found |= leaves(f"{prefix}{key}.", value) if isinstance(value, dict) else {f"{prefix}{key}": value}
+        return found
+
+    return leaves("", DEFAULTS)
 
 
 def test_every_config_key_is_in_the_readme_table_and_nothing_else_is():

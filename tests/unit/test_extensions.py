@@ -22,7 +22,7 @@ SPEC = Path(__file__).resolve().parents[3] / "shared" / "data" / "discord-api-sp
 async def bot(tmp_path):
     settings = make_settings(storage={"db_path": str(tmp_path / "t.sqlite3")})
     async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
-        tween_bot = TweenBot(build_services(db, fal, settings), track=False)
+        tween_bot = TweenBot(build_services(db, fal, settings), extensions=EXTENSIONS, track=False)
         await tween_bot.setup_hook()
         yield tween_bot
         await tween_bot.close()
@@ -43,10 +43,19 @@ async def test_tween_command_shape(bot):
     assert options["start"]["type"] == 11 and not options["start"].get("required", False)
     assert options["end"]["type"] == 11 and not options["end"].get("required", False)
     assert options["prompt"]["type"] == 3 and options["prompt"]["max_length"] == 2500
-    choices = options["duration"]["choices"]
-    assert [c["value"] for c in choices] == list(range(3, 11))
-    assert choices[2]["name"] == "5 s · $0.56"
+    # Prices depend on the server's tier, so Discord asks the bot for them (autocomplete) instead of fixed choices.
+    duration = options["duration"]
+    assert duration["type"] == 4 and duration["autocomplete"] is True and "choices" not in duration
+    assert (duration["min_value"], duration["max_value"]) == (3, 10)
     assert payload["contexts"] == [0]  # guild channels only
+
+
+async def test_the_tier_option_lists_the_configured_tiers_when_asked(bot):
+    admin = bot.tree.get_command("tween-admin")
+    tier = next(o for o in admin.to_dict(bot.tree)["options"] if o["name"] == "settings")
+    option = next(c for c in tier["options"] if c["name"] == "tier")["options"][0]
+    assert option["type"] == 3 and option["autocomplete"] is True and "choices" not in option
+    assert "$" not in json.dumps(option)  # no price baked into what Discord stores
 
 
 @pytest.mark.skipif(not SPEC.exists(), reason="needs ../shared/data/discord-api-spec")

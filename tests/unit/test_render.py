@@ -109,8 +109,14 @@ def test_user_text_is_specific_and_says_nothing_spent(error, expected):
 
 
 def test_budget_text_says_left_and_reset():
-    text = user_text(BudgetExhausted(needed=5, remaining=3, resets_at=T0), 0.112)
+    text = user_text(BudgetExhausted(needed=5, remaining=3, resets_at=T0, price_per_second=0.112))
     assert "3 s ($0.336) left" in text and f"<t:{int(T0.timestamp())}:R>" in text
+
+
+def test_budget_text_prices_what_is_left_at_the_tier_the_error_carries():
+    text = user_text(BudgetExhausted(needed=5, remaining=3, resets_at=T0, price_per_second=0.084))
+    assert "3 s ($0.252) left" in text
+    assert "3 s left" in user_text(BudgetExhausted(needed=5, remaining=3, resets_at=T0))
 
 
 def test_unknown_errors_have_no_user_text():

@@ -11,8 +11,8 @@ ENV = {"DISCORD_TOKEN": "discord-secret-token", "FAL_KEY": "fal-secret-key"}
 
 def test_load_defaults_and_secrets_from_env():
     settings = Settings.load(ENV)
-    assert settings.model.endpoint == "fal-ai/kling-video/o1/image-to-video"
-    assert settings.model.price_per_second == 0.112
+    assert settings.model.default.endpoint == "fal-ai/kling-video/o1/image-to-video"
+    assert settings.model.default.price_per_second == 0.112
     assert settings.discord.api_base == "https://discord.com/api/v10"
     assert settings.fal.queue_url == "https://queue.fal.run"
     assert settings.fal.key == "fal-secret-key"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.fakes.discord_fake import payloads
+from tests.fakes.discord_fake.autocomplete import callback_problem
 from tests.fakes.discord_fake.bodies import BODY, Body, answer, error
 from tests.fakes.discord_fake.state import FakeChannel, FakeInteraction, FakeMessage
 
@@ -91,6 +92,9 @@ class Rest:
             return error(404, 10062, "Unknown interaction")
         body: Body = request[BODY]
         kind, data = body.json["type"], body.json.get("data") or {}
+        if problem := callback_problem(ix.type, ix.focused, kind, data):
+            self.fake.spec_violations.append(f"POST {request.path}: {problem}")
+            return error(400, 50035, f"Invalid Form Body: {problem}")
         ix.responses.append(body.json)
         ix.acked_after = time.monotonic() - ix.dispatched_at
         message = None

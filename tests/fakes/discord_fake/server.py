@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import re
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
-from PIL import Image
 
 from tests.fakes.discord_fake import payloads, spec
 from tests.fakes.discord_fake.bodies import BODY, Body, Upload, error, rate_limited, read_body
 from tests.fakes.discord_fake.gateway import Gateway
+from tests.fakes.discord_fake.interactions import Interactions
 from tests.fakes.discord_fake.rest import Rest
 from tests.fakes.discord_fake.state import (
     MANAGE_GUILD,
@@ -29,7 +27,6 @@ from tests.fakes.discord_fake.state import (
     FakeInteraction,
     FakeMessage,
     FakeUser,
-    RoleRef,
     Snowflakes,
 )
 from tests.support.waiting import wait_until
@@ -61,7 +58,7 @@ class _Failure:
     hits: list[float] = field(default_factory=list)
 
 
-class FakeDiscord:
+class FakeDiscord(Interactions):
     def __init__(
         self, *, token: str = "fake-token", upload_limit: int = 10 * 1024 * 1024, validate_spec: bool = True
     ) -> None:
@@ -200,117 +197,6 @@ class FakeDiscord:
     def threads(self, parent_id: int | None = None) -> list[FakeChannel]:
         return [c for c in self.channels.values() if c.type == 11 and parent_id in (None, c.parent_id)]
 
-    # -- interactions ---------------------------------------------------------------------------------------
-
-    async def slash(
-        self,
-        name: str,
-        *,
-        user: FakeUser,
-        guild: FakeGuild | None = None,
-        channel_id: int | None = None,
-        options: dict[str, Any] | None = None,
-        attachments: dict[str, tuple[str, bytes, str | None]] | None = None,
-        subcommand: tuple[str, ...] = (),
-    ) -> FakeInteraction:
-        """Run a slash command; `subcommand` names the group and subcommand (("budget", "set")). Option values may
-        be FakeUser, FakeChannel or RoleRef, and are resolved as Discord resolves them."""
-        guild = guild or self.guild
-        channel = self.channels[channel_id] if channel_id else guild.channel
-        resolved: dict[str, Any] = {}
-        opts = [self._option(guild, k, v, resolved) for k, v in (options or {}).items()]
-        for option, (filename, data, content_type) in (attachments or {}).items():
-            stored = self.store_upload(Upload(0, filename, data), content_type)
-            resolved.setdefault("attachments", {})[str(stored.id)] = payloads.attachment(stored, _dimensions(data)) | {
-                "ephemeral": True
-            }
-            opts.append({"name": option, "type": 11, "value": str(stored.id)})
-        for level, sub in reversed(list(enumerate(subcommand))):
-            opts = [{"name": sub, "type": 2 if level < len(subcommand) - 1 else 1, "options": opts}]
-        command = self.commands.get(name)
-        data: dict[str, Any] = {
-            "id": command["id"] if command else str(self.ids.next()),
-            "name": name,
-            "type": 1,
-            "guild_id": str(guild.id),
-            "options": opts,
-        }
-        if resolved:
-            data["resolved"] = resolved
-        return await self._interact(2, user, guild, channel, data)
-
-    def _option(self, guild: FakeGuild, name: str, value: Any, resolved: dict[str, Any]) -> dict[str, Any]:
-        key = str(getattr(value, "id", ""))
-        if isinstance(value, FakeUser):
-            resolved.setdefault("users", {})[key] = payloads.user(value)
-            member = payloads.member(value, with_permissions=True)
-            member.pop("user")
-            resolved.setdefault("members", {})[key] = member
-            return {"name": name, "type": 6, "value": key}
-        if isinstance(value, FakeChannel):
-            resolved.setdefault("channels", {})[key] = payloads.channel(value) | {
-                "permissions": str(MEMBER_PERMISSIONS)
-            }
-            return {"name": name, "type": 7, "value": key}
-        if isinstance(value, RoleRef):
-            resolved.setdefault("roles", {})[key] = payloads.role(guild, value.id)
-            return {"name": name, "type": 8, "value": key}
-        return {"name": name, "type": _option_type(value), "value": value}
-
-    async def click(self, message_id: int, custom_id: str, *, user: FakeUser) -> FakeInteraction:
-        message = self.all_messages[message_id]
-        channel = self.channels[message.channel_id]
-        data = {"custom_id": custom_id, "component_type": 2}
-        return await self._interact(3, user, self.guilds[channel.guild_id], channel, data, message)
-
-    async def submit_modal(
-        self, interaction: FakeInteraction, values: dict[str, str], *, user: FakeUser
-    ) -> FakeInteraction:
-        modal = interaction.modal()
-        assert modal is not None, "that interaction opened no modal"
-        rows = [_fill(row, values) for row in modal.get("components", [])]
-        channel = self.channels[interaction.channel_id]
-        message = self.all_messages.get(interaction.message_id or 0)
-        data = {"custom_id": modal["custom_id"], "components": rows}
-        return await self._interact(5, user, self.guilds[channel.guild_id], channel, data, message)
-
-    async def _interact(
-        self,
-        kind: int,
-        user: FakeUser,
-        guild: FakeGuild,
-        channel: FakeChannel,
-        data: dict[str, Any],
-        message: FakeMessage | None = None,
-    ) -> FakeInteraction:
-        iid = self.ids.next()
-        ix = FakeInteraction(
-            iid,
-            f"tok-{iid}-{secrets.token_hex(4)}",
-            kind,
-            user,
-            guild,
-            channel.id,
-            created=self.clock.now(),
-            dispatched_at=time.monotonic(),
-            message_id=message.id if message else None,
-        )
-        self.interactions[iid] = ix
-        self.by_token[ix.token] = ix
-        payload = payloads.interaction(
-            interaction_id=iid,
-            kind=kind,
-            token=ix.token,
-            app_id=self.bot_user.id,
-            g=guild,
-            chan=channel,
-            who=user,
-            data=data,
-            message_json=self.message_json(message) if message else None,
-        )
-        await self.gateway.dispatch("INTERACTION_CREATE", payload)
-        return ix
-
     # -- storage used by the routes ---------------------------------------------------------------------------
 
     def store_message(self, message: FakeMessage) -> None:
@@ -406,39 +292,3 @@ class FakeDiscord:
 
     async def _unknown(self, request: web.Request) -> web.Response:
         return error(404, 0, "404: Not Found")
-
-
-def _option_type(value: Any) -> int:
-    if isinstance(value, bool):
-        return 5
-    if isinstance(value, int):
-        return 4
-    if isinstance(value, float):
-        return 10
-    return 3
-
-
-def _dimensions(data: bytes) -> tuple[int, int] | None:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except Exception:
-        return None
-
-
-def _fill(row: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
-    if row.get("type") == 18:
-        inner = row["component"]
-        return {
-            "type": 18,
-            "component": {
-                "type": inner["type"],
-                "custom_id": inner["custom_id"],
-                "value": values.get(inner["custom_id"], ""),
-            },
-        }
-    filled = [
-        {"type": c["type"], "custom_id": c["custom_id"], "value": values.get(c["custom_id"], "")}
-        for c in row["components"]
-    ]
-    return {"type": 1, "components": filled}

@@ -133,9 +133,18 @@ class FakeInteraction:
     followups: list[FakeMessage] = field(default_factory=list)
     ephemeral: bool = False
     deferred: bool = False
+    focused: dict[str, Any] | None = None  # for autocomplete: the synced definition of the option being typed in
 
     def modal(self) -> dict[str, Any] | None:
         return next((r.get("data") for r in self.responses if r.get("type") == 9), None)
+
+    async def wait_choices(self, timeout: float = 3.0) -> list[dict[str, Any]]:
+        """The suggestions the bot answered an autocomplete interaction with."""
+        from tests.fakes.discord_fake.autocomplete import choices_of
+        from tests.support.waiting import wait_until
+
+        await wait_until(lambda: choices_of(self.responses) is not None, timeout, what=f"choices for {self.id}")
+        return choices_of(self.responses) or []
 
     async def wait_acked(self, timeout: float = 3.0) -> dict[str, Any]:
         from tests.support.waiting import wait_until
