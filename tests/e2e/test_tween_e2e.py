@@ -8,6 +8,7 @@ from bot.app import TweenBot
 from tests.e2e.conftest import World, run_bot
 from tests.fakes.fal_server import JobScript
 from tests.support.images import animated_png, image_bytes
+from tests.support.waiting import read_until
 
 pytestmark = pytest.mark.e2e
 
@@ -172,5 +173,5 @@ async def test_thread_deleted_mid_job_delivers_to_the_channel(world: World, twee
         lambda: next((m for m in world.discord.messages(channel) if m.attachments and m.content), None), timeout=15
     )
     assert fallback.attachments[0].filename == "tween-1.mp4"
-    job = await tween.services.jobs.get(1)
-    assert job.state.value == "delivered"
+    # The message is posted before the row is marked delivered: wait for the row, not for the message.
+    await read_until(lambda: tween.services.jobs.get(1), lambda job: job.state.value == "delivered", what="delivered")

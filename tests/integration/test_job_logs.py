@@ -9,6 +9,7 @@ import pytest
 from bot.models import JobState
 from tests.integration.conftest import Stack, tween_request
 from tests.integration.test_job_flow import settled
+from tests.support.waiting import wait_until
 
 
 async def test_each_lifecycle_line_names_the_job_guild_member_and_request(
@@ -17,6 +18,11 @@ async def test_each_lifecycle_line_names_the_job_guild_member_and_request(
     caplog.set_level(logging.INFO, logger="bot")
     job = await stack.services.jobs.submit(tween_request())
     await settled(stack, job.id, JobState.DELIVERED)
+    # The tracker writes DELIVERED to the row first and logs it after, so the row alone does not promise the line.
+    delivered = f"job {job.id}: delivered as message"
+    await wait_until(
+        lambda: any(r.getMessage().startswith(delivered) for r in caplog.records), what="the delivered line"
+    )
 
     lines = [r for r in caplog.records if r.getMessage().startswith(f"job {job.id}")]
     said = " | ".join(r.getMessage() for r in lines)

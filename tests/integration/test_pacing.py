@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.models import JobState
 from tests.fakes.fal_server import FakeFal, JobScript
-from tests.integration.conftest import open_stack, settings_for, tween_request
+from tests.integration.conftest import Stack, open_stack, settings_for, tween_request
 from tests.integration.test_job_flow import settled
 from tests.support.waiting import wait_until
 
@@ -20,31 +22,81 @@ PACED = {
     "early_quantile": 0.0,
     "early_margin": 0.8,
 }
+RUN = 0.6
+# Wall clock (the bot's) against monotonic (the fake's and the test's), and julianday's millisecond.
+SLACK = 0.002
 
 
-async def run_one(stack, fake_fal: FakeFal, run_seconds: float) -> int:
-    """Submit one job that runs `run_seconds`; the number of status reads it took to see it finish."""
-    fake_fal.script_next(JobScript(queue_seconds=0.0, run_seconds=run_seconds))
+@dataclass
+class Run:
+    """One job as the test saw it, on the monotonic clock."""
+
+    job_id: int
+    received: float  # the fake took the submit; it finishes the job RUN seconds later
+    returned: float  # submit() returned: the bot had read its clock for the run's start before this
+    delivered: float  # the row read DELIVERED: the bot had read its clock for the run's end before this
+    reads: list[float]  # each status read of the job, as the fake took it
+
+    @property
+    def shortest(self) -> float:
+        """The least the bot can have timed: the run's start it notes is no later than `returned`."""
+        return RUN - (self.returned - self.received)
+
+    @property
+    def longest(self) -> float:
+        return self.delivered - self.received
+
+    def reads_before(self, seconds: float) -> int:
+        return sum(1 for at in self.reads if at < self.received + seconds)
+
+
+async def run_one(stack: Stack, fake_fal: FakeFal) -> Run:
+    fake_fal.script_next(JobScript(queue_seconds=0.0, run_seconds=RUN))
     job = await stack.services.jobs.submit(tween_request())
+    returned = time.monotonic()
     await settled(stack, job.id, JobState.DELIVERED)
-    return fake_fal.count("status", job.request_id)
+    delivered = time.monotonic()
+    (submit,) = [s for s in fake_fal.submits if s.request_id == job.request_id]
+    reads = [r.at for r in fake_fal.requests if r.route == "status" and r.request_id == job.request_id]
+    return Run(job.id, submit.received_at, returned, delivered, reads)
+
+
+def bracket(runs: list[Run]) -> tuple[float, float]:
+    """Where early_margin times the shortest run must lie, however long each step took."""
+    return 0.8 * min(r.shortest for r in runs) - SLACK, 0.8 * min(r.longest for r in runs) + SLACK
 
 
 async def test_learned_run_lengths_cut_status_reads_and_survive_a_restart(fake_fal: FakeFal, tmp_path: Path):
     settings = settings_for(fake_fal, tmp_path, tracker=PACED)
+    endpoint = settings.model.default.endpoint
     async with open_stack(settings) as stack:
-        first = [await run_one(stack, fake_fal, 0.6) for _ in range(3)]
-        learned = await run_one(stack, fake_fal, 0.6)
-        earliest = stack.services.tracker.pacer.runs.earliest(stack.settings.model.default.endpoint, 5)
-    assert earliest is not None and 0.4 < earliest < 0.6
-    # Without history a look every 20 ms for 0.6 s; with it, a sparse look, then looks only near the finish.
-    assert min(first) >= 20 and learned <= min(first) / 2
+        first = [await run_one(stack, fake_fal) for _ in range(3)]
+        known = stack.services.tracker.pacer.runs.earliest(endpoint, 5)
+        learned = await run_one(stack, fake_fal)
+        earliest = stack.services.tracker.pacer.runs.earliest(endpoint, 5)
+    runs = [*first, learned]
+    assert known is not None and earliest is not None
+    low, high = bracket(first)
+    assert low <= known <= high
+    low, high = bracket(runs)
+    assert low <= earliest <= high
+
+    # Before the earliest finish it knew of, a look every 20 ms would have read about known / 0.02 = 24 times.
+    # Without history the tracker kept looking; with it, it looked once and slept until the finish could come.
+    # Counted by when the fake took each read, which scheduling can delay but never bring forward.
+    assert learned.reads_before(known) == 1
+    assert all(run.reads_before(known) >= 2 for run in first), [run.reads_before(known) for run in first]
 
     async with open_stack(settings) as restarted:
-        # SQLite's julianday keeps about a millisecond.
-        assert restarted.services.tracker.pacer.runs.earliest(settings.model.default.endpoint, 5) == pytest.approx(
-            earliest, abs=0.005
-        )
+        reloaded = restarted.services.tracker.pacer.runs.earliest(endpoint, 5)
+        jobs = [await restarted.services.jobs.get(run.job_id) for run in runs]
+    stored = [(job.finished_at - job.started_at).total_seconds() for job in jobs]
+    for run, seconds in zip(runs, stored, strict=True):
+        assert run.shortest - SLACK <= seconds <= run.longest + SLACK
+    # What survives is what was stored. The live value can be longer by the time the completion took to commit:
+    # the tracker times a run to a clock read after the commit, the row keeps the one before it.
+    assert reloaded == pytest.approx(0.8 * min(stored), abs=SLACK)
+    assert low <= reloaded <= high
 
 
 async def test_a_webhook_notice_looks_at_the_job_at_once(fake_fal: FakeFal, tmp_path: Path):
