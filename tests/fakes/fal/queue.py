@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.fal.answers import flag, json_answer, record_of
+from tests.fakes.fal.answers import flag, json_answer, moved, record_of
 from tests.fakes.fal.checks import IMAGE_FIELDS, MAX_IMAGE_BYTES, download_error, image_error, input_errors
 from tests.fakes.fal.job import CANCELLED_ERROR, CANCELLED_TYPE, COMPLETED, IN_QUEUE, Job
 from tests.fakes.fal.media import CHUNK, video_chunks
@@ -187,6 +187,8 @@ async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.Str
 
 
 async def video(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
+    if record_of(request).route == "video" and fake.redirect_videos:
+        return moved(fake.base_url, request)
     job = fake._jobs.get(params["rid"])
     # The CDN holds a file only for a job that produced one.
     done = job is not None and job.phase(time.monotonic()) == COMPLETED
