@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.fakes.fal.media import video_chunks
-from tests.fakes.fal_server import MODEL, STANDARD_MODEL, FakeFal, Fault, JobScript
+from tests.fakes.fal_server import ADMIN_LOCK, EXHAUSTED_BALANCE, MODEL, STANDARD_MODEL, FakeFal, Fault, JobScript
 from tests.support.images import image_bytes
 
 KEY = {"Authorization": "Key k"}
@@ -572,3 +572,50 @@ async def test_standalone_process_prints_its_urls_and_stops_on_sigterm(http: htt
         if process.returncode is None:
             process.terminate()
     assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_full_model_path_answers_405(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    full = f"{fal.queue_url}/{MODEL}/requests/{job['request_id']}"
+    for method, url in (
+        ("GET", f"{full}/status"),
+        ("GET", f"{full}/status/stream"),
+        ("GET", full),
+        ("PUT", f"{full}/cancel"),
+    ):
+        answer = await http.request(method, url, headers=KEY)
+        assert answer.status_code == 405, (method, url)
+    assert (await http.get(job["status_url"], headers=KEY)).status_code in (200, 202)
+
+
+async def test_key_probe_status_of_an_impossible_id(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    probe = f"{fal.queue_url}/fal-ai/kling-video/requests/00000000-0000-0000-0000-000000000000/status"
+    bad = await http.get(probe, headers={"Authorization": "Key not-the-key"})
+    assert (bad.status_code, bad.json()) == (401, {"detail": "No user found for Key ID and Secret"})
+    good = await http.get(probe, headers=KEY)
+    assert good.status_code == 404
+
+
+@pytest.mark.parametrize("reason", [EXHAUSTED_BALANCE, ADMIN_LOCK])
+async def test_locked_account_is_refused_billable_calls(fal: FakeFal, http: httpx.AsyncClient, reason: str) -> None:
+    url = await frame(http, fal)
+    job = await submit(http, fal, prompt="p", start_image_url=url)
+    fal.account_lock = reason
+    body = {"prompt": "p", "start_image_url": url}
+    calls = [
+        ("POST", f"{fal.queue_url}/{MODEL}", body),
+        ("POST", f"{fal.rest_url}/storage/auth/token", {}),
+        (
+            "POST",
+            f"{fal.rest_url}/storage/upload/initiate?storage_type=fal-cdn-v3",
+            {"file_name": "a", "content_type": "b"},
+        ),
+    ]
+    for method, target, payload in calls:
+        answer = await http.request(method, target, json=payload, headers=KEY)
+        assert (answer.status_code, answer.json()) == (403, {"detail": f"User is locked. Reason: {reason}"}), target
+    assert (await http.get(job["status_url"], headers=KEY)).status_code in (200, 202)
+    assert (await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers={})).status_code == 401
+    fal.account_lock = None
+    await submit(http, fal, **body)
+    assert len(fal.submits) == 2

@@ -31,6 +31,9 @@ ROUTES = frozenset(
 )
 # These answer by streaming, so there is no finished answer to swap for a fault afterwards.
 STREAMED_ROUTES = frozenset({"stream", "video", "moved_video"})
+# The reasons fal gives when it locks an account (live reports): every billable call answers 403.
+EXHAUSTED_BALANCE = "Exhausted balance. Top up your balance at fal.ai/dashboard/billing."
+ADMIN_LOCK = "Admin lock. Please contact support@fal.ai"
 
 
 @dataclass

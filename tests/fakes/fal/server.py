@@ -43,6 +43,8 @@ _ROUTES: list[tuple[frozenset[str], str, re.Pattern[str], Handler]] = [
     (frozenset({"GET"}), "jwks", re.compile(r"^/rest/\.well-known/jwks\.json$"), webhooks.jwks),
 ]
 _KEY_ROUTES = frozenset({"submit", "status", "stream", "result", "cancel", "token", "initiate"})
+# A locked account is refused every billable call; status looks still answer (live reports).
+_LOCKED_ROUTES = frozenset({"submit", "token", "initiate"})
 MAX_BODY = 200 * 1024 * 1024
 IMAGE_FETCH_TIMEOUT = 20.0  # fal's documented fetch timeout for O1 frames
 
@@ -60,6 +62,8 @@ class FakeFal:
         # Knobs: answer file (frame) or video downloads with a 302 to the same bytes under /moved.
         self.redirect_files = False
         self.redirect_videos = False
+        # A reason (EXHAUSTED_BALANCE, ADMIN_LOCK or any text): billable calls answer 403 "User is locked. …".
+        self.account_lock: str | None = None
         self._port = port
         self._base_url: str | None = None
         self._scripts: deque[JobScript] = deque()
@@ -198,7 +202,9 @@ class FakeFal:
             if auth is None:
                 return json_answer({"detail": "Missing Authorization header"}, 401)
             if auth != f"Key {self.key}":
-                return json_answer({"detail": "Invalid key: expected 'Authorization: Key <FAL_KEY>'"}, 401)
+                return json_answer({"detail": "No user found for Key ID and Secret"}, 401)
+        if name in _LOCKED_ROUTES and self.account_lock is not None:
+            return json_answer({"detail": f"User is locked. Reason: {self.account_lock}"}, 403)
         return await handler(self, request, params)
 
     def _take_fault(self, route: str) -> Fault | None:
