@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.fakes.fal.media import video_chunks
-from tests.fakes.fal_server import MODEL, STANDARD_MODEL, FakeFal, Fault, JobScript
+from tests.fakes.fal_server import ADMIN_LOCK, EXHAUSTED_BALANCE, MODEL, STANDARD_MODEL, FakeFal, Fault, JobScript
 from tests.support.images import image_bytes
 
 KEY = {"Authorization": "Key k"}
@@ -451,12 +451,13 @@ async def test_cdn_storage_flow(fal: FakeFal, http: httpx.AsyncClient) -> None:
     assert [r.route for r in fal.requests] == ["token", "cdn_upload", "file"]
 
 
-async def test_initiate_and_put_storage_flow(fal: FakeFal, http: httpx.AsyncClient) -> None:
+async def test_initiate_and_put_storage_flow_on_the_v3_cdn(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    lifecycle = json.dumps({"expiration_duration_seconds": 3600})
     start = await http.post(
         f"{fal.rest_url}/storage/upload/initiate",
-        params={"storage_type": "gcs"},
+        params={"storage_type": "fal-cdn-v3"},
         json={"file_name": "x.png", "content_type": "image/png"},
-        headers=KEY,
+        headers=KEY | {"X-Fal-Object-Lifecycle": lifecycle},
     )
     urls = start.json()
     assert urls["upload_url"].startswith(f"{fal.base_url}/upload/") and urls["file_url"].endswith("/x.png")
@@ -467,9 +468,60 @@ async def test_initiate_and_put_storage_flow(fal: FakeFal, http: httpx.AsyncClie
     assert put.status_code == 200
     served = await http.get(urls["file_url"])
     assert (served.content, served.headers["content-type"]) == (b"bytes", "image/png")
-    assert fal.uploads[urls["file_url"]].file_name == "x.png"
-    bad = await http.post(f"{fal.rest_url}/storage/upload/initiate", json={"file_name": 1}, headers=KEY)
+    stored = fal.uploads[urls["file_url"]]
+    assert (stored.file_name, stored.lifecycle_headers) == ("x.png", {"X-Fal-Object-Lifecycle": lifecycle})
+    assert fal.uploads_without_lifecycle == []
+    bad = await http.post(
+        f"{fal.rest_url}/storage/upload/initiate",
+        params={"storage_type": "fal-cdn-v3"},
+        json={"file_name": 1},
+        headers=KEY,
+    )
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "params", [{"storage_type": "gcs"}, {}, {"storage_type": "fal-cdn"}], ids=["gcs", "none", "v1"]
+)
+async def test_initiate_refuses_storage_types_fal_no_longer_serves(
+    fal: FakeFal, http: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    body = {"file_name": "x.png", "content_type": "image/png"}
+    answer = await http.post(f"{fal.rest_url}/storage/upload/initiate", params=params, json=body, headers=KEY)
+    assert (answer.status_code, answer.json()) == (400, {"detail": "Invalid storage type"})
+    assert fal.uploads == {}
+
+
+async def test_uploads_without_the_v3_lifecycle_header_are_named(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    token = (await http.post(f"{fal.rest_url}/storage/auth/token", json={}, headers=KEY)).json()
+    lifecycle = json.dumps({"expiration_duration_seconds": 60})
+    sent = {
+        "old-only.png": {"X-Fal-Object-Lifecycle-Preference": lifecycle},
+        "both.png": {"X-Fal-Object-Lifecycle-Preference": lifecycle, "X-Fal-Object-Lifecycle": lifecycle},
+        "none.png": {},
+    }
+    urls = {}
+    for name, headers in sent.items():
+        auth = {"Authorization": f"Bearer {token['token']}", "Content-Type": "image/png", "X-Fal-File-Name": name}
+        answer = await http.post(f"{token['base_url']}/files/upload", content=b"x", headers=auth | headers)
+        urls[name] = answer.json()["access_url"]
+    assert sorted(fal.uploads_without_lifecycle) == sorted([urls["old-only.png"], urls["none.png"]])
+    assert fal.uploads[urls["both.png"]].lifecycle_headers == sent["both.png"]
+
+
+async def test_downloads_through_a_redirect(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    url = await frame(http, fal)
+    fal.redirect_files = fal.redirect_videos = True
+    first = await http.get(url)
+    assert first.status_code == 302 and first.headers["location"] == url.replace("/files/", "/moved/files/")
+    assert (await http.get(url, follow_redirects=True)).content == fal.uploads[url].data
+    fal.script_next(JobScript(queue_seconds=0, run_seconds=0))
+    job = await submit(http, fal, prompt="p", start_image_url=url)
+    await until_done(http, job)
+    video = (await http.get(job["response_url"], headers=KEY)).json()["video"]  # fal's runner followed it
+    assert (await http.get(video["url"])).status_code == 302
+    assert (await http.get(video["url"], follow_redirects=True)).content == fal.video_bytes(job["request_id"])
+    assert [r.route for r in fal.requests if r.route.startswith("moved")] == ["moved_file"] * 2 + ["moved_video"]
 
 
 async def test_video_is_streamed_deterministic_and_per_job(fal: FakeFal, http: httpx.AsyncClient) -> None:
@@ -520,3 +572,50 @@ async def test_standalone_process_prints_its_urls_and_stops_on_sigterm(http: htt
         if process.returncode is None:
             process.terminate()
     assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_full_model_path_answers_405(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    full = f"{fal.queue_url}/{MODEL}/requests/{job['request_id']}"
+    for method, url in (
+        ("GET", f"{full}/status"),
+        ("GET", f"{full}/status/stream"),
+        ("GET", full),
+        ("PUT", f"{full}/cancel"),
+    ):
+        answer = await http.request(method, url, headers=KEY)
+        assert answer.status_code == 405, (method, url)
+    assert (await http.get(job["status_url"], headers=KEY)).status_code in (200, 202)
+
+
+async def test_key_probe_status_of_an_impossible_id(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    probe = f"{fal.queue_url}/fal-ai/kling-video/requests/00000000-0000-0000-0000-000000000000/status"
+    bad = await http.get(probe, headers={"Authorization": "Key not-the-key"})
+    assert (bad.status_code, bad.json()) == (401, {"detail": "No user found for Key ID and Secret"})
+    good = await http.get(probe, headers=KEY)
+    assert good.status_code == 404
+
+
+@pytest.mark.parametrize("reason", [EXHAUSTED_BALANCE, ADMIN_LOCK])
+async def test_locked_account_is_refused_billable_calls(fal: FakeFal, http: httpx.AsyncClient, reason: str) -> None:
+    url = await frame(http, fal)
+    job = await submit(http, fal, prompt="p", start_image_url=url)
+    fal.account_lock = reason
+    body = {"prompt": "p", "start_image_url": url}
+    calls = [
+        ("POST", f"{fal.queue_url}/{MODEL}", body),
+        ("POST", f"{fal.rest_url}/storage/auth/token", {}),
+        (
+            "POST",
+            f"{fal.rest_url}/storage/upload/initiate?storage_type=fal-cdn-v3",
+            {"file_name": "a", "content_type": "b"},
+        ),
+    ]
+    for method, target, payload in calls:
+        answer = await http.request(method, target, json=payload, headers=KEY)
+        assert (answer.status_code, answer.json()) == (403, {"detail": f"User is locked. Reason: {reason}"}), target
+    assert (await http.get(job["status_url"], headers=KEY)).status_code in (200, 202)
+    assert (await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers={})).status_code == 401
+    fal.account_lock = None
+    await submit(http, fal, **body)
+    assert len(fal.submits) == 2

@@ -2,6 +2,8 @@
 
 from tests.fakes.fal.cli import main
 from tests.fakes.fal.model import (
+    ADMIN_LOCK,
+    EXHAUSTED_BALANCE,
     MODEL,
     MODELS,
     STANDARD_MODEL,
@@ -14,6 +16,8 @@ from tests.fakes.fal.model import (
 from tests.fakes.fal.server import FakeFal
 
 __all__ = [
+    "ADMIN_LOCK",
+    "EXHAUSTED_BALANCE",
     "MODEL",
     "MODELS",
     "STANDARD_MODEL",

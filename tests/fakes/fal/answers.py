@@ -32,3 +32,8 @@ def record_of(request: web.Request) -> RequestRecord:
 
 def flag(request: web.Request, name: str) -> bool:
     return request.query.get(name, "").lower() in TRUTHY
+
+
+def moved(base_url: str, request: web.Request) -> web.Response:
+    """A 302 to the same file under /moved, as a CDN may answer; the fake serves it there too."""
+    return web.Response(status=302, headers={"Location": f"{base_url}/moved{request.rel_url.raw_path}"})

@@ -13,10 +13,27 @@ APP = "fal-ai/kling-video"
 
 OUTCOMES = frozenset({"ok", "error", "invalid"})
 ROUTES = frozenset(
-    {"submit", "status", "stream", "result", "cancel", "token", "cdn_upload", "initiate", "put_upload", "file", "video"}
+    {
+        "submit",
+        "status",
+        "stream",
+        "result",
+        "cancel",
+        "token",
+        "cdn_upload",
+        "initiate",
+        "put_upload",
+        "file",
+        "video",
+        "moved_file",
+        "moved_video",
+    }
 )
 # These answer by streaming, so there is no finished answer to swap for a fault afterwards.
-STREAMED_ROUTES = frozenset({"stream", "video"})
+STREAMED_ROUTES = frozenset({"stream", "video", "moved_video"})
+# The reasons fal gives when it locks an account (live reports): every billable call answers 403.
+EXHAUSTED_BALANCE = "Exhausted balance. Top up your balance at fal.ai/dashboard/billing."
+ADMIN_LOCK = "Admin lock. Please contact support@fal.ai"
 
 
 @dataclass
@@ -88,4 +105,5 @@ class StoredFile:
     data: bytes
     content_type: str
     file_name: str
-    lifecycle: str | None = None
+    lifecycle: str | None = None  # the first lifecycle header the upload carried, either name
+    lifecycle_headers: dict[str, str] = field(default_factory=dict)  # every lifecycle header, by its name

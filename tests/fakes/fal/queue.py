@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.fal.answers import flag, json_answer, record_of
+from tests.fakes.fal.answers import flag, json_answer, moved, record_of
 from tests.fakes.fal.checks import IMAGE_FIELDS, MAX_IMAGE_BYTES, download_error, image_error, input_errors
 from tests.fakes.fal.job import CANCELLED_ERROR, CANCELLED_TYPE, COMPLETED, IN_QUEUE, Job
 from tests.fakes.fal.media import CHUNK, video_chunks
@@ -34,16 +34,15 @@ SCRIPTED_INVALID = [
 ]
 
 
-def _job(fake: FakeFal, params: Params) -> Job | None:
+def _job(fake: FakeFal, params: Params) -> Job | web.Response:
+    """The job behind a status, result or cancel URL, or fal's answer when there is none."""
+    # Only the owner/app URLs fal hands out work; under the full model path fal answers 405 (reference, Corrections).
+    if params["app"] in MODELS:
+        return json_answer({"detail": "Method Not Allowed"}, 405, {"Allow": "POST"})
     job = fake._jobs.get(params["rid"])
-    # fal hands out owner/app URLs; the full model path is reported to work too (reference §0).
-    if job is None or params["app"] not in (APP, job.record.model):
-        return None
+    if job is None or params["app"] != APP:
+        return json_answer({"detail": "Request not found"}, 404)
     return job
-
-
-def _not_found() -> web.Response:
-    return json_answer({"detail": "Request not found"}, 404)
 
 
 async def submit(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
@@ -111,15 +110,15 @@ def _rid(job: Job) -> dict[str, str]:
 
 
 async def status(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
-    if (job := _job(fake, params)) is None:
-        return _not_found()
+    if not isinstance(job := _job(fake, params), Job):
+        return job
     code, body = job.status(time.monotonic(), logs=flag(request, "logs"))
     return json_answer(body, code, _rid(job))
 
 
 async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
-    if (job := _job(fake, params)) is None:
-        return _not_found()
+    if not isinstance(job := _job(fake, params), Job):
+        return job
     answer = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **_rid(job)})
     await answer.prepare(request)
     record_of(request).status = answer.status
@@ -140,8 +139,8 @@ async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.Str
 
 
 async def result(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
-    if (job := _job(fake, params)) is None:
-        return _not_found()
+    if not isinstance(job := _job(fake, params), Job):
+        return job
     if job.phase(time.monotonic()) != COMPLETED:
         return json_answer({"detail": "Request is still in progress"}, 400, _rid(job))
     code, body, headers = final_answer(fake, job)
@@ -172,8 +171,9 @@ def final_answer(fake: FakeFal, job: Job) -> tuple[int, dict[str, Any], dict[str
 
 
 async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
-    if (job := _job(fake, params)) is None:
-        return json_answer({"status": "NOT_FOUND"}, 404)
+    job = _job(fake, params)
+    if not isinstance(job, Job):
+        return json_answer({"status": "NOT_FOUND"}, 404) if job.status == 404 else job
     phase = job.phase(time.monotonic())
     if phase == COMPLETED:
         return json_answer({"status": "ALREADY_COMPLETED"}, 400, _rid(job))
@@ -187,6 +187,8 @@ async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.Str
 
 
 async def video(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
+    if record_of(request).route == "video" and fake.redirect_videos:
+        return moved(fake.base_url, request)
     job = fake._jobs.get(params["rid"])
     # The CDN holds a file only for a job that produced one.
     done = job is not None and job.phase(time.monotonic()) == COMPLETED

@@ -17,11 +17,14 @@ from tests.fakes.fal.answers import RECORD, fault_answer, json_answer
 from tests.fakes.fal.job import Job
 from tests.fakes.fal.media import video_chunks
 from tests.fakes.fal.model import Fault, JobScript, RequestRecord, StoredFile, SubmitRecord
+from tests.fakes.fal.storage import V3_LIFECYCLE
 from tests.fakes.fal.webhooks import WebhookDelivery, WebhookSender
 
 Handler = Callable[["FakeFal", web.Request, Mapping[str, str]], Awaitable[web.StreamResponse]]
 
 _REQ = r"^/queue/(?P<app>.+?)/requests/(?P<rid>[^/]+)"
+_FILE = r"/files/(?P<fid>[^/]+)/(?P<name>[^/]+)$"
+_VIDEO = r"/videos/(?P<rid>[^/]+)\.mp4$"
 # First match wins: the submit pattern would swallow any other POST under /queue.
 _ROUTES: list[tuple[frozenset[str], str, re.Pattern[str], Handler]] = [
     (frozenset({"GET"}), "stream", re.compile(_REQ + r"/status/stream$"), queue.stream),
@@ -33,11 +36,15 @@ _ROUTES: list[tuple[frozenset[str], str, re.Pattern[str], Handler]] = [
     (frozenset({"POST"}), "initiate", re.compile(r"^/rest/storage/upload/initiate$"), storage.initiate),
     (frozenset({"POST"}), "cdn_upload", re.compile(r"^/cdn/files/upload$"), storage.cdn_upload),
     (frozenset({"PUT"}), "put_upload", re.compile(r"^/upload/(?P<fid>[^/]+)$"), storage.put_upload),
-    (frozenset({"GET", "HEAD"}), "file", re.compile(r"^/files/(?P<fid>[^/]+)/(?P<name>[^/]+)$"), storage.file),
-    (frozenset({"GET", "HEAD"}), "video", re.compile(r"^/videos/(?P<rid>[^/]+)\.mp4$"), queue.video),
+    (frozenset({"GET", "HEAD"}), "file", re.compile("^" + _FILE), storage.file),
+    (frozenset({"GET", "HEAD"}), "video", re.compile("^" + _VIDEO), queue.video),
+    (frozenset({"GET", "HEAD"}), "moved_file", re.compile("^/moved" + _FILE), storage.file),
+    (frozenset({"GET", "HEAD"}), "moved_video", re.compile("^/moved" + _VIDEO), queue.video),
     (frozenset({"GET"}), "jwks", re.compile(r"^/rest/\.well-known/jwks\.json$"), webhooks.jwks),
 ]
 _KEY_ROUTES = frozenset({"submit", "status", "stream", "result", "cancel", "token", "initiate"})
+# A locked account is refused every billable call; status looks still answer (live reports).
+_LOCKED_ROUTES = frozenset({"submit", "token", "initiate"})
 MAX_BODY = 200 * 1024 * 1024
 IMAGE_FETCH_TIMEOUT = 20.0  # fal's documented fetch timeout for O1 frames
 
@@ -52,6 +59,11 @@ class FakeFal:
         self.requests: list[RequestRecord] = []
         self.uploads: dict[str, StoredFile] = {}
         self.cancelled: set[str] = set()
+        # Knobs: answer file (frame) or video downloads with a 302 to the same bytes under /moved.
+        self.redirect_files = False
+        self.redirect_videos = False
+        # A reason (EXHAUSTED_BALANCE, ADMIN_LOCK or any text): billable calls answer 403 "User is locked. …".
+        self.account_lock: str | None = None
         self._port = port
         self._base_url: str | None = None
         self._scripts: deque[JobScript] = deque()
@@ -124,6 +136,12 @@ class FakeFal:
     def video_url(self, request_id: str) -> str:
         return f"{self.base_url}/videos/{request_id}.mp4"
 
+    @property
+    def uploads_without_lifecycle(self) -> list[str]:
+        """URLs of stored files whose upload lacked X-Fal-Object-Lifecycle, the only retention header the v3 CDN
+        reads: they live as long as the account's default, not as long as the uploader asked."""
+        return [url for url, stored in self.uploads.items() if V3_LIFECYCLE not in stored.lifecycle_headers]
+
     # Test controls.
 
     def script_next(self, *scripts: JobScript) -> None:
@@ -184,7 +202,9 @@ class FakeFal:
             if auth is None:
                 return json_answer({"detail": "Missing Authorization header"}, 401)
             if auth != f"Key {self.key}":
-                return json_answer({"detail": "Invalid key: expected 'Authorization: Key <FAL_KEY>'"}, 401)
+                return json_answer({"detail": "No user found for Key ID and Secret"}, 401)
+        if name in _LOCKED_ROUTES and self.account_lock is not None:
+            return json_answer({"detail": f"User is locked. Reason: {self.account_lock}"}, 403)
         return await handler(self, request, params)
 
     def _take_fault(self, route: str) -> Fault | None:
