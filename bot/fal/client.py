@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "tween-bot/0.1 (+discord)"
 CHUNK = 256 * 1024
+MAX_REDIRECTS = 5
 READ_CONNECTIONS = 64
 
 
@@ -110,7 +111,7 @@ class FalClient:
                     raise FalUnavailable(f"cannot connect to fal: {exc!r}") from exc
                 await asyncio.sleep(self.policy.delay(attempt))
                 continue
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # sent, then the answer broke (a reset, a body that won't decode)
                 self._transport_failed("submit", exc)
                 raise SubmitFateUnknown(f"submit sent but no answer: {exc!r}") from exc
             retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -149,24 +150,33 @@ class FalClient:
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int | None:
         """Stream a public file to `dest`; None (and no file) if it is larger than `max_bytes`."""
         try:
-            async with self._http.stream("GET", url, timeout=self._settings.upload_timeout) as response:
-                if not response.is_success:
-                    raise FalApiError(response.status_code, f"video download answered {response.status_code}")
-                declared = response.headers.get("content-length")
-                if declared is not None and int(declared) > max_bytes:
-                    return None
-                return await _stream_to(response, dest, max_bytes)
-        except httpx.TransportError as exc:
+            for _ in range(MAX_REDIRECTS + 1):
+                async with self._http.stream("GET", url, timeout=self._settings.upload_timeout) as response:
+                    if response.is_redirect:
+                        url = redirect_target(url, response)
+                        continue
+                    if not response.is_success:
+                        raise FalApiError(response.status_code, f"video download answered {response.status_code}")
+                    declared = response.headers.get("content-length")
+                    if declared is not None and int(declared) > max_bytes:
+                        return None
+                    return await _stream_to(response, dest, max_bytes)
+        except httpx.RequestError as exc:
             self._transport_failed("download", exc)
             dest.unlink(missing_ok=True)
             raise FalUnavailable(f"video download failed: {exc!r}") from exc
+        raise FalApiError(310, f"more than {MAX_REDIRECTS} redirects for {url}")
 
     async def fetch(self, url: str, *, max_bytes: int) -> bytes:
         """A small public file (a stored frame) into memory; FalApiError when missing or too large."""
-        response = await self.read("GET", url, limited=False, auth=False)
-        if len(response.content) > max_bytes:
-            raise FalApiError(413, f"file at {url} is larger than {max_bytes} bytes")
-        return response.content
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self.read("GET", url, limited=False, auth=False)
+            if not response.is_redirect:
+                if len(response.content) > max_bytes:
+                    raise FalApiError(413, f"file at {url} is larger than {max_bytes} bytes")
+                return response.content
+            url = redirect_target(url, response)
+        raise FalApiError(310, f"more than {MAX_REDIRECTS} redirects for {url}")
 
     async def read(
         self, method: str, url: str, *, limited: bool = True, auth: bool = True, **kwargs: Any
@@ -179,12 +189,12 @@ class FalClient:
                 await self._reads.acquire()
             try:
                 response = await self._http.request(method, url, headers=headers, **kwargs)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 self._transport_failed(None, exc)
                 last, retry_after = exc, None
             else:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-                if response.is_success:
+                if response.is_success or response.is_redirect:
                     return response
                 error = api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
                 if not should_retry_status(response.status_code):
@@ -197,6 +207,18 @@ class FalClient:
         if isinstance(last, FalApiError):
             raise last
         raise FalUnavailable(f"fal unreachable after {self.policy.max_attempts} attempts: {last!r}") from last
+
+
+def redirect_target(url: str, response: httpx.Response) -> str:
+    """Where a CDN's redirect points. Never from https down to plain http: a file is only fetched as safely as it
+    was asked for."""
+    location = response.headers.get("location")
+    if not location:
+        raise FalApiError(response.status_code, f"redirect from {url} without a Location")
+    target = httpx.URL(url).join(location)
+    if target.scheme != "https" and not (target.scheme == "http" and httpx.URL(url).scheme == "http"):
+        raise FalApiError(response.status_code, f"refused redirect from {url} to {target}")
+    return str(target)
 
 
 async def _stream_to(response: httpx.Response, dest: Path, max_bytes: int) -> int | None:

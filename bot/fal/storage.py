@@ -49,8 +49,11 @@ class FalStorage:
         return await self._upload_initiate(data, content_type, file_name)
 
     @property
-    def _lifecycle(self) -> str:
-        return json.dumps({"expiration_duration_seconds": self._settings.upload_retention_seconds})
+    def _lifecycle_headers(self) -> dict[str, str]:
+        """How long fal keeps the file: the v3 CDN reads the first header, the old CDN the second; send both, as
+        fal's own Python client does."""
+        value = json.dumps({"expiration_duration_seconds": self._settings.upload_retention_seconds})
+        return {"X-Fal-Object-Lifecycle": value, "X-Fal-Object-Lifecycle-Preference": value}
 
     async def _upload_cdn(self, data: bytes, content_type: str, file_name: str) -> str:
         token = await self._cdn_token()
@@ -64,7 +67,7 @@ class FalStorage:
                 "Authorization": token.header,
                 "Content-Type": content_type,
                 "X-Fal-File-Name": file_name,
-                "X-Fal-Object-Lifecycle-Preference": self._lifecycle,
+                **self._lifecycle_headers,
             },
         )
         return _field(response.json(), "access_url")
@@ -93,8 +96,9 @@ class FalStorage:
             "POST",
             f"{self._settings.rest_url}/storage/upload/initiate",
             limited=False,
-            params={"storage_type": "gcs"},
+            params={"storage_type": "fal-cdn-v3"},  # fal answers 400 to the old "gcs" now
             json={"file_name": file_name, "content_type": content_type},
+            headers=self._lifecycle_headers,
         )
         body = response.json()
         upload_url, file_url = _field(body, "upload_url"), _field(body, "file_url")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -246,6 +247,22 @@ async def test_storage_falls_back_when_the_cdn_upload_fails(stack: Stack, fake_f
     assert fake_fal.count("initiate") == 1 and fake_fal.count("put_upload") == 1
     assert fake_fal.uploads[job.start_url].data == tween_request().start.data
     await settled(stack, job.id, JobState.DELIVERED)
+    assert fake_fal.uploads_without_lifecycle == []
+
+
+async def test_frames_are_kept_as_long_as_configured_on_fals_cdn_of_today(stack: Stack, fake_fal: FakeFal):
+    job = await stack.services.jobs.submit(tween_request())
+    assert {job.start_url, job.end_url} <= set(fake_fal.uploads)
+    assert fake_fal.uploads_without_lifecycle == []  # the v3 CDN reads X-Fal-Object-Lifecycle, not -Preference
+    lifecycle = json.loads(fake_fal.uploads[job.start_url].lifecycle_headers["X-Fal-Object-Lifecycle"])
+    assert lifecycle == {"expiration_duration_seconds": stack.settings.fal.upload_retention_seconds}
+
+
+async def test_a_video_behind_a_redirect_is_still_delivered(stack: Stack, fake_fal: FakeFal):
+    fake_fal.redirect_videos = True
+    job = await stack.services.jobs.submit(tween_request())
+    await settled(stack, job.id, JobState.DELIVERED)
+    assert stack.publisher.deliveries[-1].video == fake_fal.video_bytes(job.request_id)
 
 
 async def test_reads_never_exceed_the_configured_rate(fake_fal: FakeFal, tmp_path):

@@ -5,6 +5,7 @@ import pytest
 
 from bot.errors import FalApiError, FalUnavailable, SubmitFateUnknown
 from bot.fal import Completed, FalClient, InProgress, Queued
+from bot.fal.client import redirect_target
 from tests.support.settings import make_settings
 
 MODEL = "fal-ai/kling-video/o1/image-to-video"
@@ -158,3 +159,17 @@ async def test_download_refuses_oversized_by_content_length(tmp_path):
         assert await fal.download("http://cdn/v.mp4", tmp_path / "v.mp4", max_bytes=99) is None
         assert not (tmp_path / "v.mp4").exists()
         assert await fal.download("http://cdn/v.mp4", tmp_path / "v.mp4", max_bytes=100) == 100
+
+
+def test_redirects_are_followed_but_never_down_to_plain_http():
+    def moved(location: str) -> httpx.Response:
+        return httpx.Response(302, headers={"location": location})
+
+    assert redirect_target("https://v3.fal.media/a.mp4", moved("https://v3b.fal.media/a.mp4")) == (
+        "https://v3b.fal.media/a.mp4"
+    )
+    assert redirect_target("https://v3.fal.media/a.mp4", moved("/b.mp4")) == "https://v3.fal.media/b.mp4"
+    with pytest.raises(FalApiError, match="refused redirect"):
+        redirect_target("https://v3.fal.media/a.mp4", moved("http://evil.example/a.mp4"))
+    with pytest.raises(FalApiError, match="without a Location"):
+        redirect_target("https://v3.fal.media/a.mp4", httpx.Response(302))
