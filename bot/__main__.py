@@ -50,7 +50,8 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
             stack.callback(DiscordRateLimitCounter(metrics).attach().detach)
         if track:
             tracker = bot.services.tracker
-            await stack.enter_async_context(operations(settings, db, tracker, bot.gateway_state, metrics))
+            ops = operations(settings, db, tracker, bot.gateway_state, metrics, fal.account.state)
+            await stack.enter_async_context(ops)
         yield bot
 
 

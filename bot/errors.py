@@ -113,6 +113,11 @@ class FalApiError(FalError):
         return self.status == 422
 
 
+class FalAccountProblem(FalApiError):
+    """fal refused Tween's key (401) or its account (403: locked, balance exhausted). Only the operator can fix it;
+    retrying does not help, and members are told so."""
+
+
 class FalUnavailable(FalError):
     """fal could not be reached, or kept failing, before an answer was had."""
 

@@ -125,6 +125,7 @@ class FailureReason(enum.StrEnum):
     FAL_ERROR = "fal_error"  # fal ran it and reported an error
     FAL_REJECTED = "fal_rejected"  # fal refused the input (422)
     FAL_UNREACHABLE = "fal_unreachable"  # could not reach fal to submit or upload
+    FAL_ACCOUNT = "fal_account"  # fal refused Tween's key or account: the operator must act
     RESTARTED = "restarted"  # the bot restarted before the job reached fal
     LOST = "lost"  # fal no longer knows the request
     NO_CARD = "no_card"  # the job card could not be posted in the channel

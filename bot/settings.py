@@ -89,6 +89,8 @@ class FalSettings:
     backoff_cap: float
     upload_retention_seconds: int
     max_reads_per_second: float
+    account_pause_after: int
+    account_probe_interval: float
     queue_url: str = "https://queue.fal.run"
     rest_url: str = "https://rest.fal.ai"
     key: str = field(default="", repr=False)
@@ -238,6 +240,8 @@ class Settings:
             raise ConfigError("concurrency caps must be at least 1")
         if self.fal.max_reads_per_second <= 0:
             raise ConfigError("fal.max_reads_per_second must be positive")
+        if self.fal.account_pause_after < 1 or self.fal.account_probe_interval < 0:
+            raise ConfigError("fal.account_pause_after must be at least 1 and fal.account_probe_interval not negative")
         t = self.tracker
         if not (0 <= t.early_quantile < 1 and 0 < t.early_margin <= 1 and t.min_run_samples >= 1):
             raise ConfigError("tracker: early_quantile must be in [0, 1), early_margin in (0, 1], min_run_samples >= 1")

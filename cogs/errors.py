@@ -14,6 +14,7 @@ from bot.errors import (
     BudgetExhausted,
     CannotCancel,
     DeliveryFailed,
+    FalAccountProblem,
     FalError,
     ImageRejected,
     InputRejected,
@@ -122,6 +123,11 @@ def user_text(error: BaseException) -> str:
         return (
             "I can't post the job card here. I need **Send Messages**, **Embed Links**, **Attach Files** and "
             "**Create Public Threads** in this channel." + nothing_spent
+        )
+    if isinstance(error, FalAccountProblem):
+        return (
+            "Tween can't make videos right now: its fal.ai account needs attention from whoever runs this bot "
+            "(the server's moderators have been told)." + nothing_spent
         )
     if isinstance(error, FalError):
         return "fal.ai can't be reached right now, so your job wasn't started. Try again in a minute." + nothing_spent

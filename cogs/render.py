@@ -31,6 +31,7 @@ FAILURES = {
     FailureReason.FAL_ERROR: "fal.ai couldn't make this video",
     FailureReason.FAL_REJECTED: "fal.ai refused the input",
     FailureReason.FAL_UNREACHABLE: "fal.ai couldn't be reached",
+    FailureReason.FAL_ACCOUNT: "Tween's fal.ai account needs attention from whoever runs the bot",
     FailureReason.RESTARTED: "Tween restarted before the job was sent",
     FailureReason.LOST: "fal.ai lost track of the job",
     FailureReason.NO_CARD: "the job card couldn't be posted",

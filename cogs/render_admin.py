@@ -91,6 +91,12 @@ def log_text(event: LogEvent, price: float) -> str:
             f"⚠️ The server has used {used} of {pot.total_seconds} s ({pot.used_fraction:.0%}) this period; "
             f"{seconds_and_dollars(pot.remaining_seconds, price)} left until {stamp(pot.period_end)}."
         )
+    if event.action == "fal_account":
+        what = "rejected its API key" if detail.get("status") == 401 else "locked its account"
+        return (
+            f"🔑 fal.ai {what} ({detail.get('detail')}), so Tween can't make videos for now. Members are told "
+            "nothing was charged; new videos pause until whoever runs Tween fixes the fal account."
+        )
     if event.action in ("topup", "grant"):
         target = "the server" if event.action == "topup" else f"<@{detail.get('subject')}>"
         return f"➕ {who} gave {target} {detail.get('seconds')} extra seconds for this period."

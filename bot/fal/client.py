@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.errors import FalApiError, FalUnavailable, SubmitFateUnknown
+from bot.errors import FalAccountProblem, FalApiError, FalUnavailable, SubmitFateUnknown
+from bot.fal.account import AccountWatch
 from bot.fal.models import (
     MalformedResponse,
     QueueStatus,
@@ -78,6 +79,7 @@ class FalClient:
         self.policy = RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_cap)
         self._reads = RateLimiter(settings.max_reads_per_second)
         self.storage = FalStorage(self, settings)
+        self.account = AccountWatch(settings.account_pause_after, settings.account_probe_interval)
 
     def _transport_failed(self, kind: str | None, exc: BaseException) -> None:
         if self._observer is not None:
@@ -119,12 +121,20 @@ class FalClient:
                 await asyncio.sleep(self.policy.delay(attempt, retry_after))
                 continue
             if response.is_success:
+                self.account.accepted(billable=True)
                 try:
                     return parse_submitted(_json(response), queue_url=self._settings.queue_url, endpoint=endpoint)
                 except MalformedResponse as exc:
                     raise SubmitFateUnknown(str(exc)) from exc
-            raise api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
+            raise self._refused(
+                api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
+            )
         raise FalUnavailable("fal kept refusing the submit")  # pragma: no cover - loop always returns or raises
+
+    def _refused(self, error: FalApiError) -> FalApiError:
+        if isinstance(error, FalAccountProblem):
+            self.account.refused(error)
+        return error
 
     async def status(self, status_url: str, *, logs: bool = False) -> QueueStatus:
         """The job's queue status; 202 and 200 are both answers."""
@@ -178,10 +188,23 @@ class FalClient:
             url = redirect_target(url, response)
         raise FalApiError(310, f"more than {MAX_REDIRECTS} redirects for {url}")
 
+    async def probe_account(self) -> None:
+        """One harmless call that a bad key or a locked account is refused (a storage token): ends a pause when it
+        goes through, raises FalAccountProblem when it does not."""
+        await self.storage.renew_token()
+
     async def read(
-        self, method: str, url: str, *, limited: bool = True, auth: bool = True, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        limited: bool = True,
+        auth: bool = True,
+        billable: bool = False,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """Send an idempotent request, retrying transport errors and 408/429/5xx with backoff and Retry-After."""
+        """Send an idempotent request, retrying transport errors and 408/429/5xx with backoff and Retry-After.
+        `billable`: a call fal refuses a locked account (uploads), so its success proves the account works."""
         headers = {**(self.auth_headers if auth else {}), **kwargs.pop("headers", {})}
         last: Exception | None = None
         for attempt in range(1, self.policy.max_attempts + 1):
@@ -195,10 +218,12 @@ class FalClient:
             else:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 if response.is_success or response.is_redirect:
+                    if auth:
+                        self.account.accepted(billable=billable)
                     return response
                 error = api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
                 if not should_retry_status(response.status_code):
-                    raise error
+                    raise self._refused(error)
                 last = error
             if attempt < self.policy.max_attempts:
                 delay = self.policy.delay(attempt, retry_after)

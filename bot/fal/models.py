@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import FalApiError, FieldError
+from bot.errors import FalAccountProblem, FalApiError, FieldError
 from bot.models import VideoResult
 
 
@@ -91,6 +91,10 @@ def parse_video(body: Any) -> VideoResult:
     )
 
 
+# fal's answers about Tween's key (401) and account (403: locked, balance exhausted), not about a request.
+ACCOUNT_STATUSES = frozenset({401, 403})
+
+
 def api_error(status: int, body: Any, headers: dict[str, str], retry_after: float | None) -> FalApiError:
     """Turn an error answer into FalApiError, keeping fal's 422 field list and error_type."""
     detail: Any = body.get("detail") if isinstance(body, dict) else body
@@ -109,7 +113,8 @@ def api_error(status: int, body: Any, headers: dict[str, str], retry_after: floa
     else:
         text = str(detail or (body.get("status") if isinstance(body, dict) else "") or f"HTTP {status}")
     error_type = (body.get("error_type") if isinstance(body, dict) else None) or headers.get("x-fal-error-type")
-    return FalApiError(status, text[:500], error_type=error_type, field_errors=field_errors, retry_after=retry_after)
+    kind = FalAccountProblem if status in ACCOUNT_STATUSES else FalApiError
+    return kind(status, text[:500], error_type=error_type, field_errors=field_errors, retry_after=retry_after)
 
 
 def _str(value: Any) -> str | None:

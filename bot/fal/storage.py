@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.errors import FalApiError, FalError, FalUnavailable
+from bot.errors import FalAccountProblem, FalApiError, FalError, FalUnavailable
 from bot.settings import FalSettings
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,14 @@ class Reader(Protocol):
     """What storage needs of the fal client: its retrying request, so uploads share its backoff and auth."""
 
     async def read(
-        self, method: str, url: str, *, limited: bool = True, auth: bool = True, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        limited: bool = True,
+        auth: bool = True,
+        billable: bool = False,
+        **kwargs: Any,
     ) -> httpx.Response: ...
 
 
@@ -44,6 +51,8 @@ class FalStorage:
         """Store bytes on fal and return a public URL that lives as long as the configured retention."""
         try:
             return await self._upload_cdn(data, content_type, file_name)
+        except FalAccountProblem:
+            raise  # the fallback would be refused the same way
         except FalError as exc:
             log.warning("fal CDN upload failed (%s); trying the storage fallback", exc)
         return await self._upload_initiate(data, content_type, file_name)
@@ -75,10 +84,15 @@ class FalStorage:
     async def _cdn_token(self) -> _CdnToken:
         if self._token.expires - TOKEN_MARGIN > time.time():
             return self._token
+        return await self.renew_token()
+
+    async def renew_token(self) -> _CdnToken:
+        """A fresh CDN upload token (also the harmless call that shows whether fal accepts Tween's account)."""
         response = await self._client.read(
             "POST",
             f"{self._settings.rest_url}/storage/auth/token",
             limited=False,
+            billable=True,
             params={"storage_type": "fal-cdn-v3"},
             json={},
         )
@@ -96,6 +110,7 @@ class FalStorage:
             "POST",
             f"{self._settings.rest_url}/storage/upload/initiate",
             limited=False,
+            billable=True,
             params={"storage_type": "fal-cdn-v3"},  # fal answers 400 to the old "gcs" now
             json={"file_name": file_name, "content_type": content_type},
             headers=self._lifecycle_headers,

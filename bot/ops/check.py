@@ -245,6 +245,7 @@ async def check_network(settings: Settings, patience: float = TIMEOUT) -> list[C
             check_discord(client, settings.discord, patience),
             check_reachable(client, "fal queue", settings.fal.queue_url, patience),
             check_reachable(client, "fal REST (storage)", settings.fal.rest_url, patience),
+            check_fal_account(client, settings, patience),
         ]
         if settings.webhooks.enabled:
             checks += [check_jwks(client, url, patience) for url in settings.webhooks.jwks_urls]
@@ -280,6 +281,38 @@ async def check_reachable(client: httpx.AsyncClient, name: str, url: str, patien
     except (httpx.HTTPError, TimeoutError) as exc:
         return failed(name, f"cannot reach {url} ({_why(exc, patience)})", "check DNS, firewall, proxy")
     return passed(name, f"{url} reachable (HTTP {response.status_code})")
+
+
+# A request id fal can never have handed out: asking for its status shows whether fal takes the key (404) or not (401).
+NO_SUCH_REQUEST = "00000000-0000-4000-8000-000000000000"
+
+
+async def check_fal_account(client: httpx.AsyncClient, settings: Settings, patience: float) -> Check:
+    """Two harmless authenticated calls: the status of a request that cannot exist (401: a bad key), then a storage
+    token (403: an account fal has locked, e.g. for an exhausted balance)."""
+    name = "fal account"
+    try:
+        fal_key_id(settings.fal.key)
+    except ValueError:
+        return skipped(name, "not asked (FAL_KEY is missing or malformed)")
+    owner_app = "/".join(settings.model.default.endpoint.split("/")[:2])
+    auth = {"Authorization": f"Key {settings.fal.key}"}
+    status_url = f"{settings.fal.queue_url}/{owner_app}/requests/{NO_SUCH_REQUEST}/status"
+    try:
+        looked = await _get(client, status_url, patience, auth)
+        if looked.status_code == 401:
+            return failed(name, "fal refused FAL_KEY (401)", "create a new key (fal.ai dashboard → Keys)")
+        token = await client.post(
+            f"{settings.fal.rest_url}/storage/auth/token", params={"storage_type": "fal-cdn-v3"}, json={}, headers=auth
+        )
+    except (httpx.HTTPError, TimeoutError) as exc:
+        return skipped(name, f"not known: fal could not be asked ({_why(exc, patience)}); see the lines above")
+    if token.status_code in (401, 403):
+        why = _json_object(token).get("detail", f"HTTP {token.status_code}")
+        return failed(name, f"fal refuses the account ({why})", "see the fal.ai dashboard: billing and account status")
+    if looked.status_code != 404 or not token.is_success:
+        return failed(name, f"unexpected answers (status {looked.status_code}, token {token.status_code})", "retry")
+    return passed(name, "fal accepts FAL_KEY and the account may make videos")
 
 
 async def check_jwks(client: httpx.AsyncClient, url: str, patience: float) -> Check:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.db.connection import Database
+from bot.fal.account import AccountState
 from bot.services.tracker import TrackerState
 
 DATABASE_TIMEOUT = 2.0
@@ -27,6 +28,7 @@ class HealthProbes:
     gateway: Callable[[], GatewayState]
     database: Database
     tracker: Callable[[], TrackerState]
+    fal_account: Callable[[], AccountState] | None = None
 
 
 async def check_health(
@@ -39,6 +41,8 @@ async def check_health(
         "database": await _database(probes.database, database_timeout),
         "tracker": _tracker(probes.tracker),
     }
+    if probes.fal_account is not None:
+        components["fal_account"] = _fal_account(probes.fal_account)
     healthy = all(part["ok"] for part in components.values())
     return healthy, {"status": "ok" if healthy else "degraded", "components": components}
 
@@ -71,6 +75,15 @@ def _tracker(probe: Callable[[], TrackerState]) -> dict[str, Any]:
         return _broken(exc)
     idle = state.idle_seconds if math.isfinite(state.idle_seconds) else None
     return {"ok": state.running, "watched": state.watched, "idle_seconds": None if idle is None else round(idle, 1)}
+
+
+def _fal_account(probe: Callable[[], AccountState]) -> dict[str, Any]:
+    """Paused when fal keeps refusing Tween's key (401) or account (403): only the operator can end that."""
+    try:
+        state = probe()
+    except Exception as exc:
+        return _broken(exc)
+    return {"ok": not state.paused, "refusals": state.refusals, "last_status": state.status}
 
 
 def _broken(exc: Exception) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 
 from bot.db.connection import Database
+from bot.fal.account import AccountState
 from bot.fal.webhook import JwksCache, WebhookReceiver, WebhookVerifier
 from bot.ops.health import GatewayState, HealthProbes
 from bot.ops.metrics import Metrics
@@ -26,6 +27,7 @@ async def operations(
     tracker: JobTracker,
     gateway: Callable[[], GatewayState],
     metrics: Metrics | None,
+    fal_account: Callable[[], AccountState] | None = None,
 ) -> AsyncIterator[OpsServer | None]:
     """The running server (None when server.port is 0); it stops before the webhook receiver it feeds."""
     if not settings.server.enabled:
@@ -39,5 +41,5 @@ async def operations(
             receiver = WebhookReceiver(verifier, tracker.notice)
             stack.push_async_callback(receiver.aclose)
             routes = webhook_routes(receiver)
-        probes = HealthProbes(gateway=gateway, database=db, tracker=tracker.state)
+        probes = HealthProbes(gateway=gateway, database=db, tracker=tracker.state, fal_account=fal_account)
         yield await stack.enter_async_context(OpsServer(settings.server, probes, metrics, routes))

@@ -4,16 +4,17 @@ through the lifecycle; this service decides which one, and when."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import Caps, JobRepo
-from bot.errors import DeliveryFailed, FalApiError, FalError, JobNotFound, Refused, SubmitFateUnknown
+from bot.errors import DeliveryFailed, FalAccountProblem, FalApiError, FalError, JobNotFound, Refused, SubmitFateUnknown
 from bot.fal import FalClient
 from bot.images import make_preview, validate_frame
-from bot.models import FailureReason, Frame, GuildPolicy, Job, JobState, Requester, Transition
+from bot.models import FailureReason, Frame, GuildPolicy, Job, JobState, LogEvent, Requester, Transition
 from bot.pricing import price_micros
 from bot.services.board import Board
 from bot.services.budget import BudgetService
@@ -83,12 +84,14 @@ class JobService:
         policy = await self._guilds.policy(request.requester.guild_id)
         await self.check_allowed(policy, request.requester, request.prompt)
         prompt, start, end = await self.validate(request)
+        await self._account_ready(policy.guild_id)
         job = await self._reserve(request, policy, prompt)
         try:
             job = await self._upload(job, start, end)
             job = await self._place_card(job, start, end)
         except Exception as exc:
             await self._lifecycle.fail(job, _reason_for(exc), str(exc), notified=True)
+            await self._alert_account(job.guild_id, exc)
             raise
         if policy.needs_approval(job.duration, request.requester.role_ids):
             return await self._ask_approval(job, policy)
@@ -207,6 +210,25 @@ class JobService:
         await self._board.show(job)
         return job
 
+    async def _account_ready(self, guild_id: int) -> None:
+        """While fal keeps refusing Tween's account, new videos are refused before anything is reserved; one
+        harmless call now and then tells when it works again."""
+        account = self._fal.account
+        if not account.paused:
+            return
+        if account.probe_due():
+            with contextlib.suppress(FalError):
+                await self._fal.probe_account()
+        if account.paused and account.problem is not None:
+            await self._alert_account(guild_id, account.problem)
+            raise account.problem
+
+    async def _alert_account(self, guild_id: int, exc: BaseException) -> None:
+        """The server's moderators hear once per episode that the bot's fal account needs its operator."""
+        if isinstance(exc, FalAccountProblem) and self._fal.account.first_alert(guild_id):
+            detail = {"status": exc.status, "detail": exc.detail}
+            await self._board.log_event(LogEvent(guild_id, "fal_account", detail=detail))
+
     def _caps(self, job: Job, policy: GuildPolicy) -> Caps:
         return Caps(
             total=self._settings.concurrency.total,
@@ -228,7 +250,9 @@ class JobService:
         except FalError as exc:
             log.warning("job %d: submit refused: %s", job.id, exc, extra=job.log_ids)
             detail = exc.detail if isinstance(exc, FalApiError) else str(exc)
-            return self._handed_over(await self._lifecycle.fail(job, _reason_for(exc), detail), job)
+            failed = await self._lifecycle.fail(job, _reason_for(exc), detail)
+            await self._alert_account(job.guild_id, exc)
+            return self._handed_over(failed, job)
         except Exception as exc:
             # Nothing says whether the POST left: as unknown as a timeout, and never re-sent.
             log.exception("job %d: submit failed unexpectedly (%r); fate unknown", job.id, exc, extra=job.log_ids)
@@ -264,6 +288,8 @@ def _moved(job: Job | None, before: Job) -> Job:
 
 
 def _reason_for(exc: BaseException) -> FailureReason:
+    if isinstance(exc, FalAccountProblem):
+        return FailureReason.FAL_ACCOUNT
     if isinstance(exc, FalApiError) and exc.is_validation:
         return FailureReason.FAL_REJECTED
     if isinstance(exc, FalError):

@@ -53,7 +53,7 @@ async def test_health_and_metrics_describe_the_running_bot(world: World):
         health = await http.get("/health")
         assert health.status_code == 200
         assert health.json()["status"] == "ok"
-        assert set(health.json()["components"]) == {"gateway", "database", "tracker"}
+        assert set(health.json()["components"]) == {"gateway", "database", "tracker", "fal_account"}
 
         interaction = await run_tween(world)
         await interaction.wait_acked()

@@ -107,6 +107,26 @@ async def test_happy_path_every_check_passes(env, discord_fake, fal):
     assert [r.path for r in discord_fake.requests if "users/@me" in r.path]
 
 
+async def test_the_fal_key_is_proven_with_one_harmless_authenticated_call(env, fal):
+    checks = by_name(await check_all(env))
+    assert checks["fal account"].ok, checks["fal account"].line()
+    looks = [r for r in fal.requests if r.route == "status"]
+    assert len(looks) == 1 and looks[0].status == 404  # a request id that cannot exist: the key was accepted
+
+
+async def test_a_key_fal_refuses_fails_the_account_check(env, fal):
+    wrong = FAL_KEY.replace("9f8e", "0000")
+    checks = by_name(await check_all({**env, "FAL_KEY": wrong}))
+    assert checks["fal account"].ok is False and "refused FAL_KEY (401)" in checks["fal account"].detail
+    assert wrong.partition(":")[2] not in checks["fal account"].line()
+
+
+async def test_a_locked_fal_account_fails_the_account_check(env, fal):
+    fal.account_lock = "EXHAUSTED_BALANCE"
+    checks = by_name(await check_all(env))
+    assert checks["fal account"].ok is False and "EXHAUSTED_BALANCE" in checks["fal account"].detail
+
+
 async def test_an_existing_database_is_checked_read_only_and_not_changed(env):
     path = Path(env["TWEEN_DB_PATH"])
     async with open_database(path):

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.db import pots
 from bot.db.connection import Database, open_database
 from bot.db.jobs import JobRepo
+from bot.fal.account import AccountState
 from bot.models import JobState, PotScope
 from bot.ops import healthcheck
 from bot.ops.health import GatewayState, HealthProbes, check_health
@@ -38,6 +39,7 @@ class World:
 
     gateway: GatewayState = field(default_factory=lambda: GatewayState(connected=True, latency=0.042))
     tracker: TrackerState = field(default_factory=lambda: TrackerState(running=True, watched=2, idle_seconds=0.4))
+    fal_account: AccountState = field(default_factory=lambda: AccountState(paused=False, refusals=0, status=None))
 
 
 @pytest.fixture
@@ -105,7 +107,9 @@ class Running:
 @contextlib.asynccontextmanager
 async def serve(db: Database, *, metrics_on: bool = True, routes=()) -> AsyncIterator[Running]:
     world, metrics = World(), Metrics()
-    probes = HealthProbes(gateway=lambda: world.gateway, database=db, tracker=lambda: world.tracker)
+    probes = HealthProbes(
+        gateway=lambda: world.gateway, database=db, tracker=lambda: world.tracker, fal_account=lambda: world.fal_account
+    )
     server = OpsServer(ServerSettings(host="127.0.0.1", port=0, metrics=metrics_on), probes, metrics, routes)
     await server.start(port=0)
     try:
@@ -136,6 +140,7 @@ async def test_health_is_200_with_every_component_ok(db):
     [
         ({"tracker": TrackerState(running=False, watched=0, idle_seconds=95.0)}, "tracker"),
         ({"gateway": GatewayState(connected=False, latency=float("inf"))}, "gateway"),
+        ({"fal_account": AccountState(paused=True, refusals=2, status=403)}, "fal_account"),
     ],
 )
 async def test_health_is_503_when_a_component_is_down(db, change, broken):

@@ -3,10 +3,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import BudgetExhausted, ImageRejected, InputRejected
-from bot.models import FailureReason, Job, JobState
+from bot.errors import BudgetExhausted, FalAccountProblem, ImageRejected, InputRejected
+from bot.models import FailureReason, Job, JobState, LogEvent
 from cogs import render
 from cogs.errors import user_text
+from cogs.render_admin import log_text
 
 T0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
 JOB = Job(
@@ -127,3 +128,14 @@ def test_submitted_text_never_says_on_its_way_for_a_job_that_failed_to_start():
     failed = render.submitted_text(replace(JOB, state=JobState.FAILED, failure=FailureReason.FAL_UNREACHABLE))
     assert "on its way" not in failed and "refunded" in failed
     assert "on its way" in render.submitted_text(JOB)
+
+
+def test_an_account_problem_is_not_called_a_network_problem():
+    locked = FalAccountProblem(403, "User is locked. Reason: EXHAUSTED_BALANCE")
+    text = user_text(locked)
+    assert "account needs attention" in text and "Nothing was charged" in text and "reached" not in text
+    failed = replace(JOB, state=JobState.FAILED, failure=FailureReason.FAL_ACCOUNT)
+    assert "account needs attention" in render.failure_text(failed)
+    line = log_text(LogEvent(1, "fal_account", detail={"status": 401, "detail": "No user found"}), 0.112)
+    assert "rejected its API key" in line and "<@" not in line
+    assert all(reason in render.FAILURES for reason in FailureReason)
