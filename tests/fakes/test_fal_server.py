@@ -4,6 +4,7 @@ real sockets. Frames are made with Pillow in memory and served from the fake's o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 import time
@@ -15,8 +16,18 @@ import httpx
 import pytest
 
 from tests.fakes.fal.media import video_chunks
-from tests.fakes.fal_server import ADMIN_LOCK, EXHAUSTED_BALANCE, MODEL, STANDARD_MODEL, FakeFal, Fault, JobScript
+from tests.fakes.fal_server import (
+    ADMIN_LOCK,
+    EXHAUSTED_BALANCE,
+    MODEL,
+    STANDARD_MODEL,
+    BillLine,
+    FakeFal,
+    Fault,
+    JobScript,
+)
 from tests.support.images import image_bytes
+from tests.support.waiting import wait_until
 
 KEY = {"Authorization": "Key k"}
 DROPPED = (httpx.RemoteProtocolError, httpx.ReadError)
@@ -73,6 +84,16 @@ async def until_done(http: httpx.AsyncClient, job: dict) -> list[dict]:
             return seen
         await asyncio.sleep(0.01)
     raise AssertionError(f"job never completed; last status {seen[-1]}")
+
+
+async def until_phase(http: httpx.AsyncClient, job: dict, phase: str) -> dict:
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        body = (await http.get(job["status_url"], headers=KEY)).json()
+        if body["status"] == phase:
+            return body
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"job never reached {phase}")
 
 
 async def test_timed_job_goes_through_the_phases_to_a_video(fal: FakeFal, http: httpx.AsyncClient) -> None:
@@ -586,6 +607,228 @@ async def test_full_model_path_answers_405(fal: FakeFal, http: httpx.AsyncClient
         answer = await http.request(method, url, headers=KEY)
         assert answer.status_code == 405, (method, url)
     assert (await http.get(job["status_url"], headers=KEY)).status_code in (200, 202)
+    assert fal.history[job["request_id"]].cancel_requested is False
+
+
+async def test_cancel_of_a_finished_job_is_already_completed(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    fal.script_next(JobScript(queue_seconds=0, run_seconds=0))
+    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    await until_done(http, job)
+    cancel = await http.put(job["cancel_url"], headers=KEY)
+    assert (cancel.status_code, cancel.json()) == (400, {"status": "ALREADY_COMPLETED"})
+    assert set(fal.bill) == {job["request_id"]} and not fal.history[job["request_id"]].cancel_requested
+
+
+async def test_cancel_honoured_while_running_ends_it_unbilled(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    fal.script_next(JobScript(queue_seconds=0, run_seconds=None, cancel_honoured=True))
+    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    assert (await until_phase(http, job, "IN_PROGRESS"))["status"] == "IN_PROGRESS"
+    cancel = await http.put(job["cancel_url"], headers=KEY)
+    assert (cancel.status_code, cancel.json()) == (202, {"status": "CANCELLATION_REQUESTED"})
+    last = (await until_done(http, job))[-1]
+    assert last["error_type"] == "client_cancelled"
+    assert (await http.get(job["response_url"], headers=KEY)).status_code == 499
+    rid = job["request_id"]
+    assert fal.bill == {} and fal.cancelled == {rid}
+    assert fal.history[rid].flags == {"queued", "started", "cancel_requested", "cancelled"}
+
+
+async def test_cancel_of_a_running_job_by_default_runs_on_and_bills(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    fal.script_next(JobScript(queue_seconds=0, run_seconds=None))
+    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    await until_phase(http, job, "IN_PROGRESS")
+    assert (await http.put(job["cancel_url"], headers=KEY)).status_code == 202
+    assert (await http.get(job["status_url"], headers=KEY)).json()["status"] == "IN_PROGRESS"
+    fal.release(job["request_id"])
+    await until_done(http, job)
+    assert (await http.get(job["response_url"], headers=KEY)).status_code == 200
+    rid = job["request_id"]
+    assert set(fal.bill) == {rid} and fal.history[rid].flags == {"queued", "started", "cancel_requested", "billed"}
+
+
+async def test_cancel_racing_the_start_is_accepted_yet_the_job_runs_and_bills(
+    fal: FakeFal, http: httpx.AsyncClient
+) -> None:
+    fal.script_next(JobScript(queue_seconds=None, run_seconds=None, cancel_races_start=True))
+    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    assert (await http.get(job["status_url"], headers=KEY)).json()["status"] == "IN_QUEUE"
+    cancel = await http.put(job["cancel_url"], headers=KEY)
+    assert (cancel.status_code, cancel.json()) == (202, {"status": "CANCELLATION_REQUESTED"})
+    assert (await http.get(job["status_url"], headers=KEY)).json()["status"] == "IN_PROGRESS"
+    assert fal.bill == {}  # not until the result is ready
+    fal.release(job["request_id"])
+    await until_done(http, job)
+    assert (await http.get(job["response_url"], headers=KEY)).status_code == 200
+    rid = job["request_id"]
+    assert set(fal.bill) == {rid} and fal.cancelled == set()
+    assert fal.history[rid].flags == {"queued", "started", "cancel_requested", "billed"}
+
+
+async def test_cancel_while_queued_is_recorded_and_never_billed(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    fal.script_next(JobScript(queue_seconds=None))
+    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    assert (await http.put(job["cancel_url"], headers=KEY)).status_code == 202
+    fal.release(job["request_id"])  # too late: fal dropped it from the queue
+    assert (await http.get(job["status_url"], headers=KEY)).json()["error_type"] == "client_cancelled"
+    rid = job["request_id"]
+    assert fal.bill == {} and fal.history[rid].flags == {"queued", "cancel_requested", "cancelled"}
+
+
+async def test_start_deadline_passing_in_the_queue_ends_the_job_with_504(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    fal.script_next(JobScript(queue_seconds=None))
+    body = {"prompt": "p", "start_image_url": await frame(http, fal)}
+    answer = await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers=KEY | {"X-Fal-Request-Timeout": "0.5"})
+    job = answer.json()
+    assert answer.status_code == 200 and (await http.get(job["status_url"], headers=KEY)).status_code == 202
+    last = (await until_done(http, job))[-1]
+    assert (last["status"], last["error"], last["error_type"]) == ("COMPLETED", "Request timed out", "request_timeout")
+    fal.release(job["request_id"])  # fal will not start it now
+    result = await http.get(job["response_url"], headers=KEY)
+    assert (result.status_code, result.json()) == (
+        504,
+        {"detail": "Request timed out", "error_type": "request_timeout"},
+    )
+    assert (
+        result.headers["x-fal-request-timeout-type"] == "user"
+        and result.headers["x-fal-error-type"] == "request_timeout"
+    )
+    rid = job["request_id"]
+    assert fal.bill == {} and fal.history[rid].flags == {"queued", "timed_out"}
+
+
+async def test_start_deadline_only_bounds_the_wait_for_a_runner(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    fal.script_next(JobScript(queue_seconds=0.02, run_seconds=0.4))
+    body = {"prompt": "p", "start_image_url": await frame(http, fal)}
+    answer = await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers=KEY | {"X-Fal-Request-Timeout": "0.15"})
+    job = answer.json()
+    last = (await until_done(http, job))[-1]
+    assert "error" not in last and (await http.get(job["response_url"], headers=KEY)).status_code == 200
+    assert set(fal.bill) == {job["request_id"]}
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("0.5", True),
+        ("120", True),
+        ("0.1", False),
+        ("0", False),
+        ("-3", False),
+        ("soon", False),
+        ("nan", False),
+        ("inf", False),
+    ],
+)
+async def test_start_timeout_values_fal_refuses_and_takes(
+    fal: FakeFal, http: httpx.AsyncClient, value: str, accepted: bool
+) -> None:
+    body = {"prompt": "p", "start_image_url": "u"}
+    answer = await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers=KEY | {"X-Fal-Request-Timeout": value})
+    if accepted:  # below the SDKs' own 1 s floor, yet fal takes it
+        assert answer.status_code == 200 and len(fal.submits) == 1
+        return
+    assert (answer.status_code, answer.json()["error_type"], answer.headers["x-fal-error-type"]) == (
+        400,
+        "bad_request",
+        "bad_request",
+    )
+    assert fal.submits == []
+
+
+@pytest.mark.parametrize(
+    ("script", "code"),
+    [
+        (JobScript(outcome="result_error"), 503),
+        (JobScript(outcome="result_error", error="boom", error_type="internal_error"), 500),
+        (JobScript(outcome="result_error", error_type="runner_incomplete_response"), 502),
+        (JobScript(outcome="result_error", error_type="request_timeout", result_status=504), 504),
+        (JobScript(outcome="result_error", error_type="runner_server_error", result_status=501), 501),
+    ],
+)
+async def test_failed_run_shows_only_at_the_result(
+    fal: FakeFal, http: httpx.AsyncClient, script: JobScript, code: int
+) -> None:
+    fal.script_next(dataclasses.replace(script, queue_seconds=0, run_seconds=0))
+    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    last = (await until_done(http, job))[-1]
+    assert last["status"] == "COMPLETED" and "error" not in last and "error_type" not in last
+    result = await http.get(job["response_url"], headers=KEY)
+    assert result.status_code == code and result.headers["x-fal-error-type"] == script.error_type
+    assert result.json() == {"detail": script.error, "error_type": script.error_type}
+    assert fal.bill == {} and (await http.get(f"{fal.base_url}/videos/{job['request_id']}.mp4")).status_code == 404
+
+
+def test_scripts_refuse_what_fal_never_answers() -> None:
+    with pytest.raises(ValueError):
+        JobScript(error_type="gpu_on_fire")
+    with pytest.raises(ValueError):
+        JobScript(outcome="result_error", error_type="bad_request")  # a 400 is no failed run
+    with pytest.raises(ValueError):
+        JobScript(outcome="result_error", result_status=499)
+    with pytest.raises(ValueError):
+        Fault(route="status", carries_request_id=True)
+
+
+async def test_submit_5xx_carries_a_request_id_only_from_behind_the_ingress(
+    fal: FakeFal, http: httpx.AsyncClient
+) -> None:
+    fal.script_next(JobScript(queue_seconds=0, run_seconds=0))
+    body = {"prompt": "p", "start_image_url": await frame(http, fal)}
+    fal.inject(
+        Fault(route="submit", status=503, after_effect=True, carries_request_id=True),  # queued
+        Fault(route="submit", status=500, carries_request_id=True),  # named, never queued
+        Fault(route="submit", status=502, body=b"<html>nginx</html>", headers={"Content-Type": "text/html"}),
+    )
+    answers = [await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers=KEY) for _ in range(3)]
+    assert [a.status_code for a in answers] == [503, 500, 502]
+    queued, named = (a.headers["x-fal-request-id"] for a in answers[:2])
+    assert "x-fal-request-id" not in answers[2].headers
+    assert [s.request_id for s in fal.submits] == [queued]
+    assert [r.request_id for r in fal.requests if r.route == "submit"] == [queued, named, None]
+    await until_done(http, {"status_url": f"{fal.queue_url}/fal-ai/kling-video/requests/{queued}/status"})
+    assert set(fal.bill) == {queued}
+    lookup = await http.get(f"{fal.queue_url}/fal-ai/kling-video/requests/{named}/status", headers=KEY)
+    assert lookup.status_code == 404
+    assert fal.history[named].flags == set()
+    assert fal.history[queued].queued and set(fal.history) == {queued, named}
+
+
+async def test_submit_answer_lost_after_the_job_was_queued(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    body = {"prompt": "p", "start_image_url": await frame(http, fal)}
+    fal.inject(
+        Fault(route="submit", status=200, body=b'{"request_id": "76', after_effect=True, carries_request_id=True),
+        Fault(route="submit", drop=True, after_effect=True),
+    )
+    garbled = await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers=KEY)
+    with pytest.raises(ValueError):
+        garbled.json()
+    with pytest.raises(DROPPED):
+        await http.post(f"{fal.queue_url}/{MODEL}", json=body, headers=KEY)
+    assert garbled.headers["x-fal-request-id"] == fal.submits[0].request_id
+    assert len(fal.submits) == 2 and all(h.queued for h in fal.history.values())
+    assert [r.request_id for r in fal.requests if r.route == "submit"] == [s.request_id for s in fal.submits]
+
+
+async def test_webhook_after_a_retry_at_fal_names_two_ids(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    fal.webhooks.attempts = 1
+    fal.script_next(JobScript(queue_seconds=0, run_seconds=0, retried_at_fal=True), JobScript())
+    url = await frame(http, fal)
+    hook = {"fal_webhook": f"{fal.base_url}/hook"}  # answers 404; the delivery is recorded all the same
+    jobs = [
+        (
+            await http.post(
+                f"{fal.queue_url}/{MODEL}", params=hook, json={"prompt": "p", "start_image_url": url}, headers=KEY
+            )
+        ).json()
+        for _ in range(2)
+    ]
+    await wait_until(lambda: len(fal.webhook_deliveries) == 2, 5, "two webhooks")
+    bodies = {d.request_id: d.json for d in fal.webhook_deliveries}
+    retried, plain = (bodies[job["request_id"]] for job in jobs)
+    assert retried["request_id"] == jobs[0]["request_id"] != retried["gateway_request_id"]
+    assert plain["request_id"] == plain["gateway_request_id"] == jobs[1]["request_id"]
+    headers = {d.request_id: d.headers for d in fal.webhook_deliveries}
+    assert headers[jobs[0]["request_id"]]["X-Fal-Webhook-Request-Id"] == jobs[0]["request_id"]
 
 
 async def test_key_probe_status_of_an_impossible_id(fal: FakeFal, http: httpx.AsyncClient) -> None:
@@ -619,3 +862,41 @@ async def test_locked_account_is_refused_billable_calls(fal: FakeFal, http: http
     fal.account_lock = None
     await submit(http, fal, **body)
     assert len(fal.submits) == 2
+
+
+async def test_bill_prices_each_run_with_a_video_once_its_result_is_ready(
+    fal: FakeFal, http: httpx.AsyncClient
+) -> None:
+    fal.script_next(
+        JobScript(queue_seconds=0, run_seconds=None),
+        JobScript(queue_seconds=0, run_seconds=0),
+        JobScript(queue_seconds=0, run_seconds=0, outcome="error"),
+        JobScript(queue_seconds=0, run_seconds=0, outcome="invalid"),
+    )
+    url = await frame(http, fal)
+    pro = await submit(http, fal, prompt="p", start_image_url=url, duration="5")
+    standard = await submit(http, fal, STANDARD_MODEL, prompt="p", start_image_url=url, duration="10")
+    failed = [await submit(http, fal, prompt="p", start_image_url=url) for _ in range(2)]
+    for job in (standard, *failed):
+        await until_done(http, job)
+    assert fal.bill == {standard["request_id"]: BillLine(standard["request_id"], STANDARD_MODEL, 10, 840_000)}
+    fal.release(pro["request_id"])
+    await until_done(http, pro)
+    assert fal.bill[pro["request_id"]] == BillLine(pro["request_id"], MODEL, 5, 560_000)
+    assert len(fal.bill) == 2
+
+
+async def test_max_at_fal_counts_queued_and_running_jobs_at_once(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    url = await frame(http, fal)
+    fal.script_next(*[JobScript(queue_seconds=None, run_seconds=None)] * 3)
+    jobs = [await submit(http, fal, prompt="p", start_image_url=url) for _ in range(3)]
+    assert (fal.max_at_fal(), fal.max_at_fal(running_only=True)) == (3, 0)
+    fal.release(jobs[0]["request_id"])
+    fal.release(jobs[1]["request_id"])
+    assert (fal.max_at_fal(), fal.max_at_fal(running_only=True)) == (3, 2)
+    for job in jobs[:2]:
+        fal.release(job["request_id"])
+    assert (await http.put(jobs[2]["cancel_url"], headers=KEY)).status_code == 202
+    fal.script_next(JobScript(queue_seconds=None))
+    await submit(http, fal, prompt="p", start_image_url=url)  # alone at fal now
+    assert (fal.max_at_fal(), fal.max_at_fal(running_only=True)) == (3, 2)

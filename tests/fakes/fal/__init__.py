@@ -3,11 +3,15 @@
 from tests.fakes.fal.cli import main
 from tests.fakes.fal.model import (
     ADMIN_LOCK,
+    ERROR_TYPES,
     EXHAUSTED_BALANCE,
     MODEL,
     MODELS,
+    PRICE_MICROS,
     STANDARD_MODEL,
+    BillLine,
     Fault,
+    JobHistory,
     JobScript,
     RequestRecord,
     StoredFile,
@@ -17,12 +21,16 @@ from tests.fakes.fal.server import FakeFal
 
 __all__ = [
     "ADMIN_LOCK",
+    "ERROR_TYPES",
     "EXHAUSTED_BALANCE",
     "MODEL",
     "MODELS",
+    "PRICE_MICROS",
     "STANDARD_MODEL",
+    "BillLine",
     "FakeFal",
     "Fault",
+    "JobHistory",
     "JobScript",
     "RequestRecord",
     "StoredFile",

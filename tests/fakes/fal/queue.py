@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -15,7 +16,17 @@ from aiohttp import web
 
 from tests.fakes.fal.answers import flag, json_answer, moved, record_of
 from tests.fakes.fal.checks import IMAGE_FIELDS, MAX_IMAGE_BYTES, download_error, image_error, input_errors
-from tests.fakes.fal.job import CANCELLED_ERROR, CANCELLED_TYPE, COMPLETED, IN_QUEUE, Job
+from tests.fakes.fal.job import (
+    CANCELLED,
+    CANCELLED_ERROR,
+    CANCELLED_TYPE,
+    COMPLETED,
+    IN_QUEUE,
+    TIMED_OUT,
+    TIMED_OUT_ERROR,
+    TIMED_OUT_TYPE,
+    Job,
+)
 from tests.fakes.fal.media import CHUNK, video_chunks
 from tests.fakes.fal.model import APP, MODELS, SubmitRecord
 
@@ -23,6 +34,8 @@ if TYPE_CHECKING:
     from tests.fakes.fal.server import FakeFal
 
 Params = Mapping[str, str]
+START_TIMEOUT_HEADER = "X-Fal-Request-Timeout"
+MIN_START_TIMEOUT = 0.1  # fal takes values above this (reference, PH); the SDKs' own floor of 1 s is theirs
 STREAM_HEARTBEAT = 0.5
 STREAM_IDLE_POLL = 0.02
 SCRIPTED_INVALID = [
@@ -45,21 +58,42 @@ def _job(fake: FakeFal, params: Params) -> Job | web.Response:
     return job
 
 
+def _start_timeout(request: web.Request) -> float | None:
+    """Seconds of X-Fal-Request-Timeout, None without one; ValueError for a value fal refuses."""
+    text = request.headers.get(START_TIMEOUT_HEADER)
+    if text is None:
+        return None
+    seconds = float(text)
+    if not math.isfinite(seconds) or seconds <= MIN_START_TIMEOUT:
+        raise ValueError(f"{seconds} is not above {MIN_START_TIMEOUT}")
+    return seconds
+
+
+def _bad_request(detail: str) -> web.Response:
+    return json_answer({"detail": detail, "error_type": "bad_request"}, 400, {"X-Fal-Error-Type": "bad_request"})
+
+
 async def submit(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     model = params["model"]
     if model not in MODELS:
         return json_answer({"detail": f"Application '{model}' not found"}, 404)
+    try:
+        start_timeout = _start_timeout(request)
+    except ValueError:
+        return _bad_request(f"{START_TIMEOUT_HEADER} must be a number of seconds greater than {MIN_START_TIMEOUT}")
     try:
         body = json.loads(await request.read())
     except ValueError:
         return json_answer({"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]}, 422)
     if errors := input_errors(body):
         return json_answer({"detail": errors}, 422)
-    job = _create(fake, model, body, request)
+    job = _create(fake, model, body, request, start_timeout)
     return json_answer({"status": IN_QUEUE, **job.urls, "queue_position": job.script.queue_position}, 200, _rid(job))
 
 
-def _create(fake: FakeFal, model: str, body: dict[str, object], request: web.Request) -> Job:
+def _create(
+    fake: FakeFal, model: str, body: dict[str, object], request: web.Request, start_timeout: float | None
+) -> Job:
     rid = str(uuid.uuid4())
     base = f"{fake.queue_url}/{APP}/requests/{rid}"
     urls = {"request_id": rid, "response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
@@ -67,7 +101,10 @@ def _create(fake: FakeFal, model: str, body: dict[str, object], request: web.Req
         rid, model, body, dict(request.headers), time.monotonic(), webhook=request.query.get("fal_webhook")
     )
     job = Job(record, fake._next_script(), urls, datetime.now(UTC))
+    if start_timeout is not None:
+        job.deadline = record.received_at + start_timeout
     job.fetching = asyncio.create_task(_fetch_images(fake, job), name=f"fake-fal-fetch-{rid}")
+    job.fetching.add_done_callback(job.fetch_done)
     fake._jobs[rid] = job
     fake.submits.append(record)
     if record.webhook:
@@ -147,20 +184,30 @@ async def result(fake: FakeFal, request: web.Request, params: Params) -> web.Str
     return json_answer(body, code, headers)
 
 
+def _request_error(job: Job, code: int, detail: str, error_type: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """fal's flat shape for a failed request (reference §3, RE): detail, error_type and the same in a header."""
+    return code, {"detail": detail, "error_type": error_type}, _rid(job) | {"X-Fal-Error-Type": error_type}
+
+
 def final_answer(fake: FakeFal, job: Job) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Status, body and headers of a completed job's result; a webhook carries the same body as its payload."""
     headers = _rid(job)
-    if job.cancelled:
-        headers["X-Fal-Error-Type"] = CANCELLED_TYPE
-        return 499, {"detail": CANCELLED_ERROR, "error_type": CANCELLED_TYPE}, headers
+    ending = job.ending(time.monotonic())
+    how = ending[1] if ending is not None else None
+    if how == CANCELLED:
+        return _request_error(job, 499, CANCELLED_ERROR, CANCELLED_TYPE)
+    if how == TIMED_OUT:
+        code, body, headers = _request_error(job, 504, TIMED_OUT_ERROR, TIMED_OUT_TYPE)
+        return code, body, headers | {"X-Fal-Request-Timeout-Type": "user"}
     if job.problems:
         return 422, {"detail": job.problems}, headers
     script = job.script
     if script.outcome == "invalid":
         return 422, {"detail": SCRIPTED_INVALID}, headers
     if script.outcome == "error":
-        headers["X-Fal-Error-Type"] = script.error_type
-        return 500, {"detail": script.error, "error_type": script.error_type}, headers
+        return _request_error(job, 500, script.error, script.error_type)
+    if script.outcome == "result_error":
+        return _request_error(job, script.failed_result_status, script.error, script.error_type)
     video = {
         "url": fake.video_url(job.request_id),
         "content_type": "video/mp4",
@@ -174,15 +221,15 @@ async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.Str
     job = _job(fake, params)
     if not isinstance(job, Job):
         return json_answer({"status": "NOT_FOUND"}, 404) if job.status == 404 else job
-    phase = job.phase(time.monotonic())
-    if phase == COMPLETED:
+    now = time.monotonic()
+    if job.phase(now) == COMPLETED:
         return json_answer({"status": "ALREADY_COMPLETED"}, 400, _rid(job))
-    if phase == IN_QUEUE:
-        # Taken off the queue, never run. In progress, fal only signals the runner and the job may still finish.
-        job.cancelled = True
-        fake.cancelled.add(job.request_id)
-        if job.fetching is not None:
-            job.fetching.cancel()
+    # Only a request (reference, Corrections): queued, the job is dropped unless its start crosses the cancel;
+    # running, the model app decides (JobScript.cancel_honoured).
+    job.cancel(now)
+    if job.cancelled and job.fetching is not None:
+        job.fetching.cancel()
+    fake.webhooks.wake(job.request_id)
     return json_answer({"status": "CANCELLATION_REQUESTED"}, 202, _rid(job))
 
 
@@ -191,8 +238,7 @@ async def video(fake: FakeFal, request: web.Request, params: Params) -> web.Stre
         return moved(fake.base_url, request)
     job = fake._jobs.get(params["rid"])
     # The CDN holds a file only for a job that produced one.
-    done = job is not None and job.phase(time.monotonic()) == COMPLETED
-    if job is None or not done or job.cancelled or job.problems or job.script.outcome != "ok":
+    if job is None or not job.made_video(time.monotonic()):
         return json_answer({"detail": "Not Found"}, 404)
     answer = web.StreamResponse(headers={"Content-Type": "video/mp4"})
     answer.content_length = job.script.video_size

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import re
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -16,7 +17,16 @@ from tests.fakes.fal import queue, storage, webhooks
 from tests.fakes.fal.answers import RECORD, fault_answer, json_answer
 from tests.fakes.fal.job import Job
 from tests.fakes.fal.media import video_chunks
-from tests.fakes.fal.model import Fault, JobScript, RequestRecord, StoredFile, SubmitRecord
+from tests.fakes.fal.model import (
+    PRICE_MICROS,
+    BillLine,
+    Fault,
+    JobHistory,
+    JobScript,
+    RequestRecord,
+    StoredFile,
+    SubmitRecord,
+)
 from tests.fakes.fal.storage import V3_LIFECYCLE
 from tests.fakes.fal.webhooks import WebhookDelivery, WebhookSender
 
@@ -50,7 +60,12 @@ IMAGE_FETCH_TIMEOUT = 20.0  # fal's documented fetch timeout for O1 frames
 
 
 class FakeFal:
-    """fal's queue, storage and CDN on 127.0.0.1, one free port, all under one aiohttp app."""
+    """fal's queue, storage and CDN on 127.0.0.1, one free port, all under one aiohttp app.
+
+    Steer it with `script_next(JobScript(...))` per job, `inject(Fault(...))` per request, `release(id)`, and the
+    knobs `account_lock`, `redirect_files`, `redirect_videos`. Read what fal did from `submits`, `requests`,
+    `uploads`, `uploads_without_lifecycle`, `cancelled`, `history`, `bill` and `max_at_fal()`.
+    """
 
     def __init__(self, *, key: str = "test-fal-key", default_script: JobScript | None = None, port: int = 0) -> None:
         self.key = key
@@ -58,12 +73,12 @@ class FakeFal:
         self.submits: list[SubmitRecord] = []
         self.requests: list[RequestRecord] = []
         self.uploads: dict[str, StoredFile] = {}
-        self.cancelled: set[str] = set()
         # Knobs: answer file (frame) or video downloads with a 302 to the same bytes under /moved.
         self.redirect_files = False
         self.redirect_videos = False
         # A reason (EXHAUSTED_BALANCE, ADMIN_LOCK or any text): billable calls answer 403 "User is locked. …".
         self.account_lock: str | None = None
+        self._phantoms: list[str] = []  # ids fal named in a submit answer without queueing a job
         self._port = port
         self._base_url: str | None = None
         self._scripts: deque[JobScript] = deque()
@@ -136,6 +151,45 @@ class FakeFal:
     def video_url(self, request_id: str) -> str:
         return f"{self.base_url}/videos/{request_id}.mp4"
 
+    # What fal did, as of now.
+
+    @property
+    def cancelled(self) -> set[str]:
+        """Request ids whose cancel ended them: never ran to a video, never billed."""
+        return {rid for rid, job in self._jobs.items() if job.cancelled}
+
+    @property
+    def bill(self) -> dict[str, BillLine]:
+        """What fal charges: every run that completed with a video, by request id."""
+        now = time.monotonic()
+        return {rid: _bill_line(job) for rid, job in self._jobs.items() if job.made_video(now)}
+
+    @property
+    def history(self) -> dict[str, JobHistory]:
+        """Every request id fal named, queued or not, with what became of it."""
+        now = time.monotonic()
+        named = {rid: JobHistory(rid, False, False, False, False, False, False) for rid in self._phantoms}
+        return named | {rid: job.history(now) for rid, job in self._jobs.items()}
+
+    def max_at_fal(self, *, running_only: bool = False) -> int:
+        """The most jobs the account had at fal at one moment: IN_QUEUE + IN_PROGRESS, or IN_PROGRESS only."""
+        now = time.monotonic()
+        events: list[tuple[float, int]] = []
+        for job in self._jobs.values():
+            begin = job.started_at() if running_only else job.record.received_at
+            ending = job.ending(now)
+            if begin is None or begin > now or (ending is not None and ending[0] <= begin):
+                continue
+            events.append((begin, 1))
+            if ending is not None:
+                events.append((ending[0], -1))
+        # At a tie the end comes first: a job that ends as another begins never overlaps it.
+        peak = level = 0
+        for _, step in sorted(events):
+            level += step
+            peak = max(peak, level)
+        return peak
+
     @property
     def uploads_without_lifecycle(self) -> list[str]:
         """URLs of stored files whose upload lacked X-Fal-Object-Lifecycle, the only retention header the v3 CDN
@@ -188,9 +242,18 @@ class FakeFal:
         else:
             if fault.after_effect:
                 await self._answer(name, handler, params, request)
-            answer = await self._apply(fault, request)
+            answer = await self._apply(fault, request, self._fault_request_id(fault, record))
         record.status = 0 if fault is not None and fault.drop else answer.status
         return answer
+
+    def _fault_request_id(self, fault: Fault, record: RequestRecord) -> str | None:
+        """The x-fal-request-id a submit fault carries: the queued job's, or one fal named and never queued."""
+        if not fault.carries_request_id:
+            return None
+        if record.request_id is None or not fault.after_effect:
+            record.request_id = str(uuid.uuid4())
+            self._phantoms.append(record.request_id)
+        return record.request_id
 
     async def _answer(
         self, name: str, handler: Handler | None, params: Mapping[str, str], request: web.Request
@@ -216,7 +279,7 @@ class FakeFal:
                 return fault
         return None
 
-    async def _apply(self, fault: Fault, request: web.Request) -> web.StreamResponse:
+    async def _apply(self, fault: Fault, request: web.Request, request_id: str | None) -> web.StreamResponse:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop:
@@ -224,7 +287,16 @@ class FakeFal:
                 request.transport.abort()
             # aiohttp fails to write this to the closed socket and gives up quietly: the client sees no answer.
             return web.Response(status=fault.status)
-        return fault_answer(fault)
+        answer = fault_answer(fault)
+        if request_id is not None:
+            answer.headers["x-fal-request-id"] = request_id
+        return answer
+
+
+def _bill_line(job: Job) -> BillLine:
+    model = job.record.model
+    seconds = int(str(job.record.body.get("duration", "5")))
+    return BillLine(job.request_id, model, seconds, seconds * PRICE_MICROS.get(model, 0))
 
 
 def _route(request: web.Request) -> tuple[str, Handler | None, dict[str, str]]:

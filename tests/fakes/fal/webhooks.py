@@ -111,7 +111,7 @@ class WebhookSender:
     async def _run(self, job: Job, url: str) -> None:
         await self._until_completed(job)
         code, payload, _ = final_answer(self._fake, job)
-        body = json.dumps(_webhook_body(job.request_id, code, payload)).encode()
+        body = json.dumps(_webhook_body(job, code, payload)).encode()
         await self._deliver(job.request_id, url, body)
         self._wake.pop(job.request_id, None)
 
@@ -146,8 +146,9 @@ class WebhookSender:
         return record.status
 
 
-def _webhook_body(request_id: str, code: int, payload: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"request_id": request_id, "gateway_request_id": request_id}
+def _webhook_body(job: Job, code: int, payload: Any) -> dict[str, Any]:
+    # request_id is the queue's id; gateway_request_id names the last attempt and differs after a retry (reference §5).
+    body: dict[str, Any] = {"request_id": job.request_id, "gateway_request_id": job.gateway_request_id}
     if code == 200:
         return body | {"status": "OK", "payload": payload}
     return body | {"status": "ERROR", "error": f"Invalid status code: {code}", "payload": payload}
