@@ -82,6 +82,7 @@ class Transition(enum.StrEnum):
     REQUEUED = "requeued"
     START = "start"
     COMPLETE = "complete"
+    RESULT_LOST = "result_lost"
     DELIVER = "deliver"
     DELIVERED = "delivered"
     GIVE_UP = "give_up"
@@ -108,6 +109,7 @@ TRANSITIONS: dict[Transition, Step] = {
     Transition.REQUEUED: _step([S.RUNNING], S.QUEUED),
     Transition.START: _step([S.QUEUED], S.RUNNING),
     Transition.COMPLETE: _step([S.QUEUED, S.RUNNING], S.COMPLETED, Money.CHARGE),
+    Transition.RESULT_LOST: _step([S.QUEUED, S.RUNNING], S.UNDELIVERABLE, Money.CHARGE),
     Transition.DELIVER: _step([S.COMPLETED], S.DELIVERING),
     Transition.DELIVERED: _step([S.DELIVERING], S.DELIVERED),
     Transition.GIVE_UP: _step([S.DELIVERING], S.UNDELIVERABLE),

@@ -151,6 +151,11 @@ def failure_text(job: Job) -> str:
             f"🚫 Tween #{job.id} was {verb} by {who} before fal.ai started it. "
             f"<@{job.user_id}>, your {job.duration} s ({format_usd(job.price_micros)}) were refunded."
         )
+    if job.state is JobState.UNDELIVERABLE:
+        return (
+            f"⚠️ <@{job.user_id}>, fal.ai made Tween #{job.id} but no longer hands the video out, so I can't post "
+            f"it. fal billed it, so its {job.duration} s ({format_usd(job.price_micros)}) were charged."
+        )
     if job.state is JobState.SUBMIT_UNKNOWN:
         return (
             f"⚠️ <@{job.user_id}>, the connection to fal.ai broke while Tween #{job.id} was being sent, so I "

@@ -238,6 +238,9 @@ class JobTracker:
         try:
             video = await self._fal.result(job.response_url)
         except FalApiError as exc:
+            if exc.status == 404:
+                await self._result_lost(job)
+                return None
             if exc.is_validation or not should_retry_status(exc.status):
                 reason = FailureReason.FAL_REJECTED if exc.is_validation else FailureReason.FAL_ERROR
                 await self._fail(job, reason, exc.detail)
@@ -259,6 +262,22 @@ class JobTracker:
                 await self._board.log_event(LogEvent(job.guild_id, "budget_warning", pot=pot))
             await self._slot_freed(job)
         return 0.0
+
+    async def _result_lost(self, job: Job) -> None:
+        """fal said the run completed without an error (it billed it), then had no result to hand out: the seconds
+        are charged, as fal's bill says, and the member is told why there is no video."""
+        log.error("job %d: completed at fal but its result is gone; charged as billed", job.id, extra=job.log_ids)
+        lost = await self._lifecycle.move(
+            job,
+            Transition.RESULT_LOST,
+            failure=FailureReason.LOST,
+            failure_detail="fal made the video but no longer hands it out",
+            finished_at=self._lifecycle.clock(),
+            queue_position=None,
+        )
+        if lost is not None:
+            await self._notify(lost)
+            await self._slot_freed(job)
 
     def _learn(self, job: Job) -> None:
         self._queued_seen.pop(job.id, None)

@@ -21,6 +21,7 @@ from bot.app import TweenBot
 from bot.settings import Settings
 from tests.fakes.discord_fake import FakeDiscord
 from tests.fakes.fal_server import FakeFal
+from tests.support.bill import end_of_test_violations
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = """
@@ -71,6 +72,7 @@ class World:
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     async with FakeDiscord() as discord_fake, FakeFal(key="e2e-fal-key") as fal:
         yield World(discord_fake, fal, tmp_path)
+        assert end_of_test_violations(fal, tmp_path) == []  # every video fal billed is charged once, none refunded
 
 
 @contextlib.asynccontextmanager

@@ -15,6 +15,7 @@ from bot.models import Requester
 from bot.services import RawFrame, Services, TweenRequest, build_services
 from bot.settings import Settings
 from tests.fakes.fal_server import FakeFal
+from tests.support.bill import end_of_test_violations
 from tests.support.images import image_bytes
 from tests.support.publisher import RecordingPublisher
 from tests.support.settings import make_settings
@@ -84,9 +85,10 @@ def tween_request(
 
 
 @pytest.fixture
-async def fake_fal() -> AsyncIterator[FakeFal]:
+async def fake_fal(tmp_path: Path) -> AsyncIterator[FakeFal]:
     async with FakeFal(key="test-fal-key") as fake:
         yield fake
+        assert end_of_test_violations(fake, tmp_path) == []  # every video fal billed is charged once, none refunded
 
 
 @pytest.fixture

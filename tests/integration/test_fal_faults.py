@@ -8,6 +8,7 @@ from bot.models import FailureReason, JobState
 from tests.fakes.fal_server import FakeFal, Fault, JobScript
 from tests.integration.conftest import MOD, open_stack, settings_for, tween_request
 from tests.integration.test_job_flow import ledger, settled
+from tests.support.waiting import wait_until
 
 RIDDEN_OUT = {
     "malformed status JSON": [Fault(route="status", status=200, body=b"<html>oops</html>")],
@@ -37,13 +38,15 @@ async def test_transient_faults_are_ridden_out(fake_fal: FakeFal, tmp_path, faul
     )
 
 
-async def test_result_that_404s_is_refunded(fake_fal: FakeFal, tmp_path):
+async def test_a_finished_run_whose_result_is_gone_is_charged_as_fal_billed_it(fake_fal: FakeFal, tmp_path):
     fake_fal.inject(Fault(route="result", status=404, body={"detail": "Request not found"}))
     async with open_stack(settings_for(fake_fal, tmp_path)) as stack:
         job = await stack.services.jobs.submit(tween_request())
-        failed = await settled(stack, job.id, JobState.FAILED)
-        assert failed.failure is FailureReason.FAL_ERROR
-        assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+        lost = await settled(stack, job.id, JobState.UNDELIVERABLE)
+        assert lost.failure is FailureReason.LOST and job.request_id in fake_fal.bill
+        assert await ledger(stack) == [("reserve", 5), ("charge", 5)]
+        await wait_until(lambda: stack.publisher.notices, what="the member's notice")
+        assert stack.publisher.notices[-1].state is JobState.UNDELIVERABLE
 
 
 async def test_video_url_that_keeps_failing_ends_as_a_link(fake_fal: FakeFal, tmp_path):
