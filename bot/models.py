@@ -114,7 +114,7 @@ TRANSITIONS: dict[Transition, Step] = {
     Transition.DELIVERED: _step([S.DELIVERING], S.DELIVERED),
     Transition.GIVE_UP: _step([S.DELIVERING], S.UNDELIVERABLE),
     Transition.FAIL: _step(HOLDING, S.FAILED, Money.REFUND),
-    Transition.CANCEL: _step(NOT_STARTED | {S.QUEUED}, S.CANCELLED, Money.REFUND),
+    Transition.CANCEL: _step(NOT_STARTED | {S.QUEUED, S.RUNNING}, S.CANCELLED, Money.REFUND),
     Transition.SETTLE_BILLED: _step([S.SUBMIT_UNKNOWN], S.UNDELIVERABLE, Money.CHARGE),
     Transition.SETTLE_UNBILLED: _step([S.SUBMIT_UNKNOWN], S.FAILED, Money.REFUND),
 }

@@ -95,7 +95,7 @@ class JobButton(TweenButton, actions=("cancel",)):
     async def cancel(self, interaction: discord.Interaction[TweenBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await interaction.client.services.moderation.cancel(requester_from(interaction), self.job_id)
-        await answer(interaction, render.cancel_text(outcome.job, outcome.refunded))
+        await answer(interaction, render.cancel_text(outcome.job, refunded=outcome.refunded, too_late=outcome.too_late))
 
 
 class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", "vote")):

@@ -117,6 +117,11 @@ def user_text(error: BaseException) -> str:
             "not_yours": "You can only cancel your own jobs (moderators can cancel any).",
             "finished": "That job has already finished.",
             "moved_on": "That job moved on before the cancel arrived; look at its card.",
+            "already_requested": "A cancel of that job is already on its way to fal.ai; its card shows how it ends.",
+            "unreachable": (
+                "I couldn't reach fal.ai to cancel that job, so it is still going and will be charged if it "
+                "finishes. Try again in a minute."
+            ),
             "not_unknown": "Only jobs whose submit fate is unknown can be settled.",
         }.get(error.reason, "That job can't be cancelled now.")
     if isinstance(error, DeliveryFailed):

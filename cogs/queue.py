@@ -36,7 +36,7 @@ class QueueCog(commands.Cog):
     async def queue_cancel(self, interaction: discord.Interaction[TweenBot], job: app_commands.Range[int, 1]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.bot.services.moderation.cancel(requester_from(interaction), job)
-        await answer(interaction, render.cancel_text(outcome.job, outcome.refunded))
+        await answer(interaction, render.cancel_text(outcome.job, refunded=outcome.refunded, too_late=outcome.too_late))
 
 
 async def setup(bot: TweenBot) -> None:

@@ -128,6 +128,12 @@ def result_embed(job: Job, *, link: str | None) -> discord.Embed:
     embed.add_field(name="Duration", value=price_label(job))
     embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
     embed.add_field(name="Took", value=elapsed(job))
+    if job.cancel_requested_by is not None:
+        embed.add_field(
+            name="Cancel came too late",
+            value="fal.ai was already making this video when the cancel arrived, so it was made and charged.",
+            inline=False,
+        )
     if link:
         embed.add_field(
             name="Too big to attach",
@@ -211,12 +217,20 @@ def quote(text: str, limit: int = 3000) -> str:
     return "\n".join(f"> {line}" for line in clipped.splitlines() or [""])
 
 
-def cancel_text(job: Job, refunded: bool) -> str:
+def cancel_text(job: Job, *, refunded: bool, too_late: bool = False) -> str:
+    money = f"{job.duration} s ({format_usd(job.price_micros)})"
     if refunded:
-        return f"🚫 Tween #{job.id} is cancelled and its {job.duration} s ({format_usd(job.price_micros)}) refunded."
+        return f"🚫 Tween #{job.id} is cancelled and its {money} refunded."
+    if too_late:
+        return f"Too late: fal.ai had already finished Tween #{job.id}, so it will be posted and its {money} charged."
+    asked = (
+        f"Tween #{job.id} is being sent to fal.ai right now; I'll ask fal to stop it the moment it arrives."
+        if job.state is JobState.SUBMITTING
+        else f"Asked fal.ai to stop Tween #{job.id}."
+    )
     return (
-        f"Asked fal.ai to stop Tween #{job.id}, but it had already started, so fal may still bill it. "
-        "If it finishes anyway, the video will be posted and charged; if it stops, the seconds are refunded."
+        f"{asked} If fal stops it, its {money} are refunded; if fal was already making the video, it will be "
+        "posted and charged. Its card shows how it ends."
     )
 
 

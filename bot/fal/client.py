@@ -99,14 +99,25 @@ class FalClient:
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self._settings.key}"}
 
-    async def submit(self, endpoint: str, arguments: dict[str, Any], *, webhook_url: str | None = None) -> Submitted:
-        """POST a job. Retried only when fal certainly did not take it (no connection, or 429)."""
+    async def submit(
+        self,
+        endpoint: str,
+        arguments: dict[str, Any],
+        *,
+        webhook_url: str | None = None,
+        start_timeout: float | None = None,
+    ) -> Submitted:
+        """POST a job. Retried only when fal certainly did not take it (no connection, or 429). With
+        `start_timeout`, fal itself will not start the job later than that many seconds after it was taken."""
         url = f"{self._settings.queue_url}/{endpoint}"
         if webhook_url:
             url = f"{url}?{urlencode({'fal_webhook': webhook_url})}"
+        headers = dict(self.auth_headers)
+        if start_timeout is not None:
+            headers["X-Fal-Request-Timeout"] = f"{start_timeout:g}"
         for attempt in range(1, self.policy.max_attempts + 1):
             try:
-                response = await self._submit_http.post(url, json=arguments, headers=self.auth_headers)
+                response = await self._submit_http.post(url, json=arguments, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 self._transport_failed("submit", exc)
                 if attempt == self.policy.max_attempts:

@@ -243,7 +243,12 @@ class JobService:
         tier = self._settings.tier_for_endpoint(job.model)
         arguments = tier.arguments(job.prompt, job.start_url, job.end_url, job.duration)
         try:
-            submitted = await self._fal.submit(job.model, arguments, webhook_url=self._settings.webhooks.target)
+            submitted = await self._fal.submit(
+                job.model,
+                arguments,
+                webhook_url=self._settings.webhooks.target,
+                start_timeout=self._settings.tracker.queue_deadline,  # fal refuses a late start: no cancel race
+            )
         except SubmitFateUnknown as exc:
             log.error("job %d: submit fate unknown (%s); reservation held", job.id, exc, extra=job.log_ids)
             return self._handed_over(await self._lifecycle.move(job, Transition.SUBMIT_LOST), job)
@@ -271,8 +276,20 @@ class JobService:
         self._handed_over(queued, job)
         if queued is not None:
             log.info("job %d: submitted to fal as %s", job.id, submitted.request_id, extra=queued.log_ids)
+            if queued.cancel_requested_by is not None:
+                await self._cancel_once_sent(queued)
             await self._board.show_quietly(queued)
         return queued
+
+    async def _cancel_once_sent(self, job: Job) -> None:
+        """The member pressed Cancel while the submit was on its way; fal hears it now that the job has an id."""
+        assert job.cancel_url is not None
+        try:
+            answer = await self._fal.cancel(job.cancel_url)
+        except FalError as exc:
+            log.warning("job %d: the cancel asked for during submit failed: %s", job.id, exc, extra=job.log_ids)
+            return
+        log.info("job %d: cancel asked for during submit sent to fal: %s", job.id, answer, extra=job.log_ids)
 
     def _handed_over(self, job: Job | None, before: Job) -> Job | None:
         """The tracker takes it from here: it polls a queued job and tells the member about any other outcome."""

@@ -11,8 +11,8 @@ from typing import Any
 from bot.db.connection import Database, Transaction
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import JobRepo
-from bot.errors import CannotCancel, JobNotFound, NotModerator
-from bot.fal import FalClient, Queued
+from bot.errors import CannotCancel, FalError, JobNotFound, NotModerator
+from bot.fal import FalClient
 from bot.models import (
     IN_FLIGHT,
     NOT_STARTED,
@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CancelOutcome:
     job: Job
-    refunded: bool  # False: fal had started it and may still bill
+    refunded: bool  # False: fal has it; its answer decides whether it is refunded or charged
+    too_late: bool = False  # fal had already finished it: it will be posted and charged
 
 
 class ModerationService:
@@ -158,23 +159,40 @@ class ModerationService:
         return settled
 
     async def cancel(self, who: Requester, job_id: int) -> CancelOutcome:
-        """Cancel one's own job (or any, as a moderator). Refunded unless fal had already started it."""
+        """Cancel one's own job (or any, as a moderator). Before fal has it, it ends and is refunded at once; once
+        fal has it, fal is asked, and the job, its reservation and its slot stay until fal says how it ended."""
         job = await self._job_of(who, job_id)
         if job.user_id != who.user_id and not who.is_moderator:
             raise CannotCancel("not_yours")
-        if job.state in NOT_STARTED or (job.state is JobState.QUEUED and await self._still_queued(job)):
+        if job.state in NOT_STARTED:
             return await self._cancel_unstarted(who, job)
-        if job.state in IN_FLIGHT:
-            if job.cancel_url:
-                await self._fal.cancel(job.cancel_url)
-            noted = await self._lifecycle.note(job, cancel_requested_by=who.user_id)
-            log.info("job %d: cancel requested at fal by %d while running", job.id, who.user_id, extra=job.log_ids)
-            return CancelOutcome(noted or job, refunded=False)
-        raise CannotCancel("finished")
+        if job.state not in IN_FLIGHT:
+            raise CannotCancel("finished")
+        if job.cancel_requested_by is not None:
+            raise CannotCancel("already_requested")
+        if job.state is JobState.SUBMITTING:
+            # No request id yet: the job service sends the cancel as soon as fal answers the submit.
+            noted = await self._lifecycle.note(job, while_in=[JobState.SUBMITTING], cancel_requested_by=who.user_id)
+            if noted is not None:
+                return CancelOutcome(noted, refunded=False)
+            job = await self._job_of(who, job_id)
+            if not job.state.at_fal:
+                raise CannotCancel("moved_on")
+        return await self._ask_fal_to_cancel(who, job)
+
+    async def _ask_fal_to_cancel(self, who: Requester, job: Job) -> CancelOutcome:
+        assert job.cancel_url is not None
+        try:
+            answer = await self._fal.cancel(job.cancel_url)
+        except FalError as exc:
+            log.warning("job %d: cancel could not be asked of fal: %s", job.id, exc, extra=job.log_ids)
+            raise CannotCancel("unreachable") from exc
+        noted = await self._lifecycle.note(job, cancel_requested_by=who.user_id)
+        log.info("job %d: cancel asked of fal by %d: %s", job.id, who.user_id, answer, extra=job.log_ids)
+        self._watch(job.id)  # a prompt look: fal's answer to the cancel decides charge or refund
+        return CancelOutcome(noted or job, refunded=False, too_late=answer == "ALREADY_COMPLETED")
 
     async def _cancel_unstarted(self, who: Requester, job: Job) -> CancelOutcome:
-        if job.state is JobState.QUEUED and job.cancel_url:
-            await self._fal.cancel(job.cancel_url)
         cancelled = await self._lifecycle.fail(
             job,
             FailureReason.CANCELLED,
@@ -187,12 +205,6 @@ class ModerationService:
         await self._board.log_event(LogEvent(who.guild_id, "cancel", who.user_id, job=cancelled))
         self._watch(job.id)
         return CancelOutcome(cancelled, refunded=True)
-
-    async def _still_queued(self, job: Job) -> bool:
-        if job.status_url is None:
-            return True
-        status = await self._fal.status(job.status_url)
-        return isinstance(status, Queued)
 
     async def _after_decision(self, who: Requester, job: Job, approve: bool) -> None:
         await self._board.log_event(LogEvent(who.guild_id, "approve" if approve else "deny", who.user_id, job=job))

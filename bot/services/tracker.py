@@ -27,6 +27,12 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# fal's error types for a run that ended without a video because it was cancelled, or not started in time.
+CANCELLED_AT_FAL = "client_cancelled"
+NOT_STARTED_IN_TIME = "request_timeout"
+# fal refuses a late start itself; only past this much more (at most the deadline again) does Tween ask it to stop.
+DEADLINE_GRACE = 60.0
+
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class JobTracker:
         self.pacer = Pacer(settings.tracker, RunTimes(settings.tracker), fallback=fallback)
         # When each job was last seen waiting in fal's queue: its run began after that.
         self._queued_seen: dict[int, datetime] = {}
+        self._asked_to_stop: set[int] = set()
         self._last_tick = time.monotonic()
         self._errors: dict[int, int] = {}
         self._active: set[int] = set()
@@ -193,8 +200,8 @@ class JobTracker:
         return await self._finish(job, status)
 
     async def _queued(self, job: Job, position: int | None) -> float | None:
-        if self._past_deadline(job) and await self._give_up_queue(job):
-            return None
+        if self._past_deadline(job):
+            await self._give_up_queue(job)
         self._queued_seen[job.id] = self._lifecycle.clock()
         if job.state is JobState.RUNNING:  # fal put it back in its queue (a retry on another runner)
             await self._shown(await self._lifecycle.move(job, Transition.REQUEUED, queue_position=position))
@@ -216,23 +223,24 @@ class JobTracker:
         return self.pacer.running(job.model, job.duration, elapsed)
 
     def _past_deadline(self, job: Job) -> bool:
+        """fal refuses a start past the deadline sent with the submit; a job still queued well after it (a job
+        submitted before Tween sent one) is asked to stop."""
         sent = job.submitted_at or job.created_at
-        return (self._lifecycle.clock() - sent).total_seconds() > self._settings.queue_deadline
+        waited = (self._lifecycle.clock() - sent).total_seconds()
+        grace = min(DEADLINE_GRACE, self._settings.queue_deadline)
+        return waited > self._settings.queue_deadline + grace and job.id not in self._asked_to_stop
 
-    async def _give_up_queue(self, job: Job) -> bool:
-        """Cancel a job fal has left in its queue too long; refunded only if fal confirms it never started."""
+    async def _give_up_queue(self, job: Job) -> None:
+        """Ask fal to cancel a job left in its queue too long. Only a request: fal's answer decides the money."""
         assert job.cancel_url is not None
         answer = await self._fal.cancel(job.cancel_url)
-        if answer != "CANCELLATION_REQUESTED":
-            return False
+        self._asked_to_stop.add(job.id)
         minutes = self._settings.queue_deadline / 60
-        log.warning("job %d: still queued at fal after %.0f min; cancelled there", job.id, minutes)
-        await self._fail(job, FailureReason.STUCK, f"waited more than {minutes:.0f} min in fal's queue")
-        return True
+        log.warning("job %d: still queued at fal after %.0f min; asked it to stop (%s)", job.id, minutes, answer)
 
     async def _finish(self, job: Job, status: Completed) -> float | None:
         if status.failed:
-            await self._fail(job, FailureReason.FAL_ERROR, status.error or status.error_type or "unknown error")
+            await self._ended_without_video(job, status)
             return None
         assert job.response_url is not None
         try:
@@ -262,6 +270,22 @@ class JobTracker:
                 await self._board.log_event(LogEvent(job.guild_id, "budget_warning", pot=pot))
             await self._slot_freed(job)
         return 0.0
+
+    async def _ended_without_video(self, job: Job, status: Completed) -> None:
+        """fal reports the run failed, was cancelled, or never started before its deadline; none of these is billed."""
+        detail = status.error or status.error_type or "unknown error"
+        if status.error_type == CANCELLED_AT_FAL and job.cancel_requested_by is not None:
+            self._queued_seen.pop(job.id, None)
+            why = f"cancelled by <@{job.cancel_requested_by}>"
+            cancelled = await self._lifecycle.fail(job, FailureReason.CANCELLED, why, transition=Transition.CANCEL)
+            if cancelled is not None:
+                await self._notify(cancelled)
+                await self._slot_freed(job)
+            return
+        stuck = status.error_type in (NOT_STARTED_IN_TIME, CANCELLED_AT_FAL) and job.started_at is None
+        if stuck:
+            detail = f"fal didn't start it within {self._settings.queue_deadline / 60:.0f} min"
+        await self._fail(job, FailureReason.STUCK if stuck else FailureReason.FAL_ERROR, detail)
 
     async def _result_lost(self, job: Job) -> None:
         """fal said the run completed without an error (it billed it), then had no result to hand out: the seconds

@@ -284,13 +284,23 @@ async def test_reads_never_exceed_the_configured_rate(fake_fal: FakeFal, tmp_pat
     assert max(sum(1 for t in reads if start <= t < start + 1.0) for start in reads) <= 20 + 20
 
 
-async def test_job_stuck_in_fal_queue_past_the_deadline_is_cancelled_and_refunded(fake_fal: FakeFal, tmp_path):
+async def test_a_job_fal_keeps_queued_past_the_deadline_is_asked_to_stop_and_refunded_once_it_has(
+    fake_fal: FakeFal, tmp_path, monkeypatch
+):
     settings = settings_for(fake_fal, tmp_path, tracker={"queue_deadline": 0.2})
     fake_fal.script_next(JobScript(queue_seconds=None))
     async with open_stack(settings) as stack:
+        real_submit = stack.fal.submit
+
+        async def as_before_deadlines(*args, **kwargs):  # a job sent by a Tween that gave fal no start deadline
+            return await real_submit(*args, **{**kwargs, "start_timeout": None})
+
+        monkeypatch.setattr(stack.fal, "submit", as_before_deadlines)
         job = await stack.services.jobs.submit(tween_request())
         failed = await settled(stack, job.id, JobState.FAILED)
         await wait_until(lambda: stack.publisher.notices, what="the notice")
         assert failed.failure is FailureReason.STUCK
         assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
     assert fake_fal.cancelled == {fake_fal.submits[0].request_id}
+
+

@@ -109,7 +109,8 @@ async def test_cancel_waiting_queued_and_running(fake_fal: FakeFal, tmp_path):
         outcome = await stack.services.moderation.cancel(member(), waiting.id)
         assert outcome.refunded and outcome.job.state is JobState.CANCELLED
         outcome = await stack.services.moderation.cancel(member(), queued.id)
-        assert outcome.refunded and outcome.job.state is JobState.CANCELLED
+        assert not outcome.refunded and outcome.job.state is JobState.QUEUED  # refunded once fal confirms
+        await settled(stack, queued.id, JobState.CANCELLED)
         assert fake_fal.cancelled == {fake_fal.submits[0].request_id}
 
         outcome = await stack.services.moderation.cancel(member(), running.id)
@@ -118,14 +119,8 @@ async def test_cancel_waiting_queued_and_running(fake_fal: FakeFal, tmp_path):
         await settled(stack, running.id, JobState.DELIVERED)
         with pytest.raises(CannotCancel):
             await stack.services.moderation.cancel(member(), running.id)
-        assert await ledger(stack) == [
-            ("reserve", 5),
-            ("reserve", 5),
-            ("reserve", 5),
-            ("refund", 5),
-            ("refund", 5),
-            ("charge", 5),
-        ]
+        lines = await ledger(stack)
+        assert sorted(lines) == sorted([("reserve", 5)] * 3 + [("refund", 5)] * 2 + [("charge", 5)])
 
 
 async def test_only_the_owner_or_a_moderator_may_cancel(fake_fal: FakeFal, roomy):
@@ -134,7 +129,8 @@ async def test_only_the_owner_or_a_moderator_may_cancel(fake_fal: FakeFal, roomy
         job = await stack.services.jobs.submit(tween_request())
         with pytest.raises(CannotCancel):
             await stack.services.moderation.cancel(member(5555), job.id)
-        assert (await stack.services.moderation.cancel(MOD, job.id)).refunded
+        assert (await stack.services.moderation.cancel(MOD, job.id)).job.cancel_requested_by == MOD.user_id
+        await settled(stack, job.id, JobState.CANCELLED)  # fal confirmed: refunded then
 
 
 async def test_guilds_cannot_see_or_touch_each_other(fake_fal: FakeFal, roomy):

@@ -139,3 +139,14 @@ def test_an_account_problem_is_not_called_a_network_problem():
     line = log_text(LogEvent(1, "fal_account", detail={"status": 401, "detail": "No user found"}), 0.112)
     assert "rejected its API key" in line and "<@" not in line
     assert all(reason in render.FAILURES for reason in FailureReason)
+
+
+def test_cancel_answers_say_what_happens_to_the_money():
+    assert "refunded" in render.cancel_text(replace(JOB, state=JobState.CANCELLED), refunded=True)
+    asked = render.cancel_text(replace(JOB, state=JobState.RUNNING), refunded=False)
+    assert "If fal stops it" in asked and "charged" in asked and "refunded." not in asked.split("If")[0]
+    sending = render.cancel_text(replace(JOB, state=JobState.SUBMITTING), refunded=False)
+    assert "the moment it arrives" in sending
+    assert "Too late" in render.cancel_text(replace(JOB, state=JobState.QUEUED), refunded=False, too_late=True)
+    late = render.result_embed(replace(JOB, state=JobState.DELIVERED, cancel_requested_by=42), link=None)
+    assert any(field.name == "Cancel came too late" for field in late.fields)
