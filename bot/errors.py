@@ -126,6 +126,15 @@ class SubmitFateUnknown(FalError):
     """The submit may have reached fal, but no answer came back: never re-send it."""
 
 
+class SubmitMaybeQueued(FalError):
+    """The submit's answer was an error or unreadable, but it carried fal's request id, so it came from behind fal's
+    ingress: the job may be queued (and billed). Look it up by that id before deciding."""
+
+    def __init__(self, request_id: str, why: str) -> None:
+        super().__init__(f"{why} (request {request_id})")
+        self.request_id = request_id
+
+
 class DeliveryFailed(TweenError):
     """Discord refused or failed a post; `permanent` says whether retrying can help."""
 

@@ -5,22 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
 
-from bot.errors import FalAccountProblem, FalApiError, FalUnavailable, SubmitFateUnknown
+from bot.errors import FalAccountProblem, FalApiError, FalUnavailable, SubmitFateUnknown, SubmitMaybeQueued
 from bot.fal.account import AccountWatch
 from bot.fal.models import (
     MalformedResponse,
+    Queued,
     QueueStatus,
     Submitted,
     api_error,
     parse_status,
     parse_submitted,
     parse_video,
+    request_base,
 )
 from bot.fal.retry import RetryPolicy, parse_retry_after, should_retry_status
 from bot.fal.storage import FalStorage
@@ -131,12 +134,17 @@ class FalClient:
             if response.status_code == 429 and attempt < self.policy.max_attempts:
                 await asyncio.sleep(self.policy.delay(attempt, retry_after))
                 continue
+            # Only an answer from behind fal's ingress carries the request id: the job may have been queued.
+            request_id = response.headers.get("x-fal-request-id")
             if response.is_success:
                 self.account.accepted(billable=True)
                 try:
                     return parse_submitted(_json(response), queue_url=self._settings.queue_url, endpoint=endpoint)
                 except MalformedResponse as exc:
-                    raise SubmitFateUnknown(str(exc)) from exc
+                    lost = SubmitMaybeQueued(request_id, str(exc)) if request_id else SubmitFateUnknown(str(exc))
+                    raise lost from exc
+            if response.status_code >= 500 and request_id:
+                raise SubmitMaybeQueued(request_id, f"submit answered {response.status_code}")
             raise self._refused(
                 api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
             )
@@ -146,6 +154,18 @@ class FalClient:
         if isinstance(error, FalAccountProblem):
             self.account.refused(error)
         return error
+
+    async def look_up(self, endpoint: str, request_id: str) -> Submitted | None:
+        """A request fal may have queued behind a failed answer: its URLs when fal knows it, None when not (404)."""
+        base = request_base(self._settings.queue_url, endpoint, request_id)
+        found = Submitted(request_id, f"{base}/status", base, f"{base}/cancel", None)
+        try:
+            status = await self.status(found.status_url)
+        except FalApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return replace(found, queue_position=status.position) if isinstance(status, Queued) else found
 
     async def status(self, status_url: str, *, logs: bool = False) -> QueueStatus:
         """The job's queue status; 202 and 200 are both answers."""

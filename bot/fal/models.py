@@ -50,8 +50,7 @@ def parse_submitted(body: Any, *, queue_url: str, endpoint: str) -> Submitted:
     if not isinstance(body, dict) or not isinstance(body.get("request_id"), str):
         raise MalformedResponse(f"submit answer without request_id: {str(body)[:200]}")
     request_id = body["request_id"]
-    # fal says to use the URLs it returns; these fallbacks are the owner/app form its clients build.
-    base = f"{queue_url}/{'/'.join(endpoint.split('/')[:2])}/requests/{request_id}"
+    base = request_base(queue_url, endpoint, request_id)
     return Submitted(
         request_id=request_id,
         status_url=_str(body.get("status_url")) or f"{base}/status",
@@ -59,6 +58,11 @@ def parse_submitted(body: Any, *, queue_url: str, endpoint: str) -> Submitted:
         cancel_url=_str(body.get("cancel_url")) or f"{base}/cancel",
         queue_position=_int(body.get("queue_position")),
     )
+
+
+def request_base(queue_url: str, endpoint: str, request_id: str) -> str:
+    """A request's URL in the owner/app form fal's clients build (fal says to prefer the URLs it returns)."""
+    return f"{queue_url}/{'/'.join(endpoint.split('/')[:2])}/requests/{request_id}"
 
 
 def parse_status(body: Any) -> QueueStatus:

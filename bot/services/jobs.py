@@ -11,8 +11,17 @@ from dataclasses import dataclass, replace
 
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import Caps, JobRepo
-from bot.errors import DeliveryFailed, FalAccountProblem, FalApiError, FalError, JobNotFound, Refused, SubmitFateUnknown
-from bot.fal import FalClient
+from bot.errors import (
+    DeliveryFailed,
+    FalAccountProblem,
+    FalApiError,
+    FalError,
+    JobNotFound,
+    Refused,
+    SubmitFateUnknown,
+    SubmitMaybeQueued,
+)
+from bot.fal import FalClient, Submitted
 from bot.images import make_preview, validate_frame
 from bot.models import FailureReason, Frame, GuildPolicy, Job, JobState, LogEvent, Requester, Transition
 from bot.pricing import price_micros
@@ -249,6 +258,8 @@ class JobService:
                 webhook_url=self._settings.webhooks.target,
                 start_timeout=self._settings.tracker.queue_deadline,  # fal refuses a late start: no cancel race
             )
+        except SubmitMaybeQueued as exc:
+            return await self._look_up(job, exc)
         except SubmitFateUnknown as exc:
             log.error("job %d: submit fate unknown (%s); reservation held", job.id, exc, extra=job.log_ids)
             return self._handed_over(await self._lifecycle.move(job, Transition.SUBMIT_LOST), job)
@@ -262,6 +273,23 @@ class JobService:
             # Nothing says whether the POST left: as unknown as a timeout, and never re-sent.
             log.exception("job %d: submit failed unexpectedly (%r); fate unknown", job.id, exc, extra=job.log_ids)
             return self._handed_over(await self._lifecycle.move(job, Transition.SUBMIT_LOST), job)
+        return await self._queued(job, submitted)
+
+    async def _look_up(self, job: Job, exc: SubmitMaybeQueued) -> Job | None:
+        """The answer failed after fal may have queued the job: fal's word on the request id decides."""
+        log.warning("job %d: %s; asking fal whether it has the job", job.id, exc, extra=job.log_ids)
+        try:
+            found = await self._fal.look_up(job.model, exc.request_id)
+        except FalError as lookup:
+            log.error("job %d: fal could not say (%s); fate unknown", job.id, lookup, extra=job.log_ids)
+            lost = await self._lifecycle.move(job, Transition.SUBMIT_LOST, request_id=exc.request_id)
+            return self._handed_over(lost, job)
+        if found is None:
+            failed = await self._lifecycle.fail(job, FailureReason.FAL_UNREACHABLE, f"fal did not take it: {exc}")
+            return self._handed_over(failed, job)
+        return await self._queued(job, found)
+
+    async def _queued(self, job: Job, submitted: Submitted) -> Job | None:
         now = self._lifecycle.clock()
         queued = await self._lifecycle.move(
             job,

@@ -98,3 +98,33 @@ async def test_one_submit_that_blows_up_never_strands_the_others_started_with_it
         fake_fal.release(fake_fal.submits[0].request_id)
         await settled(stack, holder.id, JobState.DELIVERED)
     assert len(fake_fal.submits) == 3
+
+
+async def test_a_5xx_from_behind_fals_ingress_is_looked_up_and_tracked_when_fal_queued_it(fake_fal: FakeFal, tmp_path):
+    fake_fal.inject(Fault(route="submit", status=503, after_effect=True, carries_request_id=True))
+    async with open_stack(settings_for(fake_fal, tmp_path)) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        done = await settled(stack, job.id, JobState.DELIVERED)
+        assert done.request_id == fake_fal.submits[0].request_id
+        assert await ledger(stack) == [("reserve", 5), ("charge", 5)]
+    assert len(fake_fal.submits) == 1  # looked up, never sent again
+
+
+async def test_a_5xx_naming_a_request_fal_never_queued_is_refunded(fake_fal: FakeFal, tmp_path):
+    fake_fal.inject(Fault(route="submit", status=503, carries_request_id=True))
+    async with open_stack(settings_for(fake_fal, tmp_path)) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        failed = await settled(stack, job.id, JobState.FAILED)
+        assert failed.failure is FailureReason.FAL_UNREACHABLE
+        assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+    assert fake_fal.submits == []
+
+
+async def test_an_undecodable_answer_to_a_submit_fal_queued_is_tracked_by_its_request_id(fake_fal: FakeFal, tmp_path):
+    fake_fal.inject(
+        Fault(route="submit", status=200, body=b"\x1f\x8b garbled", after_effect=True, carries_request_id=True)
+    )
+    async with open_stack(settings_for(fake_fal, tmp_path)) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        await settled(stack, job.id, JobState.DELIVERED)
+        assert await ledger(stack) == [("reserve", 5), ("charge", 5)]
