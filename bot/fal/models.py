@@ -60,6 +60,29 @@ def parse_submitted(body: Any, *, queue_url: str, endpoint: str) -> Submitted:
     )
 
 
+# fal's documented request error types, in words a member can follow (reference §6).
+ERROR_WORDS = {
+    "request_timeout": "fal couldn't start it in time",
+    "startup_timeout": "fal's machine took too long to start",
+    "runner_scheduling_failure": "fal had no machine free to run it",
+    "runner_connection_timeout": "fal lost the machine running it",
+    "runner_disconnected": "fal lost the machine running it",
+    "runner_connection_refused": "fal lost the machine running it",
+    "runner_connection_error": "fal lost the machine running it",
+    "runner_incomplete_response": "the machine running it stopped half-way",
+    "runner_server_error": "the machine running it hit an error",
+    "internal_error": "fal hit an internal error",
+}
+
+
+def failure_words(error: str | None, error_type: str | None) -> str:
+    """Why fal says a run failed, in words (its own message when the type is not a documented one)."""
+    words = ERROR_WORDS.get(error_type or "")
+    if words and error:
+        return f"{words} ({error})"
+    return words or error or error_type or "fal reported an unknown error"
+
+
 def request_base(queue_url: str, endpoint: str, request_id: str) -> str:
     """A request's URL in the owner/app form fal's clients build (fal says to prefer the URLs it returns)."""
     return f"{queue_url}/{'/'.join(endpoint.split('/')[:2])}/requests/{request_id}"

@@ -32,6 +32,8 @@ from bot.services.lifecycle import Lifecycle
 
 log = logging.getLogger(__name__)
 
+AT_FAL = (JobState.QUEUED, JobState.RUNNING)
+
 
 @dataclass(frozen=True)
 class CancelOutcome:
@@ -182,15 +184,19 @@ class ModerationService:
 
     async def _ask_fal_to_cancel(self, who: Requester, job: Job) -> CancelOutcome:
         assert job.cancel_url is not None
+        # Written before fal is asked: a look that sees fal's "cancelled" must know the member asked for it.
+        noted = await self._lifecycle.note(job, while_in=AT_FAL, cancel_requested_by=who.user_id)
+        if noted is None:
+            raise CannotCancel("moved_on")
         try:
             answer = await self._fal.cancel(job.cancel_url)
         except FalError as exc:
             log.warning("job %d: cancel could not be asked of fal: %s", job.id, exc, extra=job.log_ids)
+            await self._lifecycle.note(job, cancel_requested_by=None)
             raise CannotCancel("unreachable") from exc
-        noted = await self._lifecycle.note(job, cancel_requested_by=who.user_id)
         log.info("job %d: cancel asked of fal by %d: %s", job.id, who.user_id, answer, extra=job.log_ids)
         self._watch(job.id)  # a prompt look: fal's answer to the cancel decides charge or refund
-        return CancelOutcome(noted or job, refunded=False, too_late=answer == "ALREADY_COMPLETED")
+        return CancelOutcome(noted, refunded=False, too_late=answer == "ALREADY_COMPLETED")
 
     async def _cancel_unstarted(self, who: Requester, job: Job) -> CancelOutcome:
         cancelled = await self._lifecycle.fail(

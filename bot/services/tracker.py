@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.db.jobs import JobRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError
 from bot.fal import Completed, FalClient, InProgress, Queued
+from bot.fal.models import failure_words
 from bot.fal.retry import should_retry_status
 from bot.models import ANNOUNCED, FailureReason, Job, JobState, LogEvent, Transition
 from bot.services.board import Board
@@ -249,6 +250,11 @@ class JobTracker:
             if exc.status == 404:
                 await self._result_lost(job)
                 return None
+            if exc.status >= 500:
+                # The client has already retried; a completed request whose result keeps failing is a failed run,
+                # and fal does not bill it.
+                await self._fail(job, FailureReason.FAL_ERROR, failure_words(exc.detail, exc.error_type))
+                return None
             if exc.is_validation or not should_retry_status(exc.status):
                 reason = FailureReason.FAL_REJECTED if exc.is_validation else FailureReason.FAL_ERROR
                 await self._fail(job, reason, exc.detail)
@@ -273,7 +279,7 @@ class JobTracker:
 
     async def _ended_without_video(self, job: Job, status: Completed) -> None:
         """fal reports the run failed, was cancelled, or never started before its deadline; none of these is billed."""
-        detail = status.error or status.error_type or "unknown error"
+        detail = failure_words(status.error, status.error_type)
         if status.error_type == CANCELLED_AT_FAL and job.cancel_requested_by is not None:
             self._queued_seen.pop(job.id, None)
             why = f"cancelled by <@{job.cancel_requested_by}>"

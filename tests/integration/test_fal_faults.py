@@ -128,3 +128,17 @@ async def test_an_undecodable_answer_to_a_submit_fal_queued_is_tracked_by_its_re
         job = await stack.services.jobs.submit(tween_request())
         await settled(stack, job.id, JobState.DELIVERED)
         assert await ledger(stack) == [("reserve", 5), ("charge", 5)]
+
+
+@pytest.mark.parametrize("error_type", ["runner_disconnected", "internal_error", "request_timeout"])
+async def test_a_run_that_failed_only_at_the_result_is_refunded_within_the_attempts(
+    fake_fal: FakeFal, tmp_path, error_type
+):
+    fake_fal.script_next(JobScript(outcome="result_error", error_type=error_type))
+    async with open_stack(settings_for(fake_fal, tmp_path)) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        failed = await settled(stack, job.id, JobState.FAILED)
+        assert failed.failure is FailureReason.FAL_ERROR and failed.failure_detail
+        assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
+        await wait_until(lambda: stack.publisher.notices, what="the member's notice")
+    assert fake_fal.count("result") <= stack.settings.fal.max_attempts
