@@ -306,12 +306,21 @@ def _any_verifies(keys: Iterable[Ed25519PublicKey], signature: bytes, message: b
 
 
 def _check_body(body: bytes, request_id: str) -> None:
+    if request_id not in body_ids(body):
+        raise WebhookRejected("body request_id does not match the signed header", 400)
+
+
+def body_ids(body: bytes) -> tuple[str, ...]:
+    """The request ids a delivery names: `request_id`, then `gateway_request_id` when fal retried the request and
+    the two differ. Which one the signed header carries after a retry is not documented, so either counts."""
     try:
         document = json.loads(body)
     except ValueError:
         raise WebhookRejected("body is not JSON", 400) from None
-    if not isinstance(document, dict) or document.get("request_id") != request_id:
-        raise WebhookRejected("body request_id does not match the signed header", 400)
+    if not isinstance(document, dict):
+        raise WebhookRejected("body is not a JSON object", 400)
+    ids = (document.get("request_id"), document.get("gateway_request_id"))
+    return tuple(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
 
 
 class WebhookReceiver:
@@ -344,7 +353,9 @@ class WebhookReceiver:
         if request_id in self._accepted:
             log.info("fal webhook for %s repeated; already handled", request_id)
             return WebhookOutcome(200, request_id, "duplicate")
-        return await self._complete(request_id)
+        # Verified already, so the body is JSON naming the signed id; the other id finds a job fal retried.
+        others = tuple(i for i in body_ids(body) if i != request_id)
+        return await self._complete(request_id, others)
 
     async def aclose(self) -> None:
         """Wait briefly for callbacks still running past their timeout, then cancel them."""
@@ -354,10 +365,10 @@ class WebhookReceiver:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
 
-    async def _complete(self, request_id: str) -> WebhookOutcome:
+    async def _complete(self, request_id: str, others: tuple[str, ...] = ()) -> WebhookOutcome:
         # Claimed before the await, so a concurrent redelivery is a duplicate rather than a second look.
         self._remember(request_id)
-        task = asyncio.create_task(self._on_completion(request_id), name=f"fal-webhook-{request_id}")
+        task = asyncio.create_task(self._look((request_id, *others)), name=f"fal-webhook-{request_id}")
         done, _ = await asyncio.wait({task}, timeout=self._timeout)
         if not done:
             # Cancelling could cut the tracker's work in half; let it finish on its own and say so if it fails.
@@ -377,6 +388,12 @@ class WebhookReceiver:
             return WebhookOutcome(200, request_id, "unknown request")
         log.info("fal webhook for %s accepted", request_id)
         return WebhookOutcome(200, request_id, "accepted")
+
+    async def _look(self, ids: tuple[str, ...]) -> bool:
+        for request_id in ids:
+            if await self._on_completion(request_id):
+                return True
+        return False
 
     def _forget(self, request_id: str) -> None:
         self._accepted.pop(request_id, None)

@@ -481,3 +481,18 @@ async def test_receiver_lets_the_very_same_message_in_again_after_a_failed_looku
     assert (await receiver.receive(body, headers)).result == "accepted"
     assert (await receiver.receive(body, headers)).result == "duplicate"
     assert tracker.calls == [RID, RID]
+
+
+async def test_after_a_retry_at_fal_the_job_is_found_by_either_id(rig: Rig):
+    """fal's docs: request_id and gateway_request_id are equal unless fal retried the request; which of them the
+    signed header carries then is not said, so the job is looked for under both."""
+    gateway = "gw-after-a-retry"
+    tracker = Tracker({RID})
+    receiver = WebhookReceiver(rig.verifier, tracker.look_now)
+    body = body_for(gateway, gateway_request_id=RID)  # the header and request_id name the gateway's id
+    outcome = await receiver.receive(body, rig.fal.sign(body, rid=gateway))
+    assert (outcome.status, outcome.result) == (200, "accepted")
+    assert tracker.calls == [gateway, RID]
+    swapped = body_for(RID, gateway_request_id=gateway)  # or the queue's id, with the gateway's beside it
+    signed_as_gateway = await receiver.receive(swapped, rig.fal.sign(swapped, rid=gateway, ts=START + 1))
+    assert signed_as_gateway.status == 200
