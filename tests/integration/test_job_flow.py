@@ -35,6 +35,9 @@ async def settled(stack: Stack, job_id: int, *states: JobState, timeout: float =
 
 
 async def test_happy_path_submits_once_delivers_exact_bytes_and_charges(stack: Stack, fake_fal: FakeFal):
+    # Both phases last until released: timed ones could end before submit() returns (RUNNING, not QUEUED) or
+    # between two looks (no RUNNING card at all).
+    fake_fal.script_next(JobScript(queue_seconds=None, run_seconds=None))
     job = await stack.services.jobs.submit(tween_request(duration=5))
     assert job.state is JobState.QUEUED and job.card_message_id and job.thread_id
 
@@ -44,6 +47,9 @@ async def test_happy_path_submits_once_delivers_exact_bytes_and_charges(stack: S
     assert submit.body["duration"] == "5"
     assert set(submit.body) == {"prompt", "start_image_url", "end_image_url", "duration"}
     await wait_until(lambda: len(submit.fetched_images) == 2, what="fal fetching both frames")
+    fake_fal.release(submit.request_id)
+    await settled(stack, job.id, JobState.RUNNING)
+    fake_fal.release(submit.request_id)
 
     done = await settled(stack, job.id, JobState.DELIVERED)
     delivery = stack.publisher.deliveries
