@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -65,7 +64,7 @@ def _create(fake: FakeFal, model: str, body: dict[str, object], request: web.Req
     base = f"{fake.queue_url}/{APP}/requests/{rid}"
     urls = {"request_id": rid, "response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
     record = SubmitRecord(
-        rid, model, body, dict(request.headers), time.monotonic(), webhook=request.query.get("fal_webhook")
+        rid, model, body, dict(request.headers), fake.clock(), webhook=request.query.get("fal_webhook")
     )
     job = Job(record, fake._next_script(), urls, datetime.now(UTC))
     job.fetching = asyncio.create_task(_fetch_images(fake, job), name=f"fake-fal-fetch-{rid}")
@@ -113,7 +112,7 @@ def _rid(job: Job) -> dict[str, str]:
 async def status(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     if (job := _job(fake, params)) is None:
         return _not_found()
-    code, body = job.status(time.monotonic(), logs=flag(request, "logs"))
+    code, body = job.status(fake.clock(), logs=flag(request, "logs"))
     return json_answer(body, code, _rid(job))
 
 
@@ -125,7 +124,7 @@ async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.Str
     record_of(request).status = answer.status
     logs, last, sent_at = flag(request, "logs"), "", -STREAM_HEARTBEAT
     while not fake._closing.is_set():
-        now = time.monotonic()
+        now = fake.clock()
         _, body = job.status(now, logs=logs)
         text = json.dumps(body)
         if text != last or now - sent_at >= STREAM_HEARTBEAT:
@@ -142,7 +141,7 @@ async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.Str
 async def result(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     if (job := _job(fake, params)) is None:
         return _not_found()
-    if job.phase(time.monotonic()) != COMPLETED:
+    if job.phase(fake.clock()) != COMPLETED:
         return json_answer({"detail": "Request is still in progress"}, 400, _rid(job))
     code, body, headers = final_answer(fake, job)
     return json_answer(body, code, headers)
@@ -174,7 +173,7 @@ def final_answer(fake: FakeFal, job: Job) -> tuple[int, dict[str, Any], dict[str
 async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     if (job := _job(fake, params)) is None:
         return json_answer({"status": "NOT_FOUND"}, 404)
-    phase = job.phase(time.monotonic())
+    phase = job.phase(fake.clock())
     if phase == COMPLETED:
         return json_answer({"status": "ALREADY_COMPLETED"}, 400, _rid(job))
     if phase == IN_QUEUE:
@@ -189,7 +188,7 @@ async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.Str
 async def video(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     job = fake._jobs.get(params["rid"])
     # The CDN holds a file only for a job that produced one.
-    done = job is not None and job.phase(time.monotonic()) == COMPLETED
+    done = job is not None and job.phase(fake.clock()) == COMPLETED
     if job is None or not done or job.cancelled or job.problems or job.script.outcome != "ok":
         return json_answer({"detail": "Not Found"}, 404)
     answer = web.StreamResponse(headers={"Content-Type": "video/mp4"})

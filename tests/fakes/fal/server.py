@@ -45,8 +45,17 @@ IMAGE_FETCH_TIMEOUT = 20.0  # fal's documented fetch timeout for O1 frames
 class FakeFal:
     """fal's queue, storage and CDN on 127.0.0.1, one free port, all under one aiohttp app."""
 
-    def __init__(self, *, key: str = "test-fal-key", default_script: JobScript | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        key: str = "test-fal-key",
+        default_script: JobScript | None = None,
+        port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.key = key
+        # Every job timeline and record is read from this clock; a test may move it by hand.
+        self.clock = clock
         self.default_script = default_script or JobScript()
         self.submits: list[SubmitRecord] = []
         self.requests: list[RequestRecord] = []
@@ -137,7 +146,7 @@ class FakeFal:
         """End the phase the job is in now: IN_QUEUE starts running, IN_PROGRESS completes."""
         if request_id not in self._jobs:
             raise KeyError(f"no job {request_id!r} was submitted")
-        self._jobs[request_id].release(time.monotonic())
+        self._jobs[request_id].release(self.clock())
         self.webhooks.wake(request_id)
 
     def video_bytes(self, request_id: str) -> bytes:
@@ -160,7 +169,7 @@ class FakeFal:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         name, handler, params = _route(request)
         record = RequestRecord(
-            name, request.method, request.path, dict(request.query), 0, time.monotonic(), params.get("rid")
+            name, request.method, request.path, dict(request.query), 0, self.clock(), params.get("rid")
         )
         self.requests.append(record)
         request[RECORD] = record
