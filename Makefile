@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNS ?= 10
 
-.PHONY: run test e2e lint bench sync check clean
+.PHONY: run test soak-tests e2e lint bench sync check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check bot cogs tests benchmarks
 	$(BIN)/python -m pytest -q
+
+# The whole suite RUNS times (default 10) with every core kept busy: see scripts/soak-tests.sh.
+soak-tests: $(STAMP)
+	BIN=$(BIN) RUNS=$(RUNS) scripts/soak-tests.sh
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e

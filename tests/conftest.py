@@ -1,13 +1,21 @@
-"""Fixtures every suite shares."""
+"""Fixtures every suite shares, and the asyncio side of a timeout's stack dump."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
+import sys
+import threading
+import traceback
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from bot.log import NOISY
+
+_TASK_DUMP = pytest.StashKey[threading.Timer]()
 
 
 @pytest.fixture
@@ -19,3 +27,35 @@ def root_logging() -> Iterator[None]:
     root.handlers[:], root.level = saved[0], saved[1]
     for name, level in saved[2].items():
         logging.getLogger(name).setLevel(level)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    """pytest-timeout's dump shows a hung async test's thread waiting in select(); where it is stuck is in its
+    tasks. Half a second before the dump, write every pending task's stack (it shows up as captured stderr)."""
+    if settings.method != "thread" or settings.timeout <= 1:
+        return
+    timer = threading.Timer(settings.timeout - 0.5, _dump_pending_tasks)
+    timer.daemon = True
+    timer.start()
+    item.stash[_TASK_DUMP] = timer
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    if (timer := item.stash.get(_TASK_DUMP, None)) is not None:
+        timer.cancel()
+
+
+def _dump_pending_tasks() -> None:
+    tasks = [t for t in gc.get_objects() if isinstance(t, asyncio.Task) and not t.done()]
+    lines = [f"\n{len(tasks)} asyncio task(s) pending, each down the chain of awaits:"]
+    for task in tasks:
+        frames = []
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            if (frame := getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)) is not None:
+                frames.append((frame, frame.f_lineno))
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        lines.append(f"{task!r}:\n" + "".join(traceback.StackSummary.extract(frames).format()).rstrip())
+    print("\n".join(lines), file=sys.stderr)

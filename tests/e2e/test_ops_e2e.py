@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.conftest import ROOT, World, bot_process, run_bot
 from tests.e2e.test_tween_e2e import run_tween
 from tests.fakes.fal_server import JobScript
+from tests.support.waiting import read_until, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +60,8 @@ async def test_health_and_metrics_describe_the_running_bot(world: World):
         await interaction.wait_acked()
         thread_id = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
         await world.discord.wait_for(lambda: any(m.attachments for m in world.discord.messages(thread_id.id)))
+        # The video is posted before the row is marked delivered, and /metrics counts rows.
+        await read_until(lambda: bot.services.jobs.get(1), lambda job: job.state.value == "delivered", what="delivered")
         figures = samples((await http.get("/metrics")).text)
         guild = str(world.discord.guild.id)
         assert figures[("tween_jobs", (("state", "delivered"),))] == 1
@@ -77,6 +80,8 @@ async def test_a_fal_webhook_delivers_the_video_without_polling_for_it(world: Wo
         assert submit.webhook == f"http://127.0.0.1:{port}/fal/webhook"
         thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
         await world.discord.wait_for(lambda: any(m.attachments for m in world.discord.messages(thread.id)), timeout=10)
+        # The fake records a delivery before the bot's answer reaches it.
+        await world.discord.wait_for(lambda: all(d.status or d.error for d in world.fal.webhook_deliveries))
         assert [d.status for d in world.fal.webhook_deliveries] == [200]
         # One look when submitted (queued), one when the webhook came: no polling in between.
         assert world.fal.count("status", submit.request_id) <= 3
@@ -108,6 +113,8 @@ async def test_as_deployed_json_logs_and_the_health_command(world: World, tmp_pa
         thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None), timeout=20)
         await world.discord.wait_for(lambda: any(m.attachments for m in world.discord.messages(thread.id)), timeout=30)
         healthy = await health_command(env)
+        # The bot logs the delivery after posting the video and marking the row; wait for the line itself.
+        await wait_until(lambda: "delivered as message" in log.read_text(), timeout=30, what="the delivered line")
     assert healthy.returncode == 0 and json.loads(healthy.stdout)["status"] == "ok"
 
     records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]

@@ -139,7 +139,9 @@ async def test_buttons_obey_the_same_moderation_as_tween(world: World, tween: Tw
     await world.discord.wait_for(lambda: ephemeral_text(blocked))
     press = await world.discord.click(video.id, "tween:reroll:1", user=bob)
     assert "blocked" in await world.discord.wait_for(lambda: ephemeral_text(press))
-    await world.discord.slash("tween-admin", user=guild.admin, subcommand=("access", "pause"))
+    # The bot handles each interaction in its own task: the pause must be answered (applied) before the click.
+    paused = await world.discord.slash("tween-admin", user=guild.admin, subcommand=("access", "pause"))
+    await world.discord.wait_for(lambda: ephemeral_text(paused))
     remix = await world.discord.click(video.id, "tween:swap:1", user=guild.member)
     assert "paused" in await world.discord.wait_for(lambda: ephemeral_text(remix))
     assert len(world.fal.submits) == 1

@@ -64,7 +64,8 @@ async def test_happy_path_video_lands_in_the_thread(world: World, tween: TweenBo
     assert video_message.attachments[0].data == world.fal.video_bytes(submit.request_id)
     assert video_message.attachments[0].filename == "tween-1.mp4"
     await world.discord.wait_for(lambda: "✅ Done" in str(world.discord.messages(channel.id)[0].embeds))
-    assert "on its way" in ephemeral_text(interaction)
+    # The answer to the member and the job's own progress are sent by different tasks.
+    assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(interaction))
     assert world.discord.spec_violations == []
 
 

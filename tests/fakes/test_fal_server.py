@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.fakes.fal.media import video_chunks
+from tests.fakes.fal.queue import STREAM_HEARTBEAT
 from tests.fakes.fal_server import (
     ADMIN_LOCK,
     EXHAUSTED_BALANCE,
@@ -38,6 +39,34 @@ REPO = Path(__file__).resolve().parents[2]
 async def fal() -> AsyncIterator[FakeFal]:
     async with FakeFal(key="k") as fake:
         yield fake
+
+
+class Clock:
+    """The fake's clock, moved only by the test: a timed phase ends when the test says, however busy the machine."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def still(clock: Clock) -> AsyncIterator[FakeFal]:
+    """A fake whose job timelines follow `clock`."""
+    async with FakeFal(key="k", clock=clock) as fake:
+        yield fake
+
+
+async def fetched(fal: FakeFal, *fields: str) -> None:
+    """The runner cannot finish a job before it has fetched the frames (and the fetch runs on real time)."""
+    record = fal.submits[-1]
+    await wait_until(lambda: set(record.fetched_images) == set(fields), what=f"fal fetching {fields}")
 
 
 @pytest.fixture
@@ -96,7 +125,10 @@ async def until_phase(http: httpx.AsyncClient, job: dict, phase: str) -> dict:
     raise AssertionError(f"job never reached {phase}")
 
 
-async def test_timed_job_goes_through_the_phases_to_a_video(fal: FakeFal, http: httpx.AsyncClient) -> None:
+async def test_timed_job_goes_through_the_phases_to_a_video(
+    still: FakeFal, clock: Clock, http: httpx.AsyncClient
+) -> None:
+    fal = still
     fal.script_next(JobScript(queue_seconds=0.1, queue_position=3, run_seconds=0.05, video_size=300_000))
     start, end = image_bytes(640, 360), image_bytes(360, 640)
     job = await submit(
@@ -119,16 +151,25 @@ async def test_timed_job_goes_through_the_phases_to_a_video(fal: FakeFal, http: 
     }
     early = await http.get(job["response_url"], headers=KEY)
     assert (early.status_code, early.json()) == (400, {"detail": "Request is still in progress"})
+    await fetched(fal, "start_image_url", "end_image_url")
 
-    seen = await until_done(http, job)
-    phases = [s["status"] for s in seen]
-    assert phases[0] == "IN_QUEUE" and "IN_PROGRESS" in phases and phases[-1] == "COMPLETED"
-    positions = [s["queue_position"] for s in seen if s["status"] == "IN_QUEUE"]
-    assert positions == sorted(positions, reverse=True) and positions[0] <= 3 and 0 in positions
-    assert {s["http"] for s in seen[:-1]} == {202} and all("queue_position" not in s for s in seen[-1:])
+    # 0.1 s in the queue from position 3 (four equal steps down to 0), then 0.05 s running: a look in each step.
+    seen = []
+    for offset in (0.0, 0.03, 0.055, 0.08, 0.12, 0.2):
+        clock.now = fal.submits[0].received_at + offset
+        answer = await http.get(job["status_url"], params={"logs": "1"}, headers=KEY)
+        seen.append(answer.json() | {"http": answer.status_code})
+    assert [(s["status"], s.get("queue_position"), s["http"]) for s in seen] == [
+        ("IN_QUEUE", 3, 202),
+        ("IN_QUEUE", 2, 202),
+        ("IN_QUEUE", 1, 202),
+        ("IN_QUEUE", 0, 202),
+        ("IN_PROGRESS", None, 202),
+        ("COMPLETED", None, 200),
+    ]
     done = seen[-1]
     assert done["logs"][0]["message"] == "Generating..." and done["logs"][0]["timestamp"].endswith("Z")
-    assert done["metrics"]["inference_time"] == pytest.approx(0.05, abs=0.01) and "error" not in done
+    assert done["metrics"]["inference_time"] == pytest.approx(0.05, abs=0.001) and "error" not in done
 
     result = await http.get(job["response_url"], headers=KEY)
     assert result.status_code == 200 and result.headers["x-fal-request-id"] == rid
@@ -169,18 +210,20 @@ async def test_null_logs_standard_model_and_webhook_recorded(fal: FakeFal, http:
     assert record.headers["Authorization"] == "Key k"
 
 
-async def test_release_ends_held_phases(fal: FakeFal, http: httpx.AsyncClient) -> None:
+async def test_release_ends_held_phases(still: FakeFal, clock: Clock, http: httpx.AsyncClient) -> None:
+    fal = still
     fal.script_next(JobScript(queue_seconds=None, run_seconds=None))
     job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    await fetched(fal, "start_image_url")
 
     async def phase() -> str:
         return (await http.get(job["status_url"], headers=KEY)).json()["status"]
 
-    await asyncio.sleep(0.06)  # past the default 0.05 s phases: held ones do not move by themselves
+    clock.now += 3600  # far past the default 0.05 s phases: held ones do not move by themselves
     assert await phase() == "IN_QUEUE"
     fal.release(job["request_id"])
     assert await phase() == "IN_PROGRESS"
-    await asyncio.sleep(0.06)
+    clock.now += 3600
     assert await phase() == "IN_PROGRESS"
     fal.release(job["request_id"])
     assert await phase() == "COMPLETED"
@@ -331,33 +374,49 @@ async def test_error_and_invalid_outcomes(fal: FakeFal, http: httpx.AsyncClient)
     assert result.status_code == 422 and {"loc", "msg", "type"} <= set(result.json()["detail"][0])
 
 
-async def test_sse_stream_follows_the_job_to_completed(fal: FakeFal, http: httpx.AsyncClient) -> None:
+async def test_sse_stream_follows_the_job_to_completed(still: FakeFal, clock: Clock, http: httpx.AsyncClient) -> None:
+    fal = still
     fal.script_next(JobScript(queue_seconds=0.1, queue_position=2, run_seconds=0.05))
     job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
+    await fetched(fal, "start_image_url")
+    # Each move of the clock is one change of status, so one event: positions 1 and 0, running, completed.
+    moves = iter([0.04, 0.07, 0.12, 0.2])
     events = []
     async with http.stream("GET", job["status_url"] + "/stream", params={"logs": "1"}, headers=KEY) as answer:
         assert answer.headers["content-type"].startswith("text/event-stream")
         async for line in answer.aiter_lines():
             if line.startswith("data: "):
                 events.append(json.loads(line.removeprefix("data: ")))
-    phases = [e["status"] for e in events]
-    assert phases[0] == "IN_QUEUE" and "IN_PROGRESS" in phases and phases[-1] == "COMPLETED"
-    assert [e["queue_position"] for e in events if e["status"] == "IN_QUEUE"] == [2, 1, 0]
-    assert events[-1]["metrics"]["inference_time"] > 0
+                clock.now = fal.submits[0].received_at + next(moves, 1.0)
+    assert [(e["status"], e.get("queue_position")) for e in events] == [
+        ("IN_QUEUE", 2),
+        ("IN_QUEUE", 1),
+        ("IN_QUEUE", 0),
+        ("IN_PROGRESS", None),
+        ("COMPLETED", None),
+    ]
+    assert events[-1]["metrics"]["inference_time"] == pytest.approx(0.05, abs=0.001)
 
 
-async def test_sse_stream_repeats_itself_while_nothing_changes(fal: FakeFal, http: httpx.AsyncClient) -> None:
+async def test_sse_stream_repeats_itself_while_nothing_changes(
+    still: FakeFal, clock: Clock, http: httpx.AsyncClient
+) -> None:
+    fal = still
     fal.script_next(JobScript(queue_seconds=None))
     job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
-    events, started = [], time.monotonic()
+    await fetched(fal, "start_image_url")
+    events = []
     async with http.stream("GET", job["status_url"] + "/stream", headers=KEY) as answer:
         async for line in answer.aiter_lines():
             if line.startswith("data: "):
                 events.append(json.loads(line.removeprefix("data: ")))
-                if len(events) == 2:
+                if len(events) == 1:
+                    clock.now += STREAM_HEARTBEAT  # nothing changed: the same status again, as a heartbeat
+                elif len(events) == 2:
                     fal.release(job["request_id"])
-    assert time.monotonic() - started < 1.5
-    assert [e["status"] for e in events[:2]] == ["IN_QUEUE", "IN_QUEUE"] and events[-1]["status"] == "COMPLETED"
+                    clock.now += 0.1  # past the 0.05 s run
+    assert [e["status"] for e in events] == ["IN_QUEUE", "IN_QUEUE", "COMPLETED"]
+    assert events[0] == events[1]
 
 
 async def test_fault_answers_with_status_headers_and_body(fal: FakeFal, http: httpx.AsyncClient) -> None:

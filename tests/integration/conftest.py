@@ -11,6 +11,7 @@ import pytest
 
 from bot.db.connection import Database, open_database
 from bot.fal import FalClient
+from bot.fal.client import FalObserver
 from bot.models import Requester
 from bot.services import RawFrame, Services, TweenRequest, build_services
 from bot.settings import Settings
@@ -38,10 +39,12 @@ def settings_for(fake: FakeFal, tmp_path: Path, **tables: dict) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def open_stack(settings: Settings, publisher: RecordingPublisher | None = None) -> AsyncIterator[Stack]:
+async def open_stack(
+    settings: Settings, publisher: RecordingPublisher | None = None, *, fal_observer: FalObserver | None = None
+) -> AsyncIterator[Stack]:
     """Everything `python -m bot` builds except Discord; the tracker runs."""
     publisher = publisher or RecordingPublisher()
-    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
+    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal, observer=fal_observer) as fal:
         services = build_services(db, fal, settings)
         services.attach_publisher(publisher)
         await services.tracker.start()

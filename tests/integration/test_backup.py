@@ -11,6 +11,7 @@ import pytest
 from bot.db.backup import BackupError, backup_database
 from bot.db.connection import Database, open_database
 from bot.db.migrate import newest
+from tests.support.waiting import wait_until
 
 NOW = "2026-11-24T12:00:00.000000+00:00"
 JOB = """
@@ -58,7 +59,7 @@ async def test_backup_while_another_connection_keeps_writing(live: Database, tmp
             batch += 1
 
     writing = asyncio.create_task(writer())
-    await asyncio.sleep(0.05)  # the writer is in its loop before the backup starts
+    await wait_until(lambda: written, what="the writer's first commit")  # it is in its loop before the backup
     target = tmp_path / "backups" / "copy.sqlite3"
     written_at_start = written
     report = await asyncio.to_thread(backup_database, live_path(tmp_path), target)

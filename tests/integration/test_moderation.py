@@ -74,11 +74,14 @@ async def test_approval_then_approve_runs_and_deny_refunds(fake_fal: FakeFal, ro
         assert approved.state is denied.state is JobState.AWAITING_APPROVAL
         assert stack.publisher.approvals == {approved.id: LOG_CHANNEL, denied.id: LOG_CHANNEL}
         assert fake_fal.submits == []
+        # Held in fal's queue until the deny is done, so the ledger's order does not depend on timing.
+        fake_fal.script_next(JobScript(queue_seconds=None))
         await stack.services.moderation.decide(MOD, approved.id, approve=True)
         after = await stack.services.moderation.decide(MOD, denied.id, approve=False)
         assert (
             after.state is JobState.FAILED and after.failure is FailureReason.DENIED and after.decided_by == MOD.user_id
         )
+        fake_fal.release(fake_fal.submits[0].request_id)
         await settled(stack, approved.id, JobState.DELIVERED)
         await wait_until(lambda: any(n.id == denied.id for n in stack.publisher.notices), what="deny notice")
         assert await ledger(stack) == [("reserve", 5), ("reserve", 7), ("refund", 7), ("charge", 5)]
@@ -91,6 +94,7 @@ async def test_approval_then_approve_runs_and_deny_refunds(fake_fal: FakeFal, ro
 async def test_approval_only_over_a_duration(fake_fal: FakeFal, roomy):
     async with open_stack(roomy) as stack:
         await stack.services.moderation.configure(MOD, "approval", approval="over", approval_seconds=5)
+        fake_fal.script_next(JobScript(queue_seconds=None))  # still queued at fal when submit() reads it back
         short = await stack.services.jobs.submit(tween_request(duration=5))
         long = await stack.services.jobs.submit(tween_request(duration=6))
         assert short.state is JobState.QUEUED and long.state is JobState.AWAITING_APPROVAL
@@ -200,7 +204,8 @@ async def test_budget_warning_is_posted_once_per_period(fake_fal: FakeFal, tmp_p
 
 async def test_waiting_jobs_survive_a_restart(fake_fal: FakeFal, tmp_path):
     settings = settings_for(fake_fal, tmp_path, concurrency={"per_member": 1}, budget={"member_seconds": 100})
-    fake_fal.script_next(JobScript(run_seconds=None))
+    # Held in the queue, not after a timed one: a release before that phase ended would hold it running for ever.
+    fake_fal.script_next(JobScript(queue_seconds=None, run_seconds=0.05))
     publisher = RecordingPublisher()
     async with open_stack(settings, publisher) as first:
         running = await first.services.jobs.submit(tween_request())

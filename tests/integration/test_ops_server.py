@@ -160,14 +160,15 @@ async def test_a_database_that_does_not_answer_in_time_is_unhealthy(db):
     probes = HealthProbes(
         gateway=lambda: GatewayState(True, 0.05), database=db, tracker=lambda: TrackerState(True, 0, 0.0)
     )
-    release = asyncio.Event()
+    held, release = asyncio.Event(), asyncio.Event()
 
     async def hold_the_connection() -> None:
         async with db.transaction():
+            held.set()
             await release.wait()
 
     holder = asyncio.create_task(hold_the_connection())
-    await asyncio.sleep(0.05)
+    await held.wait()
     try:
         healthy, report = await check_health(probes, database_timeout=0.1)
     finally:

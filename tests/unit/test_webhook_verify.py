@@ -376,16 +376,16 @@ def test_parse_jwks_keeps_only_ed25519_keys():
 
 
 class Tracker:
-    def __init__(self, known: set[str], *, delay: float = 0.0, fail: int = 0) -> None:
+    def __init__(self, known: set[str], *, gate: asyncio.Event | None = None, fail: int = 0) -> None:
         self.known = known
-        self.delay = delay
+        self.gate = gate
         self.fail = fail
         self.calls: list[str] = []
 
     async def look_now(self, request_id: str) -> bool:
         self.calls.append(request_id)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.fail:
             self.fail -= 1
             raise RuntimeError("tracker hiccup")
@@ -451,14 +451,17 @@ async def test_receiver_survives_a_failing_lookup_and_lets_the_retry_in(rig: Rig
 
 
 async def test_receiver_answers_fast_when_the_lookup_is_slow(rig: Rig):
-    tracker = Tracker({RID}, delay=0.5)
+    # The lookup cannot finish before the test lets it, so an answer at all proves the receiver did not wait for
+    # it (beyond its 0.05 s); a receiver that waited would time out here.
+    gate = asyncio.Event()
+    tracker = Tracker({RID}, gate=gate)
     receiver = WebhookReceiver(rig.verifier, tracker.look_now, callback_timeout=0.05)
     body = body_for()
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    outcome = await receiver.receive(body, rig.fal.sign(body))
-    assert loop.time() - started < 0.4
+    async with asyncio.timeout(10):
+        outcome = await receiver.receive(body, rig.fal.sign(body))
     assert (outcome.status, outcome.result) == (200, "accepted")
+    assert tracker.calls == [RID] and not gate.is_set()
+    gate.set()
     await receiver.aclose()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,8 +49,8 @@ class Job:
     def cancelled(self) -> bool:
         return self.cancelled_at is not None
 
-    def fetch_done(self, _: asyncio.Task[None]) -> None:
-        self.fetched_at = time.monotonic()
+    def fetch_done(self, at: float) -> None:
+        self.fetched_at = at
 
     def _leave_queue(self, at: float) -> None:
         self.queue_end = at

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -98,13 +97,13 @@ def _create(
     base = f"{fake.queue_url}/{APP}/requests/{rid}"
     urls = {"request_id": rid, "response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
     record = SubmitRecord(
-        rid, model, body, dict(request.headers), time.monotonic(), webhook=request.query.get("fal_webhook")
+        rid, model, body, dict(request.headers), fake.clock(), webhook=request.query.get("fal_webhook")
     )
     job = Job(record, fake._next_script(), urls, datetime.now(UTC))
     if start_timeout is not None:
         job.deadline = record.received_at + start_timeout
     job.fetching = asyncio.create_task(_fetch_images(fake, job), name=f"fake-fal-fetch-{rid}")
-    job.fetching.add_done_callback(job.fetch_done)
+    job.fetching.add_done_callback(lambda _: job.fetch_done(fake.clock()))
     fake._jobs[rid] = job
     fake.submits.append(record)
     if record.webhook:
@@ -149,7 +148,7 @@ def _rid(job: Job) -> dict[str, str]:
 async def status(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     if not isinstance(job := _job(fake, params), Job):
         return job
-    code, body = job.status(time.monotonic(), logs=flag(request, "logs"))
+    code, body = job.status(fake.clock(), logs=flag(request, "logs"))
     return json_answer(body, code, _rid(job))
 
 
@@ -161,7 +160,7 @@ async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.Str
     record_of(request).status = answer.status
     logs, last, sent_at = flag(request, "logs"), "", -STREAM_HEARTBEAT
     while not fake._closing.is_set():
-        now = time.monotonic()
+        now = fake.clock()
         _, body = job.status(now, logs=logs)
         text = json.dumps(body)
         if text != last or now - sent_at >= STREAM_HEARTBEAT:
@@ -178,7 +177,7 @@ async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.Str
 async def result(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     if not isinstance(job := _job(fake, params), Job):
         return job
-    if job.phase(time.monotonic()) != COMPLETED:
+    if job.phase(fake.clock()) != COMPLETED:
         return json_answer({"detail": "Request is still in progress"}, 400, _rid(job))
     code, body, headers = final_answer(fake, job)
     return json_answer(body, code, headers)
@@ -192,7 +191,7 @@ def _request_error(job: Job, code: int, detail: str, error_type: str) -> tuple[i
 def final_answer(fake: FakeFal, job: Job) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Status, body and headers of a completed job's result; a webhook carries the same body as its payload."""
     headers = _rid(job)
-    ending = job.ending(time.monotonic())
+    ending = job.ending(fake.clock())
     how = ending[1] if ending is not None else None
     if how == CANCELLED:
         return _request_error(job, 499, CANCELLED_ERROR, CANCELLED_TYPE)
@@ -221,7 +220,7 @@ async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.Str
     job = _job(fake, params)
     if not isinstance(job, Job):
         return json_answer({"status": "NOT_FOUND"}, 404) if job.status == 404 else job
-    now = time.monotonic()
+    now = fake.clock()
     if job.phase(now) == COMPLETED:
         return json_answer({"status": "ALREADY_COMPLETED"}, 400, _rid(job))
     # Only a request (reference, Corrections): queued, the job is dropped unless its start crosses the cancel;
@@ -238,7 +237,7 @@ async def video(fake: FakeFal, request: web.Request, params: Params) -> web.Stre
         return moved(fake.base_url, request)
     job = fake._jobs.get(params["rid"])
     # The CDN holds a file only for a job that produced one.
-    if job is None or not job.made_video(time.monotonic()):
+    if job is None or not job.made_video(fake.clock()):
         return json_answer({"detail": "Not Found"}, 404)
     answer = web.StreamResponse(headers={"Content-Type": "video/mp4"})
     answer.content_length = job.script.video_size

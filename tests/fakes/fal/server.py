@@ -67,8 +67,17 @@ class FakeFal:
     `uploads`, `uploads_without_lifecycle`, `cancelled`, `history`, `bill` and `max_at_fal()`.
     """
 
-    def __init__(self, *, key: str = "test-fal-key", default_script: JobScript | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        key: str = "test-fal-key",
+        default_script: JobScript | None = None,
+        port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.key = key
+        # Every job timeline and record is read from this clock; a test may move it by hand.
+        self.clock = clock
         self.default_script = default_script or JobScript()
         self.submits: list[SubmitRecord] = []
         self.requests: list[RequestRecord] = []
@@ -161,19 +170,19 @@ class FakeFal:
     @property
     def bill(self) -> dict[str, BillLine]:
         """What fal charges: every run that completed with a video, by request id."""
-        now = time.monotonic()
+        now = self.clock()
         return {rid: _bill_line(job) for rid, job in self._jobs.items() if job.made_video(now)}
 
     @property
     def history(self) -> dict[str, JobHistory]:
         """Every request id fal named, queued or not, with what became of it."""
-        now = time.monotonic()
+        now = self.clock()
         named = {rid: JobHistory(rid, False, False, False, False, False, False) for rid in self._phantoms}
         return named | {rid: job.history(now) for rid, job in self._jobs.items()}
 
     def max_at_fal(self, *, running_only: bool = False) -> int:
         """The most jobs the account had at fal at one moment: IN_QUEUE + IN_PROGRESS, or IN_PROGRESS only."""
-        now = time.monotonic()
+        now = self.clock()
         events: list[tuple[float, int]] = []
         for job in self._jobs.values():
             begin = job.started_at() if running_only else job.record.received_at
@@ -209,7 +218,7 @@ class FakeFal:
         """End the phase the job is in now: IN_QUEUE starts running, IN_PROGRESS completes."""
         if request_id not in self._jobs:
             raise KeyError(f"no job {request_id!r} was submitted")
-        self._jobs[request_id].release(time.monotonic())
+        self._jobs[request_id].release(self.clock())
         self.webhooks.wake(request_id)
 
     def video_bytes(self, request_id: str) -> bytes:
@@ -232,7 +241,7 @@ class FakeFal:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         name, handler, params = _route(request)
         record = RequestRecord(
-            name, request.method, request.path, dict(request.query), 0, time.monotonic(), params.get("rid")
+            name, request.method, request.path, dict(request.query), 0, self.clock(), params.get("rid")
         )
         self.requests.append(record)
         request[RECORD] = record

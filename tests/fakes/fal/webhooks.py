@@ -117,8 +117,8 @@ class WebhookSender:
 
     async def _until_completed(self, job: Job) -> None:
         wake = self._wake[job.request_id]
-        while job.phase(time.monotonic()) != COMPLETED:
-            change = job.next_change(time.monotonic())
+        while job.phase(self._fake.clock()) != COMPLETED:
+            change = job.next_change(self._fake.clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), min(POLL, change) if change is not None else POLL)
             wake.clear()
@@ -133,7 +133,7 @@ class WebhookSender:
 
     async def _post(self, request_id: str, url: str, body: bytes, attempt: int) -> int | None:
         headers = {"Content-Type": "application/json", **self.sign(request_id, body)}
-        record = WebhookDelivery(request_id, url, attempt, body, headers, None, None, time.monotonic())
+        record = WebhookDelivery(request_id, url, attempt, body, headers, None, None, self._fake.clock())
         self.deliveries.append(record)
         try:
             async with self._fake._client().post(
