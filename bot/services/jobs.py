@@ -109,7 +109,7 @@ class JobService:
         job = await self.get(job.id)
         if job.state is JobState.WAITING:
             log.info("job %d: waiting in Tween's queue (caps reached)", job.id, extra=job.log_ids)
-            await self._board.show(job)
+            await self._board.show_quietly(job)  # the job goes on whether or not its card could be edited
         return job
 
     async def check_allowed(self, policy: GuildPolicy, requester: Requester, prompt: str) -> None:
@@ -216,7 +216,7 @@ class JobService:
             job = _moved(await self._lifecycle.note(job, approval_message_id=message_id), job)
         except DeliveryFailed as exc:
             log.warning("job %d: approval request could not be posted: %s", job.id, exc, extra=job.log_ids)
-        await self._board.show(job)
+        await self._board.show_quietly(job)
         return job
 
     async def _account_ready(self, guild_id: int) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from bot.db.connection import Database, Transaction
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import JobRepo
-from bot.errors import CannotCancel, FalError, JobNotFound, NotModerator
+from bot.errors import CannotCancel, DeliveryFailed, FalError, JobNotFound, NotModerator
 from bot.fal import FalClient
 from bot.models import (
     IN_FLIGHT,
@@ -157,7 +157,7 @@ class ModerationService:
             raise CannotCancel("moved_on")
         event = LogEvent(who.guild_id, "settle", who.user_id, job=settled, detail={"billed": billed})
         await self._board.log_event(event)
-        await self._board.show(settled)
+        await self._board.show_quietly(settled)
         return settled
 
     async def cancel(self, who: Requester, job_id: int) -> CancelOutcome:
@@ -215,8 +215,11 @@ class ModerationService:
     async def _after_decision(self, who: Requester, job: Job, approve: bool) -> None:
         await self._board.log_event(LogEvent(who.guild_id, "approve" if approve else "deny", who.user_id, job=job))
         if self._board.attached:
-            await self._board.publisher.close_approval(job)
-            await self._board.publisher.update_card(job)
+            try:
+                await self._board.publisher.close_approval(job)
+            except DeliveryFailed as exc:  # the decision stands; only its echo on the request failed
+                log.warning("job %d: approval request not updated: %s", job.id, exc, extra=job.log_ids)
+            await self._board.show_quietly(job)
         if approve:
             await self._start_waiting()
         else:

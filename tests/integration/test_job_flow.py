@@ -13,7 +13,7 @@ from bot.errors import BudgetExhausted, DeliveryFailed, ImageRejected, InputReje
 from bot.models import FailureReason, Job, JobState
 from bot.ops.metrics import classify_fal_request
 from tests.fakes.fal_server import MODEL, FakeFal, Fault, JobScript
-from tests.integration.conftest import GUILD, Stack, open_stack, settings_for, tween_request
+from tests.integration.conftest import GUILD, MOD, Stack, open_stack, settings_for, tween_request
 from tests.support.images import image_bytes
 from tests.support.publisher import RecordingPublisher
 from tests.support.rows import force_row
@@ -333,3 +333,21 @@ async def test_a_job_fal_keeps_queued_past_the_deadline_is_asked_to_stop_and_ref
     assert fake_fal.cancelled == {fake_fal.submits[0].request_id}
 
 
+
+
+@pytest.mark.parametrize("route", ["waiting", "approval"])
+async def test_a_card_edit_that_fails_after_the_job_is_placed_never_ends_it(fake_fal: FakeFal, tmp_path, route):
+    settings = settings_for(fake_fal, tmp_path, concurrency={"per_member": 1}, budget={"member_seconds": 100})
+    fake_fal.script_next(JobScript(queue_seconds=None))
+    async with open_stack(settings) as stack:
+        first = await stack.services.jobs.submit(tween_request())
+        if route == "approval":
+            await stack.services.moderation.configure(MOD, "approval", approval="always")
+        stack.publisher.fail_updates = 1
+        placed = await stack.services.jobs.submit(tween_request())  # the edit fails; the job goes on all the same
+        assert placed.state in (JobState.WAITING, JobState.AWAITING_APPROVAL)
+        if route == "approval":
+            await stack.services.moderation.decide(MOD, placed.id, approve=True)
+        fake_fal.release(fake_fal.submits[0].request_id)
+        for job in (first, placed):
+            await settled(stack, job.id, JobState.DELIVERED)

@@ -29,6 +29,7 @@ class RecordingPublisher:
     logs: list[tuple[int, LogEvent]] = field(default_factory=list)
     fail_card: bool = False
     fail_deliveries: int = 0
+    fail_updates: int = 0  # card edits that fail, as Discord's do now and then
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     async def open_card(self, job: Job, preview: bytes) -> CardPlacement:
@@ -41,6 +42,9 @@ class RecordingPublisher:
         return CardPlacement(card_message_id=next(self._ids), thread_id=thread)
 
     async def update_card(self, job: Job) -> None:
+        if self.fail_updates:
+            self.fail_updates -= 1
+            raise DeliveryFailed("discord is having a moment")
         self.cards.setdefault(job.id, []).append(job)
 
     async def find_delivery(self, job: Job) -> int | None:
