@@ -106,6 +106,7 @@ class TrackerSettings:
     early_quantile: float
     early_margin: float
     queue_deadline: float
+    longest_run: float
     error_backoff_cap: float
     max_delivery_attempts: int
 

@@ -22,6 +22,8 @@ def states_sql(states: Iterable[JobState]) -> str:
 
 
 _FLYING = states_sql(IN_FLIGHT)
+# A slot at fal: a job sent and not back, or a submit of unknown fate that fal may still be running.
+_SLOT = f"(state IN {_FLYING} OR (state = 'submit_unknown' AND updated_at >= :unknown_since))"
 
 # A version number is the session's next one, computed inside the same statement.
 _INSERT = """
@@ -38,9 +40,9 @@ RETURNING *
 _CLAIM = f"""
 UPDATE jobs SET state = 'submitting', updated_at = :now
 WHERE id = :job AND state = 'waiting'
-  AND (SELECT COUNT(*) FROM jobs WHERE state IN {_FLYING}) < :total
-  AND (SELECT COUNT(*) FROM jobs WHERE state IN {_FLYING} AND guild_id = :guild) < :per_guild
-  AND (SELECT COUNT(*) FROM jobs WHERE state IN {_FLYING} AND guild_id = :guild AND user_id = :user) < :per_member
+  AND (SELECT COUNT(*) FROM jobs WHERE {_SLOT}) < :total
+  AND (SELECT COUNT(*) FROM jobs WHERE {_SLOT} AND guild_id = :guild) < :per_guild
+  AND (SELECT COUNT(*) FROM jobs WHERE {_SLOT} AND guild_id = :guild AND user_id = :user) < :per_member
 RETURNING *
 """
 _COUNTS = f"""
@@ -160,14 +162,16 @@ class Caps:
     per_member: int
     guild_id: int
     user_id: int
+    unknown_since: datetime  # submits of unknown fate newer than this may still be running at fal
 
-    def params(self) -> dict[str, int]:
+    def params(self) -> dict[str, int | str]:
         return {
             "total": self.total,
             "per_guild": self.per_guild,
             "per_member": self.per_member,
             "guild": self.guild_id,
             "user": self.user_id,
+            "unknown_since": to_db(self.unknown_since),
         }
 
 

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import Caps, JobRepo
@@ -239,12 +240,16 @@ class JobService:
             await self._board.log_event(LogEvent(guild_id, "fal_account", detail=detail))
 
     def _caps(self, job: Job, policy: GuildPolicy) -> Caps:
+        tracker = self._settings.tracker
+        # fal starts nothing later than the deadline sent with it, and a run ends within longest_run.
+        may_run = timedelta(seconds=tracker.queue_deadline + tracker.longest_run)
         return Caps(
             total=self._settings.concurrency.total,
             per_guild=policy.guild_concurrency,
             per_member=policy.member_concurrency,
             guild_id=job.guild_id,
             user_id=job.user_id,
+            unknown_since=self._lifecycle.clock() - may_run,
         )
 
     async def _submit(self, job: Job) -> Job | None:

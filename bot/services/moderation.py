@@ -158,6 +158,7 @@ class ModerationService:
         event = LogEvent(who.guild_id, "settle", who.user_id, job=settled, detail={"billed": billed})
         await self._board.log_event(event)
         await self._board.show_quietly(settled)
+        await self._start_waiting()  # the slot the unknown submit held is free now
         return settled
 
     async def cancel(self, who: Requester, job_id: int) -> CancelOutcome:

@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.db.jobs import JobRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError
@@ -182,7 +182,20 @@ class JobTracker:
             return await self._delivery.run(job)
         if job.state in ANNOUNCED and not job.failure_notified:
             await self._notify(job)
-            await self._slot_freed(job)
+            if job.state is not JobState.SUBMIT_UNKNOWN:
+                await self._slot_freed(job)
+                return None
+        if job.state is JobState.SUBMIT_UNKNOWN:
+            return await self._unknown_slot(job)
+        return None
+
+    async def _unknown_slot(self, job: Job) -> float | None:
+        """A submit of unknown fate may be running at fal: its slot frees only once fal can no longer be."""
+        may_run = timedelta(seconds=self._settings.queue_deadline + self._settings.longest_run)
+        left = (job.updated_at + may_run - self._lifecycle.clock()).total_seconds()
+        if left > 0:
+            return left + 0.01
+        await self._slot_freed(job)
         return None
 
     async def _poll(self, job: Job) -> float | None:
@@ -271,7 +284,7 @@ class JobTracker:
         if done is not None:
             what = (video.size, job.duration)
             log.info("job %d: completed at fal (%s bytes); %ds charged", job.id, *what, extra=job.log_ids)
-            self._learn(job)
+            self._learn(done)
             if pot := await self._budget.warning_due(job.guild_id):
                 await self._board.log_event(LogEvent(job.guild_id, "budget_warning", pot=pot))
             await self._slot_freed(job)
@@ -310,9 +323,10 @@ class JobTracker:
             await self._slot_freed(job)
 
     def _learn(self, job: Job) -> None:
+        """The run length as stored, so what a restart reloads is what was learned."""
         self._queued_seen.pop(job.id, None)
-        if job.started_at is not None:
-            seconds = (self._lifecycle.clock() - job.started_at).total_seconds()
+        if job.started_at is not None and job.finished_at is not None:
+            seconds = (job.finished_at - job.started_at).total_seconds()
             self.pacer.runs.add(RunSample(job.model, job.duration, seconds))
 
     async def _slot_freed(self, job: Job) -> None:

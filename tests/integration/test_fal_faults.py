@@ -142,3 +142,22 @@ async def test_a_run_that_failed_only_at_the_result_is_refunded_within_the_attem
         assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
         await wait_until(lambda: stack.publisher.notices, what="the member's notice")
     assert fake_fal.count("result") <= stack.settings.fal.max_attempts
+
+
+async def test_a_lost_submit_holds_its_slot_until_fal_can_no_longer_be_running_it(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(
+        fake_fal,
+        tmp_path,
+        concurrency={"per_member": 1},
+        budget={"member_seconds": 100},
+        tracker={"queue_deadline": 0.3, "longest_run": 0.3},
+    )
+    fake_fal.inject(Fault(route="submit", drop=True, after_effect=True))  # fal has it; Tween cannot know
+    async with open_stack(settings) as stack:
+        lost = await stack.services.jobs.submit(tween_request())
+        assert lost.state is JobState.SUBMIT_UNKNOWN
+        second = await stack.services.jobs.submit(tween_request())
+        assert second.state is JobState.WAITING  # the member's one slot may still be busy at fal
+        await settled(stack, second.id, JobState.DELIVERED)  # started once fal's deadline and a run had passed
+        await stack.services.moderation.settle(MOD, lost.id, billed=True)
+    assert fake_fal.max_at_fal(running_only=True) == 1

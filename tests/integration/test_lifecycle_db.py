@@ -75,9 +75,11 @@ async def test_completion_charges_in_the_same_step(world):
         job = await lifecycle.move(job, step)
     with pytest.raises(ValueError, match="caps"):
         await lifecycle.move(job, Transition.CLAIM)
-    full = Caps(total=1, per_guild=1, per_member=0, guild_id=GUILD, user_id=1)
+    since = utcnow()
+    full = Caps(total=1, per_guild=1, per_member=0, guild_id=GUILD, user_id=1, unknown_since=since)
     assert await lifecycle.claim(job, full) is None  # the member's cap has no room
-    job = await lifecycle.claim(job, Caps(total=1, per_guild=1, per_member=1, guild_id=GUILD, user_id=1))
+    roomy = Caps(total=1, per_guild=1, per_member=1, guild_id=GUILD, user_id=1, unknown_since=since)
+    job = await lifecycle.claim(job, roomy)
     assert job is not None and job.state is JobState.SUBMITTING
     job = await lifecycle.move(job, Transition.SUBMITTED, request_id="r1")
     done = await lifecycle.move(job, Transition.COMPLETE, video_url="https://v")
