@@ -40,6 +40,7 @@ stop() {
     ((${#loads[@]})) && kill "${loads[@]}" 2>/dev/null
     wait 2>/dev/null
     rm -f "$out"
+    [[ -s $log ]] || rm -f "$log"
 }
 trap stop EXIT
 trap 'echo "soak: interrupted" >&2; exit 130' INT
@@ -77,4 +78,3 @@ if ((passed < runs)); then
     echo "soak: the failing runs' output is in $log"
     exit 1
 fi
-rm -f "$log"
