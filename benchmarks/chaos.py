@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -92,7 +93,7 @@ async def life(folder: Path, queue_url: str, rest_url: str, seed: int, jobs: int
         storage={"db_path": str(folder / "tween.sqlite3")},
         budget={"default_seconds": 1_000_000, "member_seconds": 1_000_000},
         concurrency={"per_member": 3, "per_guild": 8, "total": TOTAL_CAP},
-        tracker={"queue_deadline": 30.0, "max_delivery_attempts": 4},
+        tracker={"queue_deadline": 3.0, "longest_run": 2.0, "max_delivery_attempts": 4},
     )
     rng = random.Random(seed)
     start, end = image_bytes(480, 320), image_bytes(480, 320, "JPEG", (200, 40, 40))
@@ -214,8 +215,9 @@ class FilePublisher:
 
 async def run(jobs: int, seed: int, kills: int) -> int:
     rng = random.Random(seed)
-    with tempfile.TemporaryDirectory(prefix="tween-chaos-") as tmp:
-        folder = Path(tmp)
+    problems: list[str] = ["did not finish"]
+    folder = Path(tempfile.mkdtemp(prefix="tween-chaos-"))
+    try:
         async with FakeFal(key=KEY) as fake:
             fake.script_next(*scripts(rng, jobs * 2))
             started = time.monotonic()
@@ -233,8 +235,13 @@ async def run(jobs: int, seed: int, kills: int) -> int:
             await child(folder, fake, ["settle", json.dumps(billed_prompts)])
             seconds = time.monotonic() - started
             problems = verdict(fake, folder)
-            report(folder, fake, lives, seconds, problems)
-            return 1 if problems else 0
+            report(folder, fake, jobs, lives, seconds, problems)
+    finally:
+        if not problems:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            print(f"kept for a look: {folder}")
+    return 1 if problems else 0
 
 
 async def inject_faults(fake: FakeFal, rng: random.Random) -> None:
@@ -297,12 +304,19 @@ def settled_by_prompt(conn: sqlite3.Connection, request_id: str, prompt: str | N
     return []
 
 
-def report(folder: Path, fake: FakeFal, lives: int, seconds: float, problems: list[str]) -> None:
+def report(folder: Path, fake: FakeFal, asked: int, lives: int, seconds: float, problems: list[str]) -> None:
     with closing(sqlite3.connect(folder / "tween.sqlite3")) as conn:
         states = dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
         kinds = dict(conn.execute("SELECT kind, COUNT(DISTINCT job_id) FROM ledger GROUP BY kind").fetchall())
-    print(f"jobs: {sum(states.values())} in {lives} lives ({lives - 1} SIGKILLs), {seconds:.0f} s")
+        reasons = conn.execute(
+            "SELECT failure, COUNT(*) FROM jobs WHERE failure IS NOT NULL GROUP BY failure"
+        ).fetchall()
+    print(f"/tween asked {asked} times; {sum(states.values())} jobs reserved (the rest were refused, or their")
+    print(
+        f"command died with a killed process before reserving) in {lives} lives ({lives - 1} SIGKILLs), {seconds:.0f} s"
+    )
     print("states: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+    print("why not a video: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons)))
     charged, refunded = kinds.get("charge", 0), kinds.get("refund", 0)
     print(f"fal billed {len(fake.bill)} video(s); jobs charged {charged}, refunded {refunded}")
     print(f"most jobs at fal at once: {fake.max_at_fal()} (cap {TOTAL_CAP})")

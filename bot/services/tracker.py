@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from bot.db.jobs import JobRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError
 from bot.fal import Completed, FalClient, InProgress, Queued
-from bot.fal.models import failure_words
+from bot.fal.models import ERROR_WORDS, failure_words
 from bot.fal.retry import should_retry_status
 from bot.models import ANNOUNCED, FailureReason, Job, JobState, LogEvent, Transition
 from bot.services.board import Board
@@ -263,9 +263,9 @@ class JobTracker:
             if exc.status == 404:
                 await self._result_lost(job)
                 return None
-            if exc.status >= 500:
-                # The client has already retried; a completed request whose result keeps failing is a failed run,
-                # and fal does not bill it.
+            if exc.status >= 500 and exc.error_type in ERROR_WORDS:
+                # A completed request whose result names one of fal's error types is a failed run, which fal does
+                # not bill. A 5xx without one is the way there failing, not the run: looked at again later.
                 await self._fail(job, FailureReason.FAL_ERROR, failure_words(exc.detail, exc.error_type))
                 return None
             if exc.is_validation or not should_retry_status(exc.status):
