@@ -230,6 +230,7 @@ async def run(jobs: int, seed: int, kills: int) -> int:
                 await one_life(fake, folder, seed * 1000 + lives, count, final, None if final else rng.uniform(1.5, 4))
                 asked, lives = asked + count, lives + 1
             faults.cancel()
+            await fal_is_done(fake)  # the moderator reads fal's dashboard once nothing there is still running
             prompts = {record.request_id: record.body["prompt"] for record in fake.submits}
             billed_prompts = [prompts[rid] for rid in fake.bill if rid in prompts]
             await child(folder, fake, ["settle", json.dumps(billed_prompts)])
@@ -242,6 +243,13 @@ async def run(jobs: int, seed: int, kills: int) -> int:
         else:
             print(f"kept for a look: {folder}")
     return 1 if problems else 0
+
+
+async def fal_is_done(fake: FakeFal) -> None:
+    from tests.fakes.fal.job import COMPLETED
+
+    while any(job.phase(fake.clock()) != COMPLETED for job in fake._jobs.values()):  # noqa: ASYNC110 - a clock
+        await asyncio.sleep(0.1)
 
 
 async def inject_faults(fake: FakeFal, rng: random.Random) -> None:
