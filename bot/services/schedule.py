@@ -12,6 +12,7 @@ class Schedule:
     def __init__(self) -> None:
         self._heap: list[tuple[float, int]] = []
         self._due: dict[int, float] = {}
+        self._deferred: set[int] = set()  # asked for while their look was running: looked at again after it
         self.changed = asyncio.Event()
 
     def watch(self, job_id: int, delay: float = 0.0) -> None:
@@ -29,11 +30,21 @@ class Schedule:
         now = time.monotonic()
         while self._heap and self._heap[0][0] <= now:
             due, job_id = heapq.heappop(self._heap)
-            if self._due.get(job_id) != due or job_id in busy:
-                continue  # superseded by a sooner look, or its look is still running (it reschedules itself)
+            if self._due.get(job_id) != due:
+                continue  # superseded by a sooner look
             del self._due[job_id]
+            if job_id in busy:
+                # Its look is running and read the row before whatever asked for this one: another follows it.
+                self._deferred.add(job_id)
+                continue
             return job_id
         return None
+
+    def finished(self, job_id: int) -> None:
+        """A look ended: one asked for while it ran happens now."""
+        if job_id in self._deferred:
+            self._deferred.discard(job_id)
+            self.watch(job_id)
 
     def seconds_to_next(self) -> float | None:
         return self._heap[0][0] - time.monotonic() if self._heap else None

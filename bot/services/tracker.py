@@ -174,6 +174,7 @@ class JobTracker:
             self._workers.release()
         if next_look is not None:
             self._schedule.watch(job_id, next_look)
+        self._schedule.finished(job_id)
 
     async def _step(self, job: Job) -> float | None:
         if job.state.at_fal:
