@@ -8,7 +8,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,7 +53,7 @@ class JobTracker:
         self,
         lifecycle: Lifecycle,
         rows: JobRepo,
-        start_waiting: Callable[[], object],
+        start_waiting: Callable[[], Awaitable[object]],
         budget: BudgetService,
         board: Board,
         fal: FalClient,
