@@ -131,8 +131,8 @@ def user_text(error: BaseException) -> str:
         )
     if isinstance(error, FalAccountProblem):
         return (
-            "Tween can't make videos right now: its fal.ai account needs attention from whoever runs this bot "
-            "(the server's moderators have been told)." + nothing_spent
+            "Tween can't make videos right now: its fal.ai account needs attention from whoever runs this bot."
+            + nothing_spent
         )
     if isinstance(error, FalError):
         return "fal.ai can't be reached right now, so your job wasn't started. Try again in a minute." + nothing_spent
