@@ -23,7 +23,7 @@ def states_sql(states: Iterable[JobState]) -> str:
 
 _FLYING = states_sql(IN_FLIGHT)
 # A slot at fal: a job sent and not back, or a submit of unknown fate that fal may still be running.
-_SLOT = f"(state IN {_FLYING} OR (state = 'submit_unknown' AND updated_at >= :unknown_since))"
+_SLOT = f"(state IN {_FLYING} OR (state = 'submit_unknown' AND COALESCE(finished_at, updated_at) >= :unknown_since))"
 
 # A version number is the session's next one, computed inside the same statement.
 _INSERT = """

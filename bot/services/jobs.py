@@ -267,7 +267,7 @@ class JobService:
             return await self._look_up(job, exc)
         except SubmitFateUnknown as exc:
             log.error("job %d: submit fate unknown (%s); reservation held", job.id, exc, extra=job.log_ids)
-            return self._handed_over(await self._lifecycle.move(job, Transition.SUBMIT_LOST), job)
+            return self._handed_over(await self._lifecycle.submit_lost(job), job)
         except FalError as exc:
             log.warning("job %d: submit refused: %s", job.id, exc, extra=job.log_ids)
             detail = exc.detail if isinstance(exc, FalApiError) else str(exc)
@@ -277,7 +277,7 @@ class JobService:
         except Exception as exc:
             # Nothing says whether the POST left: as unknown as a timeout, and never re-sent.
             log.exception("job %d: submit failed unexpectedly (%r); fate unknown", job.id, exc, extra=job.log_ids)
-            return self._handed_over(await self._lifecycle.move(job, Transition.SUBMIT_LOST), job)
+            return self._handed_over(await self._lifecycle.submit_lost(job), job)
         return await self._queued(job, submitted)
 
     async def _look_up(self, job: Job, exc: SubmitMaybeQueued) -> Job | None:
@@ -287,7 +287,7 @@ class JobService:
             found = await self._fal.look_up(job.model, exc.request_id)
         except FalError as lookup:
             log.error("job %d: fal could not say (%s); fate unknown", job.id, lookup, extra=job.log_ids)
-            lost = await self._lifecycle.move(job, Transition.SUBMIT_LOST, request_id=exc.request_id)
+            lost = await self._lifecycle.submit_lost(job, request_id=exc.request_id)
             return self._handed_over(lost, job)
         if found is None:
             failed = await self._lifecycle.fail(job, FailureReason.FAL_UNREACHABLE, f"fal did not take it: {exc}")

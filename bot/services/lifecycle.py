@@ -125,6 +125,11 @@ class Lifecycle:
             log.info("job %d %s (%s): %s; %ds refunded", job.id, *what, extra=ended.log_ids)
         return ended
 
+    async def submit_lost(self, job: Job, **changes: Any) -> Job | None:
+        """SUBMITTING → SUBMIT_UNKNOWN. `finished_at` marks when Tween lost sight of it: the slot it may hold at fal
+        is counted from then, and no later note (such as "member told") moves that."""
+        return await self.move(job, Transition.SUBMIT_LOST, finished_at=self.clock(), **changes)
+
     async def note(self, job: Job, *, while_in: Iterable[JobState] | None = None, **changes: Any) -> Job | None:
         """Record facts that are not a state change (card ids, queue position, attempts, 'member told'); with
         `while_in`, only if the job is still in one of those states."""

@@ -136,7 +136,7 @@ class JobTracker:
             return
         if job.state is JobState.SUBMITTING:
             log.error("job %d: restarted while submitting; fate unknown, reservation held", job.id)
-            job = await self._lifecycle.move(job, Transition.SUBMIT_LOST) or job
+            job = await self._lifecycle.submit_lost(job) or job
         self.resumed += 1
         # Jobs at fal are looked at over one poll interval, not all at once: a restart causes no request storm.
         spread = self.pacer.queued(job.queue_position) if job.state.at_fal else 0.0
@@ -193,7 +193,8 @@ class JobTracker:
     async def _unknown_slot(self, job: Job) -> float | None:
         """A submit of unknown fate may be running at fal: its slot frees only once fal can no longer be."""
         may_run = timedelta(seconds=self._settings.queue_deadline + self._settings.longest_run)
-        left = (job.updated_at + may_run - self._lifecycle.clock()).total_seconds()
+        lost_at = job.finished_at or job.updated_at
+        left = (lost_at + may_run - self._lifecycle.clock()).total_seconds()
         if left > 0:
             return left + 0.01
         await self._slot_freed(job)
