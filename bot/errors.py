@@ -135,6 +135,16 @@ class SubmitMaybeQueued(FalError):
         self.request_id = request_id
 
 
+class MediaUnusable(TweenError):
+    """fal's video cannot be posted as a file: it does not decode, has no picture, has the wrong length, or will
+    not fit the upload limit however it is encoded. It is posted as a link instead, with this reason."""
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__(f"{reason}: {details}" if details else reason)
+        self.reason = reason
+        self.details = details
+
+
 class DeliveryFailed(TweenError):
     """Discord refused or failed a post; `permanent` says whether retrying can help."""
 

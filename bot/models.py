@@ -189,6 +189,14 @@ class Job:
     version: int | None = None
     parent_job_id: int | None = None
     origin: str = "tween"  # how it was asked for: tween, reroll, remix or swap
+    posted_size: int | None = None  # bytes of the file members got (smaller than video_size when re-encoded)
+    posted_height: int | None = None
+    video_problem: str | None = None  # why fal's file went out as a link: a MediaUnusable reason
+
+    @property
+    def reencoded(self) -> bool:
+        """The attachment is a re-encode of fal's file, made to fit the upload limit."""
+        return self.posted_size is not None and self.video_size is not None and self.posted_size != self.video_size
 
     @property
     def destination_id(self) -> int:

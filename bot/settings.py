@@ -88,6 +88,7 @@ class FalSettings:
     backoff_base: float
     backoff_cap: float
     upload_retention_seconds: int
+    output_retention_seconds: int
     max_reads_per_second: float
     account_pause_after: int
     account_probe_interval: float
@@ -109,6 +110,20 @@ class TrackerSettings:
     longest_run: float
     error_backoff_cap: float
     max_delivery_attempts: int
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    max_transcodes: int
+    preset: str
+    threads: int
+    size_margin: float
+    min_bits_per_pixel: float
+    min_height: int
+    audio_bitrate: int
+    max_download_bytes: int
+    duration_tolerance: float
+    max_attempts: int
 
 
 @dataclass(frozen=True)
@@ -170,6 +185,7 @@ class Settings:
     abuse: AbuseSettings
     fal: FalSettings
     tracker: TrackerSettings
+    media: MediaSettings
     discord: DiscordSettings
     storage: StorageSettings
     logging: LoggingSettings
@@ -201,6 +217,7 @@ class Settings:
                 abuse=_section(AbuseSettings, data, "abuse"),
                 fal=_section(FalSettings, data, "fal"),
                 tracker=_section(TrackerSettings, data, "tracker"),
+                media=_section(MediaSettings, data, "media"),
                 discord=_section(DiscordSettings, data, "discord"),
                 storage=_section(StorageSettings, data, "storage"),
                 logging=_section(LoggingSettings, data, "logging"),
@@ -246,6 +263,7 @@ class Settings:
         t = self.tracker
         if not (0 <= t.early_quantile < 1 and 0 < t.early_margin <= 1 and t.min_run_samples >= 1):
             raise ConfigError("tracker: early_quantile must be in [0, 1), early_margin in (0, 1], min_run_samples >= 1")
+        self._check_media()
         if self.logging.format not in ("text", "json"):
             raise ConfigError("logging.format must be text or json")
         if self.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -256,6 +274,17 @@ class Settings:
             raise ConfigError("webhooks.public_url must be an https:// URL that reaches this bot")
         if self.webhooks.enabled and not self.server.enabled:
             raise ConfigError("webhooks need the HTTP server: set server.port (or TWEEN_HTTP_PORT)")
+
+    def _check_media(self) -> None:
+        m = self.media
+        if m.preset not in X264_PRESETS:
+            raise ConfigError(f"media.preset must be one of {', '.join(X264_PRESETS)}")
+        if min(m.max_transcodes, m.threads, m.max_attempts) < 1 or not 0 <= m.size_margin < 0.5:
+            raise ConfigError("media: max_transcodes, threads and max_attempts >= 1; size_margin in [0, 0.5)")
+        if m.min_bits_per_pixel <= 0 or m.min_height < 2 or m.audio_bitrate < 32_000 or m.duration_tolerance < 0:
+            raise ConfigError("media: min_bits_per_pixel > 0, min_height >= 2, audio_bitrate >= 32000")
+        if m.max_download_bytes < self.limits.default_upload_limit:
+            raise ConfigError("media.max_download_bytes must be at least limits.default_upload_limit")
 
 
 _ENV_KEYS = {
@@ -327,6 +356,9 @@ def _model(data: Mapping[str, Any]) -> ModelSettings:
     if default not in built:
         raise ConfigError(f"model.default_tier must name a [tiers.*] table ({', '.join(built)}), not {default!r}")
     return ModelSettings(default_tier=default, tiers=MappingProxyType(built))
+
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 def _section(kind: type[Any], data: Mapping[str, Any], name: str) -> Any:

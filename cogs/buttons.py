@@ -132,8 +132,18 @@ class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", 
 
     async def vote(self, interaction: discord.Interaction[TweenBot]) -> None:
         voted, count = await interaction.client.services.sessions.vote(requester_from(interaction), self.job_id)
-        await interaction.response.edit_message(view=result_view(self.job_id, count))
+        view = result_view(self.job_id, count, full_quality=link_button_url(interaction.message))
+        await interaction.response.edit_message(view=view)
         await answer(interaction, "👍 Vote counted." if voted else "Vote taken back.")
+
+
+def link_button_url(message: discord.Message | None) -> str | None:
+    """The Full quality link a result message already has, so redrawing its buttons keeps it."""
+    for row in message.components if message else []:
+        for item in getattr(row, "children", []):
+            if isinstance(item, discord.Button) and item.url:
+                return item.url
+    return None
 
 
 class ModerationButton(TweenButton, actions=("approve", "deny")):
@@ -205,11 +215,16 @@ def upload_limit(interaction: discord.Interaction[TweenBot]) -> int:
     return interaction.filesize_limit or interaction.client.services.settings.limits.default_upload_limit
 
 
-def result_view(job_id: int, votes: int) -> discord.ui.View:
+def result_view(job_id: int, votes: int | None, *, full_quality: str | None = None) -> discord.ui.View:
+    """The buttons under a result: the session's (when `votes` is given, i.e. the job has a session) and a link to
+    fal's original file when the attachment is a smaller re-encode of it."""
     view = discord.ui.View(timeout=None)
-    for action in ("reroll", "remix", "swap", "details"):
-        view.add_item(button(action, job_id))
-    view.add_item(button("vote", job_id, count=votes))
+    if votes is not None:
+        for action in ("reroll", "remix", "swap", "details"):
+            view.add_item(button(action, job_id))
+        view.add_item(button("vote", job_id, count=votes))
+    if full_quality is not None:
+        view.add_item(discord.ui.Button(label="Full quality", emoji="🎞️", url=full_quality, row=1))
     return view
 
 

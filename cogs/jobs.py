@@ -113,8 +113,8 @@ class DiscordPublisher:
     async def _deliver_to(self, place: int, job: Job, video: Path | None) -> int:
         channel = self._bot.get_partial_messageable(place, guild_id=job.guild_id)
         content = f"<@{job.user_id}>"
-        view = await self._result_view(job) if place == job.destination_id else None
         if video is not None:
+            view = await self._result_view(job, video) if place == job.destination_id else None
             try:
                 file = discord.File(video, filename=f"tween-{job.id}.mp4")
                 embed = render.result_embed(job, link=None)
@@ -127,14 +127,18 @@ class DiscordPublisher:
                     raise
                 log.info("job %d: Discord refused the file as too large; posting a link", job.id)
         assert job.video_url is not None
+        view = await self._result_view(job, None) if place == job.destination_id else None
         embed = render.result_embed(job, link=job.video_url)
         message = await channel.send(content, embed=embed, view=view, allowed_mentions=requester_only(job))
         return message.id
 
-    async def _result_view(self, job: Job) -> discord.ui.View | None:
-        if job.session_id is None and job.thread_id is None:
-            return None  # no session to iterate in
-        return result_view(job.id, await self._bot.services.sessions.votes(job.id))
+    async def _result_view(self, job: Job, video: Path | None) -> discord.ui.View | None:
+        in_session = job.session_id is not None or job.thread_id is not None  # else no session to iterate in
+        full_quality = job.video_url if video is not None and job.reencoded else None
+        if not in_session and full_quality is None:
+            return None
+        votes = await self._bot.services.sessions.votes(job.id) if in_session else None
+        return result_view(job.id, votes, full_quality=full_quality)
 
     async def notify(self, job: Job) -> None:
         for place in self._places(job):

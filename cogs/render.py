@@ -135,14 +135,48 @@ def result_embed(job: Job, *, link: str | None) -> discord.Embed:
             inline=False,
         )
     if link:
-        embed.add_field(
-            name="Too big to attach",
-            value=f"The video is {megabytes(job.video_size or 0)}, over this server's "
-            f"{megabytes(job.upload_limit)} upload limit. [Watch or download it here]({link}).",
-            inline=False,
-        )
+        name, words = link_note(job)
+        embed.add_field(name=name, value=f"{words} [Watch or download it here]({link}).", inline=False)
     embed.set_footer(text=MARKER.format(id=job.id))
     return embed
+
+
+def file_size(size: int) -> str:
+    """Sizes of videos and upload limits as Discord itself shows them: MB of 1,048,576 bytes (10 MiB is "10 MB")."""
+    return f"{size / 1_048_576:.1f}".removesuffix(".0") + " MB"
+
+
+def link_note(job: Job) -> tuple[str, str]:
+    """Why a result is a link and not a video in the thread, honestly: fal's file, or the server's limit."""
+    limit = file_size(job.upload_limit)
+    match job.video_problem:
+        case "undecodable" | "no_video":
+            return "Could not attach the video", (
+                "fal.ai's file did not open as a playable video here, so it is not attached. It is fal's file as it "
+                "came; it may still play in your browser."
+            )
+        case "wrong_duration":
+            return "Not the length asked for", (
+                f"fal.ai sent a video that is not {job.duration} s long, so it is not attached as if it were."
+            )
+        case "too_big_to_fetch" | "does_not_fit":
+            return "Too big to attach", f"The video could not be made to fit this server's {limit} upload limit."
+        case _:
+            size = f"The video is {file_size(job.video_size)}, and " if job.video_size else ""
+            return "Not attached", f"{size}Discord would not take it as a file here ({limit} upload limit)."
+
+
+def attachment_line(job: Job) -> str | None:
+    """For Details: what members got in the thread, when it is not simply fal's file."""
+    if job.reencoded and job.video_size and job.posted_size:
+        height = f" at {job.posted_height}p" if job.posted_height else ""
+        return (
+            f"Re-encoded from {file_size(job.video_size)} to {file_size(job.posted_size)}{height} to fit this "
+            f"server's {file_size(job.upload_limit)} upload limit. **Full quality** opens fal.ai's original."
+        )
+    if job.state is JobState.DELIVERED and job.posted_size is None and job.video_url:
+        return "Posted as a link: " + link_note(job)[1]
+    return None
 
 
 def failure_text(job: Job) -> str:
@@ -257,4 +291,6 @@ def details_embed(job: Job) -> discord.Embed:
     embed.add_field(name="Timings", value=" · ".join(timings), inline=False)
     if job.video_url:
         embed.add_field(name="Video", value=f"[fal.ai link]({job.video_url})", inline=False)
+    if line := attachment_line(job):
+        embed.add_field(name="Attachment", value=line, inline=False)
     return embed

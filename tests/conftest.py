@@ -14,8 +14,17 @@ from typing import Any
 import pytest
 
 from bot.log import NOISY
+from tests.support import media
 
 _TASK_DUMP = pytest.StashKey[threading.Timer]()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_videos() -> None:
+    """Make (or find in the cache) the real MP4s the fake fal serves, before any test's event loop runs: making one
+    inside a fake's handler would stall the bot under test."""
+    for seconds in range(3, 11):
+        media.small_video(seconds)
 
 
 @pytest.fixture

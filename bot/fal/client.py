@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -116,6 +117,9 @@ class FalClient:
         if webhook_url:
             url = f"{url}?{urlencode({'fal_webhook': webhook_url})}"
         headers = dict(self.auth_headers)
+        # Generated media lives on fal's CDN as long as this asks: the "Full quality" button links there.
+        retention = {"expiration_duration_seconds": self._settings.output_retention_seconds}
+        headers["X-Fal-Object-Lifecycle-Preference"] = json.dumps(retention)
         if start_timeout is not None:
             headers["X-Fal-Request-Timeout"] = f"{start_timeout:g}"
         for attempt in range(1, self.policy.max_attempts + 1):

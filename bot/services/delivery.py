@@ -1,21 +1,23 @@
-"""Posting a finished video exactly once: look before posting again after a restart, retry with backoff, and give
-up (charged, with the link in the log) when Discord will not take it."""
+"""Posting a finished video exactly once: look before posting again after a restart, fit fal's file to the server's
+upload limit, retry with backoff, and give up (charged, with the link in the log) when Discord will not take it."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from bot.errors import DeliveryFailed, FalError
+from bot.errors import DeliveryFailed, FalError, MediaUnusable
 from bot.fal import FalClient
+from bot.media import VideoFitter
 from bot.models import Job, JobState, LogEvent, Transition
 from bot.services.board import Board
 from bot.services.lifecycle import Lifecycle
-from bot.settings import TrackerSettings
+from bot.settings import MediaSettings, TrackerSettings
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +26,18 @@ STALE_AFTER = 3600.0
 
 
 class Delivery:
-    def __init__(self, lifecycle: Lifecycle, board: Board, fal: FalClient, settings: TrackerSettings) -> None:
+    def __init__(
+        self, lifecycle: Lifecycle, board: Board, fal: FalClient, settings: TrackerSettings, media: MediaSettings
+    ) -> None:
         self._lifecycle = lifecycle
         self._board = board
         self._fal = fal
         self._settings = settings
+        self._media = media
+        self._fitter = VideoFitter(media)
+
+    def close(self) -> None:
+        self._fitter.close()
 
     async def run(self, job: Job) -> float | None:
         """Deliver a COMPLETED (or interrupted DELIVERING) job; the delay before the next try, or None when done."""
@@ -47,24 +56,35 @@ class Delivery:
             if moved is None:
                 return None
             job = moved
-        with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as folder:
+        # The folder names this process, so a later start knows a crash left it (sweep_stale_downloads).
+        with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as folder:
             try:
-                video = await self._fetch_video(job, Path(folder))
+                job, video = await self._prepare(job, Path(folder))
                 message_id = await self._board.publisher.deliver(job, video)
             except (DeliveryFailed, FalError) as exc:
                 return await self._failed(job, exc)
         await self._delivered(job, message_id)
         return None
 
-    async def _fetch_video(self, job: Job, folder: Path) -> Path | None:
+    async def _prepare(self, job: Job, folder: Path) -> tuple[Job, Path | None]:
+        """fal's file, streamed to disk and fitted to the upload limit; None (post a link) when it cannot be."""
         assert job.video_url is not None
-        if job.video_size is not None and job.video_size > job.upload_limit:
-            return None
         if job.delivery_attempts >= self._settings.max_delivery_attempts - 1:
-            return None  # last try: a link beats nothing
+            return job, None  # last try: a link beats nothing
         path = folder / f"tween-{job.id}.mp4"
-        written = await self._fal.download(job.video_url, path, max_bytes=job.upload_limit)
-        return path if written is not None else None
+        written = await self._fal.download(job.video_url, path, max_bytes=self._media.max_download_bytes)
+        try:
+            if written is None:
+                raise MediaUnusable("too_big_to_fetch", limit=self._media.max_download_bytes)
+            fitted = await self._fitter.fit(path, limit=job.upload_limit, duration=job.duration)
+        except MediaUnusable as exc:
+            log.warning("job %d: posting fal's link instead of the file: %s", job.id, exc, extra=job.log_ids)
+            return await self._noted(job, video_problem=exc.reason), None
+        facts = {"video_size": fitted.original_size, "posted_size": fitted.size, "posted_height": fitted.height}
+        return await self._noted(job, video_problem=None, **facts), fitted.path
+
+    async def _noted(self, job: Job, **facts: object) -> Job:
+        return await self._lifecycle.note(job, while_in=[JobState.DELIVERING], **facts) or job
 
     async def _failed(self, job: Job, exc: Exception) -> float | None:
         attempts = job.delivery_attempts + 1
@@ -93,9 +113,25 @@ class Delivery:
 
 
 def sweep_stale_downloads() -> None:
-    """Remove video downloads a killed process left behind (older than an hour, so a live one is never touched)."""
+    """Remove the downloads and re-encodes a killed process left behind: folders of a process that is gone, and any
+    older than an hour (a live process never keeps one that long)."""
     cutoff = time.time() - STALE_AFTER
     for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
         with contextlib.suppress(OSError):
-            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            if folder.is_dir() and (not _owner_alive(folder.name) or folder.stat().st_mtime < cutoff):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _owner_alive(name: str) -> bool:
+    pid = name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+    if not pid.isdigit():
+        return True  # not named by a process: left to the age rule
+    if int(pid) == os.getpid():
+        return False  # this process is only starting: nothing of its own is in use yet
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -35,7 +35,6 @@ NOT_STARTED_IN_TIME = "request_timeout"
 DEADLINE_GRACE = 60.0
 
 
-
 @dataclass(frozen=True)
 class TrackerState:
     """For /health and /metrics."""
@@ -70,7 +69,7 @@ class JobTracker:
         self._fal = fal
         self._settings = settings.tracker
         self._schedule = schedule
-        self._delivery = Delivery(lifecycle, board, fal, settings.tracker)
+        self._delivery = Delivery(lifecycle, board, fal, settings.tracker, settings.media)
         fallback = settings.webhooks.fallback_interval if settings.webhooks.enabled else None
         self.pacer = Pacer(settings.tracker, RunTimes(settings.tracker), fallback=fallback)
         # When each job was last seen waiting in fal's queue: its run began after that.
@@ -109,6 +108,7 @@ class JobTracker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        self._delivery.close()
 
     async def notice(self, request_id: str) -> bool:
         """fal says this request finished (a webhook): look at its job now. False if no job has that request."""

@@ -7,6 +7,7 @@ import pytest
 from bot.app import TweenBot
 from tests.e2e.conftest import World, run_bot
 from tests.fakes.fal_server import JobScript
+from tests.support import media
 from tests.support.images import animated_png, image_bytes
 from tests.support.waiting import read_until
 
@@ -130,7 +131,32 @@ async def test_fal_failure_is_explained_in_the_thread_and_refunded(world: World,
     assert (budget.reserved_seconds, budget.spent_seconds) == (0, 0)
 
 
-async def test_video_over_the_upload_limit_is_linked_and_the_next_job_still_works(world: World, tween: TweenBot):
+async def test_fals_27_mb_video_plays_in_an_unboosted_server_with_the_original_a_click_away(
+    world: World, tween: TweenBot
+):
+    world.fal.videos = media.full_video
+    await run_tween(world, duration=5)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    posted = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(thread.id) if m.attachments), None), timeout=60
+    )
+    seen = media.inspect(posted.attachments[0].data)
+    assert seen.size <= world.discord.guild.upload_limit == 10 * 1024 * 1024
+    assert (seen.duration, seen.height, seen.codec, seen.pix_fmt) == (5.0, 1080, "h264", "yuv420p")
+    links = [c for row in posted.components for c in row["components"] if c.get("style") == 5]
+    original = world.fal.video_url(world.fal.submits[0].request_id)
+    assert [(c["label"], c["url"]) for c in links] == [("Full quality", original)]
+
+    # A vote redraws the buttons: the link stays.
+    vote = next(
+        c["custom_id"] for row in posted.components for c in row["components"] if "vote" in c.get("custom_id", "")
+    )
+    await world.discord.click(posted.id, vote, user=world.discord.guild.member)
+    redrawn = await world.discord.wait_for(lambda: posted.edits and posted)
+    assert any(c.get("url") for row in redrawn.components for c in row["components"])
+
+
+async def test_a_video_that_will_not_decode_is_linked_and_the_next_job_still_works(world: World, tween: TweenBot):
     world.fal.script_next(JobScript(video_size=world.discord.guild.upload_limit + 1))
     await run_tween(world)
     thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
@@ -138,14 +164,14 @@ async def test_video_over_the_upload_limit_is_linked_and_the_next_job_still_work
         lambda: next((m for m in world.discord.messages(thread.id) if m.embeds), None), timeout=15
     )
     assert linked.attachments == []
-    assert "/videos/" in str(linked.embeds)
+    assert "/videos/" in str(linked.embeds) and "did not open as a playable video" in str(linked.embeds)
 
     await run_tween(world)
     threads = await world.discord.wait_for(lambda: len(world.discord.threads()) == 2 and world.discord.threads())
     second = await world.discord.wait_for(
         lambda: next((m for m in world.discord.messages(threads[1].id) if m.attachments), None), timeout=15
     )
-    assert second.attachments[0].size == 4096
+    assert second.attachments[0].data == world.fal.video_bytes(world.fal.submits[1].request_id)
 
 
 async def test_mentions_in_the_prompt_never_ping(world: World, tween: TweenBot):

@@ -17,9 +17,7 @@ LOG_CHANNEL = 4242
 
 
 def account_settings(fake_fal: FakeFal, tmp_path, **fal):
-    return settings_for(
-        fake_fal, tmp_path, fal={"account_pause_after": 2, "account_probe_interval": 0.0, **fal}
-    )
+    return settings_for(fake_fal, tmp_path, fal={"account_pause_after": 2, "account_probe_interval": 0.0, **fal})
 
 
 async def test_a_locked_account_is_said_plainly_alerted_once_and_pauses_new_videos(fake_fal: FakeFal, tmp_path):

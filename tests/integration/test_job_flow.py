@@ -153,15 +153,6 @@ async def test_card_that_cannot_be_posted_refunds_before_submit(fake_fal: FakeFa
         assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
 
 
-async def test_video_over_upload_limit_is_linked(stack: Stack, fake_fal: FakeFal):
-    fake_fal.script_next(JobScript(video_size=3_000_000))
-    job = await stack.services.jobs.submit(tween_request(upload_limit=2_000_000))
-    await settled(stack, job.id, JobState.DELIVERED)
-    (delivery,) = stack.publisher.deliveries
-    assert delivery.video is None and delivery.link and delivery.link.endswith(".mp4")
-    assert fake_fal.count("video") == 0  # never downloaded what could not be attached
-
-
 async def test_transient_fal_errors_while_polling_are_ridden_out(stack: Stack, fake_fal: FakeFal):
     fake_fal.inject(
         Fault(route="status", status=429, headers={"Retry-After": "0"}),
@@ -331,8 +322,6 @@ async def test_a_job_fal_keeps_queued_past_the_deadline_is_asked_to_stop_and_ref
         assert failed.failure is FailureReason.STUCK
         assert await ledger(stack) == [("reserve", 5), ("refund", 5)]
     assert fake_fal.cancelled == {fake_fal.submits[0].request_id}
-
-
 
 
 @pytest.mark.parametrize("route", ["waiting", "approval"])

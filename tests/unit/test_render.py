@@ -75,11 +75,24 @@ def test_card_shows_price_and_requester_and_prompt_quoted():
     assert embed.description.startswith("> @Image1 melts")
 
 
-def test_result_embed_link_when_too_big():
-    embed = render.result_embed(JOB, link=JOB.video_url)
+def test_result_embed_link_says_why_in_words_members_know():
+    embed = render.result_embed(replace(JOB, video_problem="does_not_fit"), link=JOB.video_url)
     text = " ".join(f.value for f in embed.fields)
-    assert "23.4 MB" in text and JOB.video_url in text
+    assert "10 MB upload limit" in text and JOB.video_url in text
     assert embed.footer.text == "Tween job 7"
+    broken = render.result_embed(replace(JOB, video_problem="undecodable"), link=JOB.video_url)
+    assert "did not open as a playable video" in " ".join(f.value for f in broken.fields)
+    refused = render.result_embed(JOB, link=JOB.video_url)
+    assert "22.3 MB" in " ".join(f.value for f in refused.fields)  # 23,400,000 bytes, as Discord counts
+
+
+def test_details_say_when_the_attachment_was_reencoded():
+    done = replace(JOB, state=JobState.DELIVERED, video_size=27_588_984, posted_size=10_170_000, posted_height=1080)
+    line = next(f.value for f in render.details_embed(done).fields if f.name == "Attachment")
+    assert "Re-encoded from 26.3 MB to 9.7 MB at 1080p" in line and "10 MB upload limit" in line
+    assert "Full quality" in line
+    as_is = replace(done, posted_size=27_588_984)
+    assert not any(f.name == "Attachment" for f in render.details_embed(as_is).fields)
 
 
 def test_failure_and_unknown_texts():

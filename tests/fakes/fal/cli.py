@@ -9,6 +9,7 @@ import signal
 
 from tests.fakes.fal.model import JobScript
 from tests.fakes.fal.server import FakeFal
+from tests.support import media
 
 
 def _seconds(text: str) -> float | None:
@@ -23,7 +24,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--queue-seconds", type=_seconds, default=0.05)
     parser.add_argument("--queue-position", type=int, default=2)
     parser.add_argument("--run-seconds", type=_seconds, default=0.05)
-    parser.add_argument("--video-size", type=int, default=4096)
+    parser.add_argument(
+        "--video-size", type=int, default=None, help="serve this many bytes of noise instead of a real MP4"
+    )
+    parser.add_argument(
+        "--video", choices=("small", "full"), default="small",
+        help="real MP4s of the duration asked for: small (360p) or full (1080p at fal's 44 Mbit/s, made once)",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -38,7 +45,8 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with FakeFal(key=args.key, default_script=script, port=args.port) as fake:
+    videos = media.small_video if args.video == "small" else media.full_video
+    async with FakeFal(key=args.key, default_script=script, port=args.port, videos=videos) as fake:
         print(f"FAKE_FAL {fake.base_url} {fake.queue_url} {fake.rest_url}", flush=True)
         await stop.wait()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 MODEL = "fal-ai/kling-video/o1/image-to-video"
@@ -70,7 +71,10 @@ class JobScript:
     error_type: str = "runner_disconnected"
     # outcome="result_error" only: the result's HTTP status; None takes the one typical of error_type.
     result_status: int | None = None
-    video_size: int = 4096
+    # The output: None makes a real MP4 of the duration asked for, from FakeFal.videos; a path serves that file (a
+    # fixture from tests.support.media); video_size serves that many bytes of noise that only look like an MP4.
+    video: Path | None = None
+    video_size: int | None = None
     logs: list[str] = field(default_factory=lambda: ["Generating..."])
     # A cancel while IN_PROGRESS: fal signals the runner and, by default, the run goes on (and is billed).
     # True: the model app honours it and the job ends cancelled, unbilled.
@@ -83,7 +87,7 @@ class JobScript:
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}, not {self.outcome!r}")
-        if self.video_size < 0 or self.queue_position < 0:
+        if (self.video_size is not None and self.video_size < 0) or self.queue_position < 0:
             raise ValueError("video_size and queue_position cannot be negative")
         if self.error_type not in ERROR_TYPES:
             raise ValueError(f"error_type must be one of fal's {sorted(ERROR_TYPES)}, not {self.error_type!r}")

@@ -26,7 +26,7 @@ from tests.fakes.fal.job import (
     TIMED_OUT_TYPE,
     Job,
 )
-from tests.fakes.fal.media import CHUNK, video_chunks
+from tests.fakes.fal.media import CHUNK
 from tests.fakes.fal.model import APP, MODELS, SubmitRecord
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ def final_answer(fake: FakeFal, job: Job) -> tuple[int, dict[str, Any], dict[str
         "url": fake.video_url(job.request_id),
         "content_type": "video/mp4",
         "file_name": "output.mp4",
-        "file_size": script.video_size,
+        "file_size": fake.video_length(job.request_id),
     }
     return 200, {"video": video}, headers
 
@@ -240,11 +240,11 @@ async def video(fake: FakeFal, request: web.Request, params: Params) -> web.Stre
     if job is None or not job.made_video(fake.clock()):
         return json_answer({"detail": "Not Found"}, 404)
     answer = web.StreamResponse(headers={"Content-Type": "video/mp4"})
-    answer.content_length = job.script.video_size
+    answer.content_length = fake.video_length(job.request_id)
     await answer.prepare(request)
     record_of(request).status = answer.status
     if request.method == "GET":
-        for chunk in video_chunks(job.request_id, job.script.video_size):
+        for chunk in fake.video_chunks(job.request_id):
             await answer.write(chunk)
     await answer.write_eof()
     return answer

@@ -8,7 +8,8 @@ import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -16,7 +17,7 @@ from aiohttp import web
 from tests.fakes.fal import queue, storage, webhooks
 from tests.fakes.fal.answers import RECORD, fault_answer, json_answer
 from tests.fakes.fal.job import Job
-from tests.fakes.fal.media import video_chunks
+from tests.fakes.fal.media import CHUNK, video_chunks
 from tests.fakes.fal.model import (
     PRICE_MICROS,
     BillLine,
@@ -29,6 +30,7 @@ from tests.fakes.fal.model import (
 )
 from tests.fakes.fal.storage import V3_LIFECYCLE
 from tests.fakes.fal.webhooks import WebhookDelivery, WebhookSender
+from tests.support import media
 
 Handler = Callable[["FakeFal", web.Request, Mapping[str, str]], Awaitable[web.StreamResponse]]
 
@@ -74,8 +76,11 @@ class FakeFal:
         default_script: JobScript | None = None,
         port: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        videos: Callable[[int], Path] = media.small_video,
     ) -> None:
         self.key = key
+        # The real MP4 a job of N seconds makes (a test may hand in bigger ones: tests.support.media).
+        self.videos = videos
         # Every job timeline and record is read from this clock; a test may move it by hand.
         self.clock = clock
         self.default_script = default_script or JobScript()
@@ -221,8 +226,30 @@ class FakeFal:
         self._jobs[request_id].release(self.clock())
         self.webhooks.wake(request_id)
 
+    def video_file(self, request_id: str) -> Path | None:
+        """The file a job's video is, or None when its script asks for noise (video_size)."""
+        job = self._jobs[request_id]
+        if job.script.video_size is not None:
+            return None
+        if job.script.video is not None:
+            return job.script.video
+        return self.videos(int(str(job.record.body.get("duration", "5"))))
+
+    def video_length(self, request_id: str) -> int:
+        path = self.video_file(request_id)
+        return path.stat().st_size if path is not None else self._jobs[request_id].script.video_size or 0
+
+    def video_chunks(self, request_id: str) -> Iterator[bytes]:
+        path = self.video_file(request_id)
+        if path is None:
+            yield from video_chunks(request_id, self.video_length(request_id))
+            return
+        with path.open("rb") as file:
+            while chunk := file.read(CHUNK):
+                yield chunk
+
     def video_bytes(self, request_id: str) -> bytes:
-        return b"".join(video_chunks(request_id, self._jobs[request_id].script.video_size))
+        return b"".join(self.video_chunks(request_id))
 
     def count(self, route: str, request_id: str | None = None) -> int:
         return sum(1 for r in self.requests if r.route == route and (request_id is None or r.request_id == request_id))
