@@ -20,6 +20,7 @@ from bot.settings import MediaSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Transcoder = Callable[[Path, Path, Plan], None]
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,14 @@ class Fitted:
 class VideoFitter:
     """At most media.max_transcodes re-encodes at once across the process; each in its own worker thread."""
 
-    def __init__(self, settings: MediaSettings) -> None:
+    def __init__(self, settings: MediaSettings, *, transcoder: Transcoder | None = None) -> None:
         self._settings = settings
+        self._transcoder = transcoder or self._transcode
         self._slots = asyncio.Semaphore(settings.max_transcodes)
         self._workers = ThreadPoolExecutor(max_workers=settings.max_transcodes + 1, thread_name_prefix="tween-media")
         self._stop = threading.Event()
+        self.waiting = 0  # re-encodes queued behind media.max_transcodes
+        self.running = 0
 
     def close(self) -> None:
         """Abandon running transcodes at their next frame; their files are removed."""
@@ -52,15 +56,24 @@ class VideoFitter:
             raise MediaUnusable("wrong_duration", seconds=round(info.duration, 2), expected=duration)
         if info.size <= limit:
             return Fitted(src, info.size, info.size, info.height, reencoded=False)
-        async with self._slots:
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        try:
             return await self._reencode(src, info, limit)
+        finally:
+            self.running -= 1
+            self._slots.release()
 
     async def _reencode(self, src: Path, info: VideoInfo, limit: int) -> Fitted:
         dst = src.with_name(f"{src.stem}-fit.mp4")
         squeeze = 1.0
         for attempt in range(1, self._settings.max_attempts + 1):
             plan = plan_fit(info, limit, self._settings, squeeze=squeeze)
-            await self._run(self._transcode, src, dst, plan)
+            await self._run(self._transcoder, src, dst, plan)
             made = await self._run(probe, dst)
             if made.size <= limit and abs(made.duration - info.duration) <= 1 / float(info.fps):
                 log.info(

@@ -9,6 +9,7 @@ import pytest
 from tests.e2e.conftest import World, bot_process
 from tests.e2e.test_tween_e2e import run_tween
 from tests.fakes.fal_server import JobScript
+from tests.support import media
 
 pytestmark = pytest.mark.e2e
 
@@ -89,3 +90,32 @@ async def test_secrets_never_reach_logs_or_messages(world: World, tmp_path):
     for secret in (env["DISCORD_TOKEN"], env["FAL_KEY"]):
         assert secret not in text
         assert secret not in posted
+
+
+async def test_sigkill_mid_reencode_redoes_it_posts_once_and_clears_what_the_crash_left(world: World, tmp_path):
+    world.fal.videos = media.full_video
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = world.env() | {"TMPDIR": str(temp)}
+    log = tmp_path / "bot.log"
+    with bot_process(env, log) as first:
+        await world.discord.wait_ready(timeout=30)
+        await run_tween(world, duration=10)
+        await world.discord.wait_for(lambda: any(temp.glob("tween-*/tween-*-fit.mp4")), timeout=60)
+        first.kill()
+        first.wait(timeout=10)
+    left = list(temp.glob("tween-*"))
+    assert left  # the download and half a re-encode
+    thread = world.discord.threads()[0]
+    assert videos_in(world, thread.id) == []
+
+    with bot_process(env, log) as second:
+        await world.discord.wait_ready(timeout=30, sessions=2)
+        await world.discord.wait_for(lambda: videos_in(world, thread.id), timeout=90)
+        assert second.poll() is None, log.read_text()[-2000:]
+    assert not any(folder.exists() for folder in left)
+    (posted,) = videos_in(world, thread.id)
+    seen = media.inspect(posted.attachments[0].data)
+    assert seen.size <= world.discord.guild.upload_limit and seen.duration == 10.0 and seen.height >= 720
+    assert len(world.fal.submits) == 1
+    assert "Traceback" not in log.read_text()
