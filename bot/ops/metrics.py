@@ -164,6 +164,12 @@ class Metrics:
             "tween_tracker_idle_seconds", "Seconds since the tracker's loop last did anything.", registry=self.registry
         )
         self._tracker_up = Gauge("tween_tracker_running", "1 while the tracker runs.", registry=self.registry)
+        self._transcodes = Gauge(
+            "tween_transcodes",
+            "Videos being re-encoded to fit a server's upload limit (running), and queued behind media.max_transcodes.",
+            ["phase"],
+            registry=self.registry,
+        )
         self._gateway_up = Gauge(
             "tween_discord_gateway_connected", "1 while the Discord gateway is connected.", registry=self.registry
         )
@@ -250,6 +256,8 @@ class Metrics:
         self._tracker_up.set(1 if state and state.running else 0)
         self._watched.set(state.watched if state else 0)
         self._idle.set(state.idle_seconds if state else math.nan)
+        self._transcodes.labels("running").set(state.transcodes_running if state else 0)
+        self._transcodes.labels("waiting").set(state.transcodes_waiting if state else 0)
 
     def _set_gateway(self, state: GatewayState | None) -> None:
         self._gateway_up.set(1 if state and state.connected else 0)

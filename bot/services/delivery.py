@@ -34,10 +34,10 @@ class Delivery:
         self._fal = fal
         self._settings = settings
         self._media = media
-        self._fitter = VideoFitter(media)
+        self.fitter = VideoFitter(media)
 
     def close(self) -> None:
-        self._fitter.close()
+        self.fitter.close()
 
     async def run(self, job: Job) -> float | None:
         """Deliver a COMPLETED (or interrupted DELIVERING) job; the delay before the next try, or None when done."""
@@ -76,7 +76,7 @@ class Delivery:
         try:
             if written is None:
                 raise MediaUnusable("too_big_to_fetch", limit=self._media.max_download_bytes)
-            fitted = await self._fitter.fit(path, limit=job.upload_limit, duration=job.duration)
+            fitted = await self.fitter.fit(path, limit=job.upload_limit, duration=job.duration)
         except MediaUnusable as exc:
             log.warning("job %d: posting fal's link instead of the file: %s", job.id, exc, extra=job.log_ids)
             return await self._noted(job, video_problem=exc.reason), None

@@ -42,6 +42,8 @@ class TrackerState:
     running: bool
     watched: int  # jobs scheduled for a look
     idle_seconds: float  # since the tracker's loop last did anything
+    transcodes_running: int = 0  # videos being re-encoded to fit an upload limit
+    transcodes_waiting: int = 0  # and queued behind media.max_transcodes
 
 
 class JobTracker:
@@ -123,7 +125,9 @@ class JobTracker:
     def state(self) -> TrackerState:
         """For /health and /metrics: is the scheduler alive, how many jobs it watches, and since when it slept."""
         running = self._loop_task is not None and not self._loop_task.done()
-        return TrackerState(running, len(self._schedule) + len(self._active), time.monotonic() - self._last_tick)
+        watched = len(self._schedule) + len(self._active)
+        fitter = self._delivery.fitter
+        return TrackerState(running, watched, time.monotonic() - self._last_tick, fitter.running, fitter.waiting)
 
     async def _recover(self, job: Job) -> None:
         if job.state is JobState.RESERVED or (job.state is JobState.UPLOADED and job.card_message_id is None):

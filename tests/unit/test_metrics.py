@@ -248,7 +248,9 @@ async def test_a_failed_refresh_is_counted_and_the_probes_are_still_read(caplog)
     metrics = Metrics(process=False)
     ok = await metrics.refresh(
         BrokenDatabase(),
-        tracker=lambda: TrackerState(running=True, watched=7, idle_seconds=1.5),
+        tracker=lambda: TrackerState(
+            running=True, watched=7, idle_seconds=1.5, transcodes_running=1, transcodes_waiting=2
+        ),
         gateway=lambda: GatewayState(connected=True, latency=float("inf")),
     )
     assert ok is False
@@ -256,6 +258,8 @@ async def test_a_failed_refresh_is_counted_and_the_probes_are_still_read(caplog)
     assert sample(metrics, "tween_tracker_jobs_watched") == 7
     assert sample(metrics, "tween_tracker_running") == 1
     assert sample(metrics, "tween_tracker_idle_seconds") == 1.5
+    assert sample(metrics, "tween_transcodes", phase="running") == 1
+    assert sample(metrics, "tween_transcodes", phase="waiting") == 2
     assert sample(metrics, "tween_discord_gateway_connected") == 1
     assert math.isnan(sample(metrics, "tween_discord_gateway_latency_seconds"))
     assert "database figures unavailable" in caplog.text
