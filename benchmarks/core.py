@@ -214,7 +214,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def delivery(limit: int = 100 * 1024 * 1024) -> list[Row]:
-    """A real video of nearly 100 MiB relayed from fal to a boosted guild by `python -m bot`: the bot's memory rise
+    """A real video of about 95 MiB relayed from fal to a boosted guild by `python -m bot`: the bot's memory rise
     and speed. The baseline fetches the video into memory and posts the bytes."""
     from tests.support import media
 
