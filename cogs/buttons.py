@@ -192,7 +192,7 @@ class RemixModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[TweenBot]) -> None:
         text = self.duration.value.strip()
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # "²" is a digit to Python, not a number to a member
             raise InputRejected("bad_duration", low=self.tier.min_duration, high=self.tier.max_duration)
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = interaction.client

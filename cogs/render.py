@@ -246,9 +246,37 @@ def thread_name(job: Job) -> str:
     return name if len(name) <= 90 else name[:89] + "…"
 
 
-def quote(text: str, limit: int = 3000) -> str:
-    clipped = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "\n".join(f"> {line}" for line in clipped.splitlines() or [""])
+# A card shows the start of a prompt: a few lines read at a glance, and Discord caps an embed's description at 4,096
+# characters (a 1,250-line prompt, quoted line by line, was refused outright).
+CARD_PROMPT_LINES = 8
+CARD_PROMPT_CHARS = 1000
+SHORTENED = "-# shortened: **Details** shows the whole prompt"
+
+
+def quote(text: str, limit: int = CARD_PROMPT_CHARS, max_lines: int = CARD_PROMPT_LINES) -> str:
+    """A member's prompt as a block quote that shows it as typed: no masked link, heading, list or mention from the
+    prompt itself takes effect. Long or many-lined prompts are cut, and say so."""
+    lines = [safe_text(line) for line in text.splitlines() if line.strip()] or [""]
+    kept: list[str] = []
+    cut = False
+    for line in lines[:max_lines]:
+        room = limit - sum(len(k) + 1 for k in kept) - 2
+        if room <= 1:
+            break
+        cut = len(line) > room
+        kept.append("> " + (line[: room - 1] + "…" if cut else line))
+    shortened = cut or len(kept) < len(lines)
+    return "\n".join(kept + ([SHORTENED] if shortened else []))
+
+
+def full_prompt(text: str) -> str:
+    """The whole prompt for Details: a code block keeps every line and character as typed, with no markdown and
+    no per-line prefix eating into the 4,096 characters (prompts are at most limits.max_prompt_chars = 2,500)."""
+    return "```\n" + text.replace("```", "`\u200b``")[:4000] + "\n```"
+
+
+def safe_text(text: str) -> str:
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def cancel_text(job: Job, *, refunded: bool, too_late: bool = False) -> str:
@@ -276,7 +304,7 @@ ORIGINS = {"tween": "/tween", "reroll": "re-roll", "remix": "remix", "swap": "sw
 
 
 def details_embed(job: Job) -> discord.Embed:
-    embed = discord.Embed(title=f"ℹ️ Tween #{job.id}{version_label(job)}", description=quote(job.prompt, 4000))
+    embed = discord.Embed(title=f"ℹ️ Tween #{job.id}{version_label(job)}", description=full_prompt(job.prompt))
     embed.add_field(name="Price", value=price_label(job))
     embed.add_field(name="Asked by", value=f"<@{job.user_id}> ({ORIGINS.get(job.origin, job.origin)})")
     embed.add_field(name="State", value=state_line(job), inline=False)

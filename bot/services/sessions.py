@@ -61,13 +61,18 @@ class SessionService:
             if start is None:
                 raise InputRejected("missing_start")
             request = TweenRequest(
-                who, prompt or "", duration or self._settings.model.default_duration, start, end, upload_limit
+                who,
+                prompt or "",
+                self._settings.model.default_duration if duration is None else duration,
+                start,
+                end,
+                upload_limit,
             )
         else:
             request = TweenRequest(
                 who,
                 prompt or session.prompt,
-                duration or session.duration,
+                session.duration if duration is None else duration,
                 start or StoredFrame(session.start_url),
                 end or (StoredFrame(session.end_url) if session.end_url else None),
                 upload_limit,
@@ -99,7 +104,7 @@ class SessionService:
         request = TweenRequest(
             who,
             prompt or parent.prompt,
-            duration or parent.duration,
+            parent.duration if duration is None else duration,
             StoredFrame(start),
             StoredFrame(end) if end else None,
             upload_limit,

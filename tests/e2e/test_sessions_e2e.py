@@ -61,18 +61,32 @@ async def test_remix_modal_is_prefilled_refuses_bad_input_and_remixes(world: Wor
     fields = {c["custom_id"]: c for row in modal["components"] for c in row.get("components", [row.get("component")])}
     assert fields["prompt"]["value"] == PROMPT and fields["duration"]["value"] == "5"
 
-    bad = await world.discord.submit_modal(
-        opened, {"prompt": "at sunset", "duration": "soon"}, user=world.discord.guild.member
-    )
-    assert "Pick a duration from 3 to 10" in await world.discord.wait_for(lambda: ephemeral_text(bad))
+    for typed in ("soon", "0", "²", "11"):  # "0" once fell back to the old duration; "²" is a digit to Python
+        bad = await world.discord.submit_modal(
+            opened, {"prompt": "at sunset", "duration": typed}, user=world.discord.guild.member
+        )
+        refusal = await world.discord.wait_for(lambda bad=bad: ephemeral_text(bad))
+        assert "Pick a duration from 3 to 10" in refusal, typed
     assert len(world.fal.submits) == 1
 
+    long_prompt = "\n".join(f"[line {i}](https://example.com) @everyone" for i in range(1250))[:2500]
     good = await world.discord.submit_modal(
-        opened, {"prompt": f"{PROMPT} at sunset", "duration": "7"}, user=world.discord.guild.member
+        opened, {"prompt": long_prompt, "duration": "7"}, user=world.discord.guild.member
     )
     assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(good))
     await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 2, timeout=15)
-    assert world.fal.submits[1].body["prompt"].endswith("at sunset") and world.fal.submits[1].body["duration"] == "7"
+    card = videos(world, thread.id)[1].embeds[0]["description"]
+    assert "shortened" in card and "@everyone" not in card
+    assert card.count("> \\[line") == card.count("](https") == 8  # every masked link escaped: shown, not followed
+
+    again = await world.discord.click(video.id, "tween:remix:1", user=world.discord.guild.member)
+    await world.discord.wait_for(lambda: again.modal())
+    good = await world.discord.submit_modal(
+        again, {"prompt": f"{PROMPT} at sunset", "duration": "7"}, user=world.discord.guild.member
+    )
+    assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(good))
+    await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 3, timeout=15)
+    assert world.fal.submits[2].body["prompt"].endswith("at sunset") and world.fal.submits[2].body["duration"] == "7"
 
 
 async def test_votes_history_and_details(world: World, tween: TweenBot):

@@ -163,3 +163,25 @@ def test_cancel_answers_say_what_happens_to_the_money():
     assert "Too late" in render.cancel_text(replace(JOB, state=JobState.QUEUED), refunded=False, too_late=True)
     late = render.result_embed(replace(JOB, state=JobState.DELIVERED, cancel_requested_by=42), link=None)
     assert any(field.name == "Cancel came too late" for field in late.fields)
+
+
+def test_a_prompt_is_shown_as_typed_never_as_markdown_or_mentions():
+    shown = render.quote("# Big\n- item\n[free nitro](https://evil.example) <@123456789012345678> @everyone **bold**")
+    assert shown.splitlines()[:2] == ["> \\# Big", "> \\- item"]
+    assert "\\[free nitro](" in shown and "\\*\\*bold\\*\\*" in shown
+    assert "<@123456789012345678>" not in shown and "@everyone" not in shown
+
+
+def test_a_long_prompt_is_cut_on_the_card_and_says_so():
+    many = render.quote("\n".join(f"line {i}" for i in range(1250)))
+    assert len(many.splitlines()) == render.CARD_PROMPT_LINES + 1 and many.endswith(render.SHORTENED)
+    wide = render.quote("y" * 2500)
+    assert len(wide) <= render.CARD_PROMPT_CHARS + len(render.SHORTENED) + 1 and "…" in wide
+    assert not render.quote("short and sweet").endswith(render.SHORTENED)
+
+
+def test_details_keep_every_line_of_the_longest_prompt_within_discords_limit():
+    prompt = "\n".join(f"l{i}" for i in range(800))[:2500] + "```"
+    embed = render.details_embed(replace(JOB, prompt=prompt))
+    assert len(embed.description or "") <= 4096 and embed.description.count("\n") == prompt.count("\n") + 2
+    assert within_discord_limits(embed)
