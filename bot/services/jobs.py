@@ -93,8 +93,11 @@ class JobService:
         """Run the whole path for one /tween. Refusals and bad input raise before anything is spent."""
         policy = await self._guilds.policy(request.requester.guild_id)
         await self.check_allowed(policy, request.requester, request.prompt)
-        prompt, start, end = await self.validate(request)
+        prompt = self.check_prompt_and_duration(request)
+        # Every cheap refusal comes before the frames are downloaded and decoded, the one costly check.
+        await self._budget.ensure_affordable(policy, request.requester, request.duration)
         await self._account_ready(policy.guild_id)
+        start, end = await self.validate_frames(request)
         job = await self._reserve(request, policy, prompt)
         try:
             job = await self._upload(job, start, end)
@@ -125,13 +128,17 @@ class JobService:
         if banned := [w for w in policy.banned_words if w.casefold() in lowered]:
             raise Refused("banned_word", words=banned)
 
-    async def validate(self, request: TweenRequest) -> tuple[str, Frame | StoredFrame, Frame | StoredFrame | None]:
-        """Check prompt, duration and new frames (decoded off the event loop); stored frames passed before."""
+    def check_prompt_and_duration(self, request: TweenRequest) -> str:
+        """The prompt as it will be sent, once it and the duration pass the rules."""
         prompt = clean_prompt(request.prompt, max_chars=self._settings.limits.max_prompt_chars)
         check_duration(request.duration, self._settings)
+        return prompt
+
+    async def validate_frames(self, request: TweenRequest) -> tuple[Frame | StoredFrame, Frame | StoredFrame | None]:
+        """Check new frames (decoded off the event loop); stored frames passed before."""
         start = await self._validate_frame(request.start, "start")
         end = await self._validate_frame(request.end, "end") if request.end is not None else None
-        return prompt, start, end
+        return start, end
 
     async def _validate_frame(self, given: FrameInput, name: str) -> Frame | StoredFrame:
         if isinstance(given, StoredFrame):
