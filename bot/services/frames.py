@@ -1,0 +1,126 @@
+"""Frames on their way in: a member's attachment is read only when its turn comes, then checked and decoded by the
+rules in bot/images.py, at most `frames.max_decodes` at once for the whole bot (what bounds the memory /tween may
+use); and the job card's preview, from the tiles those decodes cut."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from PIL.Image import Image
+
+from bot.errors import ImageRejected
+from bot.fal import FalClient
+from bot.images import CheckedFrame, make_preview, stored_tile, validate_frame
+from bot.settings import Settings
+from bot.validation import image_rules
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RawFrame:
+    """A frame the member attached, read only when its turn to be checked comes: a /tween refused before then never
+    downloads it."""
+
+    filename: str
+    size: int  # as Discord declared it; the bytes read are measured again
+    read: Callable[[], Awaitable[bytes]] = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, data: bytes, filename: str) -> RawFrame:
+        """A frame already in memory (tests, benchmarks)."""
+
+        async def read() -> bytes:
+            return data
+
+        return cls(filename, len(data), read)
+
+
+@dataclass(frozen=True)
+class StoredFrame:
+    """A frame already on fal storage (a session's), reused without uploading again."""
+
+    url: str
+
+
+FrameInput = RawFrame | StoredFrame
+Checked = CheckedFrame | StoredFrame
+
+
+class FrameReader:
+    """Reads, checks and previews frames; one per bot, so its decode slots are counted for the whole process."""
+
+    def __init__(self, fal: FalClient, settings: Settings) -> None:
+        self._fal = fal
+        self._rules = image_rules(settings)
+        self._slots = asyncio.Semaphore(settings.frames.max_decodes)
+        self._waiting = 0
+        self._decoding = 0
+
+    @property
+    def waiting(self) -> int:
+        """Frames waiting for a decode slot."""
+        return self._waiting
+
+    @property
+    def decoding(self) -> int:
+        """Frames being downloaded or decoded now."""
+        return self._decoding
+
+    async def check(self, given: FrameInput, name: str) -> Checked:
+        """A new frame read and checked (one decode, off the event loop); a stored one passed before."""
+        if isinstance(given, StoredFrame):
+            return given
+        if given.size > self._rules.max_bytes:  # declared too big: no download, no slot
+            raise ImageRejected(name, "too_large", size=given.size, limit=self._rules.max_bytes)
+        async with self._slot():
+            data = await given.read()
+            return await _off_loop(validate_frame, data, frame=name, rules=self._rules)
+
+    async def preview(self, start: Checked, end: Checked | None) -> bytes:
+        """The job card's picture: both frames side by side."""
+        start_tile = await self._tile(start)
+        end_tile = await self._tile(end) if end is not None else None
+        return await asyncio.to_thread(make_preview, start_tile, end_tile)
+
+    async def _tile(self, checked: Checked) -> Image:
+        """A new frame's tile was cut when it was checked; a stored one is fetched and decoded by the same rules."""
+        if isinstance(checked, CheckedFrame):
+            return checked.tile
+        async with self._slot():
+            data = await self._fal.fetch(checked.url, max_bytes=self._rules.max_bytes)
+            return await _off_loop(stored_tile, data, max_pixels=self._rules.max_pixels)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        self._decoding += 1
+        try:
+            yield
+        finally:
+            self._decoding -= 1
+            self._slots.release()
+
+
+async def _off_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a decode in a worker thread. A caller cancelled meanwhile still waits for the thread to end, so the slot it
+    holds, and the memory behind it, is given back only when the decode is really over."""
+    running = asyncio.ensure_future(asyncio.to_thread(work, *args, **kwargs))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        log.debug("cancelled while decoding %s: the slot stays taken until the decode ends", work.__name__)
+        await asyncio.wait([running])
+        if not running.cancelled():
+            running.exception()  # retrieved: nobody is left to hear how it ended
+        raise
