@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -60,6 +62,9 @@ class FrameReader:
         self._fal = fal
         self._rules = image_rules(settings)
         self._slots = asyncio.Semaphore(settings.frames.max_decodes)
+        # Decodes run on these threads only, not on asyncio's shared pool: glibc gives each thread its own heap and
+        # keeps what a decode freed there, so decodes spread over many threads would each leave tens of MB behind.
+        self._threads = ThreadPoolExecutor(settings.frames.max_decodes, thread_name_prefix="tween-frames")
         self._waiting = 0
         self._decoding = 0
 
@@ -81,13 +86,13 @@ class FrameReader:
             raise ImageRejected(name, "too_large", size=given.size, limit=self._rules.max_bytes)
         async with self._slot():
             data = await given.read()
-            return await _off_loop(validate_frame, data, frame=name, rules=self._rules)
+            return await self._off_loop(validate_frame, data, frame=name, rules=self._rules)
 
     async def preview(self, start: Checked, end: Checked | None) -> bytes:
         """The job card's picture: both frames side by side."""
         start_tile = await self._tile(start)
         end_tile = await self._tile(end) if end is not None else None
-        return await asyncio.to_thread(make_preview, start_tile, end_tile)
+        return await self._off_loop(make_preview, start_tile, end_tile)
 
     async def _tile(self, checked: Checked) -> Image:
         """A new frame's tile was cut when it was checked; a stored one is fetched and decoded by the same rules."""
@@ -95,7 +100,21 @@ class FrameReader:
             return checked.tile
         async with self._slot():
             data = await self._fal.fetch(checked.url, max_bytes=self._rules.max_bytes)
-            return await _off_loop(stored_tile, data, max_pixels=self._rules.max_pixels)
+            return await self._off_loop(stored_tile, data, max_pixels=self._rules.max_pixels)
+
+    async def _off_loop(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run image work on the frame threads. A caller cancelled meanwhile still waits for it to end, so the slot
+        it holds, and the memory behind it, is given back only when the work is really over."""
+        loop = asyncio.get_running_loop()
+        running = loop.run_in_executor(self._threads, functools.partial(work, *args, **kwargs))
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            log.debug("cancelled while in %s: the slot stays taken until it ends", work.__name__)
+            await asyncio.wait([running])
+            if not running.cancelled():
+                running.exception()  # retrieved: nobody is left to hear how it ended
+            raise
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -110,17 +129,3 @@ class FrameReader:
         finally:
             self._decoding -= 1
             self._slots.release()
-
-
-async def _off_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a decode in a worker thread. A caller cancelled meanwhile still waits for the thread to end, so the slot it
-    holds, and the memory behind it, is given back only when the decode is really over."""
-    running = asyncio.ensure_future(asyncio.to_thread(work, *args, **kwargs))
-    try:
-        return await asyncio.shield(running)
-    except asyncio.CancelledError:
-        log.debug("cancelled while decoding %s: the slot stays taken until the decode ends", work.__name__)
-        await asyncio.wait([running])
-        if not running.cancelled():
-            running.exception()  # retrieved: nobody is left to hear how it ended
-        raise
