@@ -70,23 +70,30 @@ class FrameReader:
 
     @property
     def waiting(self) -> int:
-        """Frames waiting for a decode slot."""
+        """Requests waiting for a decode slot."""
         return self._waiting
 
     @property
     def decoding(self) -> int:
-        """Frames being downloaded or decoded now."""
+        """Slots taken: requests whose frames are being downloaded or decoded now, one frame at a time each."""
         return self._decoding
 
-    async def check(self, given: FrameInput, name: str) -> Checked:
-        """A new frame read and checked (one decode, off the event loop); a stored one passed before."""
+    async def check(self, start: FrameInput, end: FrameInput | None) -> tuple[Checked, Checked | None]:
+        """A request's new frames read and checked, one after the other in one slot (one decode each, off the event
+        loop), so that a request holds its frames' bytes no longer than it must; stored frames passed before."""
+        for name, given in (("start", start), ("end", end)):
+            if isinstance(given, RawFrame) and given.size > self._rules.max_bytes:  # no download, no slot
+                raise ImageRejected(name, "too_large", size=given.size, limit=self._rules.max_bytes)
+        if isinstance(start, StoredFrame) and not isinstance(end, RawFrame):
+            return start, end
+        async with self._slot():
+            return await self._checked(start, "start"), await self._checked(end, "end") if end else None
+
+    async def _checked(self, given: FrameInput, name: str) -> Checked:
         if isinstance(given, StoredFrame):
             return given
-        if given.size > self._rules.max_bytes:  # declared too big: no download, no slot
-            raise ImageRejected(name, "too_large", size=given.size, limit=self._rules.max_bytes)
-        async with self._slot():
-            data = await given.read()
-            return await self._off_loop(validate_frame, data, frame=name, rules=self._rules)
+        data = await given.read()
+        return await self._off_loop(validate_frame, data, frame=name, rules=self._rules)
 
     async def preview(self, start: Checked, end: Checked | None) -> bytes:
         """The job card's picture: both frames side by side."""

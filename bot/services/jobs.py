@@ -122,9 +122,7 @@ class JobService:
 
     async def validate_frames(self, request: TweenRequest) -> tuple[Checked, Checked | None]:
         """Read and check new frames, one decode each, at most frames.max_decodes at once bot-wide."""
-        start = await self._frames.check(request.start, "start")
-        end = await self._frames.check(request.end, "end") if request.end is not None else None
-        return start, end
+        return await self._frames.check(request.start, request.end)
 
     async def start_waiting(self) -> list[int]:
         """Start every waiting job that fits under the caps, oldest first; return the ids started."""
