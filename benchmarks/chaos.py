@@ -112,8 +112,8 @@ async def life(folder: Path, queue_url: str, rest_url: str, seed: int, jobs: int
                 who,
                 f"@Image1 becomes @Image2 #{seed}-{n}",
                 rng.randint(3, 10),
-                RawFrame(start, "a.png"),
-                RawFrame(end, "b.jpg"),
+                RawFrame.of(start, "a.png"),
+                RawFrame.of(end, "b.jpg"),
                 10 * 1024 * 1024,
             )
             try:

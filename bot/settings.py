@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 REQUIRED_SECRETS = ("DISCORD_TOKEN", "FAL_KEY")
+# A frame brought down to the pixel cap must still be as large as the video Kling O1 makes (1080p).
+MIN_FRAME_PIXELS = 1920 * 1080
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,12 @@ class LimitSettings:
     max_aspect_ratio: float
     max_prompt_chars: int
     default_upload_limit: int
+
+
+@dataclass(frozen=True)
+class FrameSettings:
+    max_pixels: int
+    max_decodes: int
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,7 @@ class WebhookSettings:
 class Settings:
     model: ModelSettings
     limits: LimitSettings
+    frames: FrameSettings
     budget: BudgetSettings
     concurrency: ConcurrencySettings
     abuse: AbuseSettings
@@ -212,6 +221,7 @@ class Settings:
             settings = cls(
                 model=_model(data),
                 limits=_section(LimitSettings, data, "limits"),
+                frames=_section(FrameSettings, data, "frames"),
                 budget=_section(BudgetSettings, data, "budget"),
                 concurrency=_section(ConcurrencySettings, data, "concurrency"),
                 abuse=_section(AbuseSettings, data, "abuse"),
@@ -253,6 +263,10 @@ class Settings:
             raise ConfigError("budget.period must be day, week or month")
         if not 0 <= self.budget.reset_hour_utc <= 23:
             raise ConfigError("budget.reset_hour_utc must be 0..23")
+        if self.frames.max_pixels < MIN_FRAME_PIXELS:
+            raise ConfigError(f"frames.max_pixels must be at least {MIN_FRAME_PIXELS} (1920×1080, the video fal makes)")
+        if self.frames.max_decodes < 1:
+            raise ConfigError("frames.max_decodes must be at least 1")
         c = self.concurrency
         if min(c.per_member, c.per_guild, c.total) < 1:
             raise ConfigError("concurrency caps must be at least 1")

@@ -14,6 +14,7 @@ def image_rules(settings: Settings) -> ImageRules:
         min_side=limits.min_image_side,
         min_aspect=limits.min_aspect_ratio,
         max_aspect=limits.max_aspect_ratio,
+        max_pixels=settings.frames.max_pixels,
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -43,7 +44,7 @@ def _image_text(error: ImageRejected) -> str:
         "not_an_image": f"{who} isn't an image I can read. Send a PNG, JPEG or WebP file.",
         "corrupt": f"{who} looks damaged or cut off. Export it again and retry.",
         "animated": f"{who} is animated. Send a single still frame (PNG, JPEG or WebP).",
-        "too_many_pixels": f"{who} is far too large in pixels. Scale it down below 8000×8000.",
+        "too_many_pixels": _too_many_pixels(who, d),
         "too_small": f"{who} is {d.get('width')}×{d.get('height')} px; both sides must be at least "
         f"{d.get('min_side')} px.",
         "bad_aspect": f"{who} is too {'wide' if d.get('ratio', 1) > 1 else 'tall'} "
@@ -51,6 +52,24 @@ def _image_text(error: ImageRejected) -> str:
         f"and {d.get('max_ratio', 0):.2f}.",
     }
     return texts.get(error.reason, f"{who} can't be used.")
+
+
+def _too_many_pixels(who: str, d: dict[str, Any]) -> str:
+    limit = d.get("limit", 0)
+    side = math.isqrt(limit)
+    square = f"{side}×{side} px" if side * side == limit else f"about {side}×{side} px"
+    kind = f"{d['kind']} " if d.get("kind") else ""
+    takes = f"Tween takes {kind}frames up to {limit / 1e6:.1f} megapixels ({square})"
+    if "width" not in d:
+        return f"{who} has far too many pixels to open. {takes}: scale it down and send it again."
+    width, height = d["width"], d["height"]
+    advice = {
+        "png": "Scale it down, or send it as a PNG or JPEG.",
+        "jpeg": "Scale it down, or send it as a JPEG: Tween shrinks big JPEGs itself.",
+        "baseline": "Scale it down, or save it as a standard JPEG rather than a progressive one: Tween shrinks "
+        "those itself.",
+    }.get(d.get("advice", ""), "Scale it down and send it again.")
+    return f"{who} is {width}×{height} px ({width * height / 1e6:.1f} megapixels); {takes}. {advice}"
 
 
 def _input_text(error: InputRejected) -> str:

@@ -96,23 +96,26 @@ class TweenCog(commands.Cog):
                 requester_from(interaction),
                 prompt=prompt,
                 duration=duration,
-                start=await self._read(start, "start") if start else None,
-                end=await self._read(end, "end") if end else None,
+                start=self._frame(start, "start") if start else None,
+                end=self._frame(end, "end") if end else None,
                 upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
             )
             await answer(interaction, render.submitted_text(job))
 
-    async def _read(self, attachment: discord.Attachment, frame: str) -> RawFrame:
-        """Download an attachment, refusing oversized ones before spending the bandwidth."""
+    def _frame(self, attachment: discord.Attachment, frame: str) -> RawFrame:
+        """An attachment, downloaded only when the job service reads it; an oversized one is refused at once."""
         limit = self.settings.limits.max_image_bytes
         if attachment.size > limit:
             raise ImageRejected(frame, "too_large", size=attachment.size, limit=limit)
-        try:
-            data = await attachment.read()
-        except discord.HTTPException as exc:
-            log.warning("could not download attachment %s: %r", attachment.id, exc)
-            raise InputRejected("unreadable_attachment") from exc
-        return RawFrame(data=data, filename=attachment.filename)
+
+        async def read() -> bytes:
+            try:
+                return await attachment.read()
+            except discord.HTTPException as exc:
+                log.warning("could not download attachment %s: %r", attachment.id, exc)
+                raise InputRejected("unreadable_attachment") from exc
+
+        return RawFrame(filename=attachment.filename, size=attachment.size, read=read)
 
 
 async def setup(bot: "TweenBot") -> None:

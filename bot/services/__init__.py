@@ -14,7 +14,8 @@ from bot.periods import utcnow
 from bot.ratelimit import MemberThrottle
 from bot.services.board import Board
 from bot.services.budget import BudgetService, QuotaView
-from bot.services.jobs import JobService, RawFrame, TweenRequest
+from bot.services.frames import FrameReader, RawFrame, StoredFrame
+from bot.services.jobs import JobService, TweenRequest
 from bot.services.lifecycle import Lifecycle
 from bot.services.moderation import CancelOutcome, ModerationService
 from bot.services.ports import CardPlacement, JobPublisher, PublisherSocket
@@ -32,6 +33,7 @@ __all__ = [
     "QuotaView",
     "RawFrame",
     "Services",
+    "StoredFrame",
     "TweenRequest",
     "build_services",
 ]
@@ -42,6 +44,7 @@ class Services:
     settings: Settings
     budget: BudgetService
     jobs: JobService
+    frames: FrameReader
     moderation: ModerationService
     tracker: JobTracker
     usage: UsageService
@@ -64,7 +67,8 @@ def build_services(db: Database, fal: FalClient, settings: Settings) -> Services
     socket = PublisherSocket()
     board = Board(socket, rows, guilds)
     schedule = Schedule()
-    jobs = JobService(lifecycle, rows, guilds, budget, board, fal, settings, watch=schedule.watch)
+    frames = FrameReader(fal, settings)  # one for the whole bot: its decode slots bound the memory frames use
+    jobs = JobService(lifecycle, rows, guilds, budget, board, fal, frames, settings, watch=schedule.watch)
     moderation = ModerationService(
         db, guilds, lifecycle, rows, budget, board, fal, start_waiting=jobs.start_waiting, watch=schedule.watch
     )
@@ -73,6 +77,7 @@ def build_services(db: Database, fal: FalClient, settings: Settings) -> Services
         settings=settings,
         budget=budget,
         jobs=jobs,
+        frames=frames,
         moderation=moderation,
         tracker=tracker,
         usage=UsageService(UsageRepo(db), budget),

@@ -12,6 +12,7 @@ from bot.db import pots
 from bot.db.connection import Database, Transaction
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import JobRepo
+from bot.errors import BudgetExhausted
 from bot.models import GuildPolicy, PotScope, PotState, Requester
 from bot.periods import period_bounds, utcnow
 from bot.settings import Settings, Tier
@@ -89,6 +90,23 @@ class BudgetService:
             found = {p.scope: p for p in await self.pots_for(conn, policy, requester)}
         counts = await self._jobs.in_flight(requester.guild_id, requester.user_id)
         return QuotaView(found[PotScope.GUILD], found[PotScope.MEMBER], found.get(PotScope.CHANNEL), *counts)
+
+    async def ensure_affordable(self, policy: GuildPolicy, requester: Requester, seconds: int) -> None:
+        """Raise the BudgetExhausted the reservation would raise if a pot this member draws on cannot cover `seconds`
+        now. Advisory and free: nothing is held, so a /tween that cannot be paid for downloads and decodes nothing;
+        the reservation (Lifecycle.open) still decides."""
+        async with self._db.transaction() as tx:
+            # The pots come up to the current period as /quota brings them; no money moves.
+            drawn_on = await self.pots_for(tx, policy, requester)
+            short = [pot for pot in drawn_on if not await pots.affords(tx, pot.id, seconds)]
+        if short:
+            raise BudgetExhausted(
+                needed=seconds,
+                remaining=short[0].remaining_seconds,
+                resets_at=short[0].period_end,
+                scope=short[0].scope,
+                price_per_second=self.tier_of(policy).price_per_second,
+            )
 
     async def warning_due(self, guild_id: int) -> PotState | None:
         """The guild pot, the first time in a period it passes the warning threshold; else None."""

@@ -23,32 +23,16 @@ from bot.errors import (
     SubmitMaybeQueued,
 )
 from bot.fal import FalClient, Submitted
-from bot.images import make_preview, validate_frame
-from bot.models import FailureReason, Frame, GuildPolicy, Job, JobState, LogEvent, Requester, Transition
+from bot.models import FailureReason, GuildPolicy, Job, JobState, LogEvent, Requester, Transition
 from bot.pricing import price_micros
 from bot.services.board import Board
 from bot.services.budget import BudgetService
+from bot.services.frames import Checked, FrameInput, FrameReader, StoredFrame
 from bot.services.lifecycle import Draft, Lifecycle
 from bot.settings import Settings
-from bot.validation import check_duration, clean_prompt, image_rules
+from bot.validation import check_duration, clean_prompt
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RawFrame:
-    data: bytes
-    filename: str
-
-
-@dataclass(frozen=True)
-class StoredFrame:
-    """A frame already on fal storage (a session's), reused without uploading again."""
-
-    url: str
-
-
-FrameInput = RawFrame | StoredFrame
 
 
 @dataclass(frozen=True)
@@ -75,6 +59,7 @@ class JobService:
         budget: BudgetService,
         board: Board,
         fal: FalClient,
+        frames: FrameReader,
         settings: Settings,
         *,
         watch: Callable[[int], None],
@@ -85,6 +70,7 @@ class JobService:
         self._budget = budget
         self._board = board
         self._fal = fal
+        self._frames = frames
         self._settings = settings
         self._watch = watch  # hands a job to the tracker for a look now
         self._starting = asyncio.Lock()
@@ -93,8 +79,11 @@ class JobService:
         """Run the whole path for one /tween. Refusals and bad input raise before anything is spent."""
         policy = await self._guilds.policy(request.requester.guild_id)
         await self.check_allowed(policy, request.requester, request.prompt)
-        prompt, start, end = await self.validate(request)
+        prompt = self.check_prompt_and_duration(request)
+        # Every cheap refusal comes before the frames are downloaded and decoded, the one costly check.
+        await self._budget.ensure_affordable(policy, request.requester, request.duration)
         await self._account_ready(policy.guild_id)
+        start, end = await self.validate_frames(request)
         job = await self._reserve(request, policy, prompt)
         try:
             job = await self._upload(job, start, end)
@@ -125,18 +114,15 @@ class JobService:
         if banned := [w for w in policy.banned_words if w.casefold() in lowered]:
             raise Refused("banned_word", words=banned)
 
-    async def validate(self, request: TweenRequest) -> tuple[str, Frame | StoredFrame, Frame | StoredFrame | None]:
-        """Check prompt, duration and new frames (decoded off the event loop); stored frames passed before."""
+    def check_prompt_and_duration(self, request: TweenRequest) -> str:
+        """The prompt as it will be sent, once it and the duration pass the rules."""
         prompt = clean_prompt(request.prompt, max_chars=self._settings.limits.max_prompt_chars)
         check_duration(request.duration, self._settings)
-        start = await self._validate_frame(request.start, "start")
-        end = await self._validate_frame(request.end, "end") if request.end is not None else None
-        return prompt, start, end
+        return prompt
 
-    async def _validate_frame(self, given: FrameInput, name: str) -> Frame | StoredFrame:
-        if isinstance(given, StoredFrame):
-            return given
-        return await asyncio.to_thread(validate_frame, given.data, frame=name, rules=image_rules(self._settings))
+    async def validate_frames(self, request: TweenRequest) -> tuple[Checked, Checked | None]:
+        """Read and check new frames, one decode each, at most frames.max_decodes at once bot-wide."""
+        return await self._frames.check(request.start, request.end)
 
     async def start_waiting(self) -> list[int]:
         """Start every waiting job that fits under the caps, oldest first; return the ids started."""
@@ -184,25 +170,19 @@ class JobService:
         )
         return await self._lifecycle.open(draft, policy)
 
-    async def _upload(self, job: Job, start: Frame | StoredFrame, end: Frame | StoredFrame | None) -> Job:
+    async def _upload(self, job: Job, start: Checked, end: Checked | None) -> Job:
         start_url = await self._stored_url(start)
         end_url = await self._stored_url(end) if end else None
         return _moved(await self._lifecycle.move(job, Transition.UPLOAD, start_url=start_url, end_url=end_url), job)
 
-    async def _stored_url(self, frame: Frame | StoredFrame) -> str:
-        if isinstance(frame, StoredFrame):
-            return frame.url
+    async def _stored_url(self, checked: Checked) -> str:
+        if isinstance(checked, StoredFrame):
+            return checked.url
+        frame = checked.frame
         return await self._fal.storage.upload(frame.data, frame.content_type, frame.filename)
 
-    async def _frame_bytes(self, frame: Frame | StoredFrame) -> bytes:
-        if isinstance(frame, StoredFrame):
-            return await self._fal.fetch(frame.url, max_bytes=self._settings.limits.max_image_bytes)
-        return frame.data
-
-    async def _place_card(self, job: Job, start: Frame | StoredFrame, end: Frame | StoredFrame | None) -> Job:
-        start_bytes = await self._frame_bytes(start)
-        end_bytes = await self._frame_bytes(end) if end else None
-        preview = await asyncio.to_thread(make_preview, start_bytes, end_bytes)
+    async def _place_card(self, job: Job, start: Checked, end: Checked | None) -> Job:
+        preview = await self._frames.preview(start, end)
         placement = await self._board.publisher.open_card(job, preview)
         placed = await self._lifecycle.note(
             job, card_message_id=placement.card_message_id, thread_id=placement.thread_id

@@ -12,7 +12,8 @@ from bot.db.sessions import SessionRepo
 from bot.errors import InputRejected, JobNotFound
 from bot.models import Job, Requester, Session
 from bot.periods import utcnow
-from bot.services.jobs import JobService, RawFrame, StoredFrame, TweenRequest
+from bot.services.frames import RawFrame, StoredFrame
+from bot.services.jobs import JobService, TweenRequest
 from bot.settings import Settings
 
 FOLLOW_UPS = ("reroll", "remix", "swap")

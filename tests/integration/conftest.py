@@ -81,8 +81,8 @@ def tween_request(
         requester=who or member(),
         prompt=prompt,
         duration=duration,
-        start=RawFrame(start_data or image_bytes(640, 360), "start.png"),
-        end=RawFrame(image_bytes(640, 360, "JPEG", (10, 90, 200)), "end.jpg") if end else None,
+        start=RawFrame.of(start_data or image_bytes(640, 360), "start.png"),
+        end=RawFrame.of(image_bytes(640, 360, "JPEG", (10, 90, 200)), "end.jpg") if end else None,
         upload_limit=upload_limit,
     )
 

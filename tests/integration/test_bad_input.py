@@ -4,8 +4,6 @@ nothing is reserved, uploaded or submitted."""
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import pytest
 from PIL import Image
@@ -14,19 +12,7 @@ from bot.errors import ImageRejected, InputRejected, Refused
 from bot.services import RawFrame
 from tests.fakes.fal_server import FakeFal
 from tests.integration.conftest import MOD, open_stack, settings_for, tween_request
-from tests.support.images import animated_png, image_bytes
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims the given size (a decompression bomb's shape)."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    )
+from tests.support.images import animated_png, image_bytes, png_claiming
 
 
 def animated_webp() -> bytes:
@@ -64,6 +50,8 @@ FRAME_CASES = [
     ("truncated WebP", image_of("WEBP", (800, 800))[:-200], "corrupt"),
     ("decompression bomb", png_claiming(20_000, 20_000), "too_many_pixels"),
     ("huge dimensions", png_claiming(12_000, 9_000), "too_many_pixels"),
+    ("8000×8000 PNG", png_claiming(8000, 8000), "too_many_pixels"),
+    ("WebP over a quarter of the cap", image_of("WEBP", (2100, 2100)), "too_many_pixels"),
     ("animated PNG", animated_png(), "animated"),
     ("animated WebP", animated_webp(), "animated"),
     ("299 px wide", image_bytes(299, 600), "too_small"),
@@ -91,7 +79,7 @@ async def assert_nothing_spent(stack, fake_fal: FakeFal) -> None:
 async def test_bad_frames(fake_fal: FakeFal, settings, label, data, reason, frame):
     good = tween_request()
     request = tween_request()
-    bad = RawFrame(data, "frame.png")
+    bad = RawFrame.of(data, "frame.png")
     request = type(request)(**{**request.__dict__, frame: bad, ("end" if frame == "start" else "start"): good.start})
     async with open_stack(settings) as stack:
         with pytest.raises(ImageRejected) as caught:

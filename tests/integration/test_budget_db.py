@@ -172,3 +172,38 @@ async def test_changing_the_reset_hour_keeps_this_periods_spending(db):
     clock.now += timedelta(days=1)
     pot = await budget.guild_pot(GUILD)
     assert (pot.spent_seconds, pot.extra_seconds, pot.reserved_seconds) == (0, 0, 5)
+
+
+def refusal(caught: pytest.ExceptionInfo[BudgetExhausted]) -> tuple:
+    e = caught.value
+    return (e.needed, e.remaining, e.resets_at, e.scope, e.price_per_second)
+
+
+@pytest.mark.parametrize(
+    ("pot", "budget_kwargs"), [("guild", {"default_seconds": 8}), ("member", {"member_seconds": 8})]
+)
+async def test_affordability_check_refuses_as_the_reservation_would_and_holds_nothing(db, pot, budget_kwargs):
+    budget, guilds = service(db, **{"default_seconds": 100, "member_seconds": 100, **budget_kwargs})
+    policy = await guilds.policy(GUILD)
+    await budget.ensure_affordable(policy, who(), 8)  # the whole pot fits
+    assert (await budget.guild_pot(GUILD)).reserved_seconds == 0
+    await reserve(db, budget, guilds, who(), 5)
+    await budget.ensure_affordable(policy, who(), 3)  # exactly what is left
+    with pytest.raises(BudgetExhausted) as advised:
+        await budget.ensure_affordable(policy, who(), 4)
+    with pytest.raises(BudgetExhausted) as reserved:
+        await reserve(db, budget, guilds, who(), 4)
+    assert refusal(advised) == refusal(reserved)
+    assert refusal(advised)[:2] == (4, 3) and refusal(advised)[3] == pot
+    assert (await budget.guild_pot(GUILD)).reserved_seconds == 5
+
+
+async def test_affordability_check_counts_the_channel_pot(db):
+    budget, guilds = service(db, default_seconds=100, member_seconds=100)
+    async with db.transaction() as conn:
+        await guilds.put(conn, "channel_budgets", GUILD, CHANNEL, 4)
+    policy = await guilds.policy(GUILD)
+    with pytest.raises(BudgetExhausted) as caught:
+        await budget.ensure_affordable(policy, who(), 5)
+    assert caught.value.scope == "channel"
+    await budget.ensure_affordable(policy, who(channel=8), 5)

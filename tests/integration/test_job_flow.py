@@ -72,7 +72,7 @@ async def test_uploaded_frames_carry_retention_and_are_public(stack: Stack, fake
     job = await stack.services.jobs.submit(tween_request())
     stored = fake_fal.uploads[job.start_url]
     assert stored.content_type == "image/png"
-    assert stored.data == tween_request().start.data
+    assert stored.data == image_bytes(640, 360)  # tween_request()'s start frame
     assert "2592000" in (stored.lifecycle or "")
 
 
@@ -245,7 +245,7 @@ async def test_storage_falls_back_when_the_cdn_upload_fails(stack: Stack, fake_f
     fake_fal.inject(Fault(route="cdn_upload", status=500, times=stack.settings.fal.max_attempts))
     job = await stack.services.jobs.submit(tween_request(end=False))
     assert fake_fal.count("initiate") == 1 and fake_fal.count("put_upload") == 1
-    assert fake_fal.uploads[job.start_url].data == tween_request().start.data
+    assert fake_fal.uploads[job.start_url].data == image_bytes(640, 360)  # tween_request()'s start frame
     await settled(stack, job.id, JobState.DELIVERED)
     assert fake_fal.uploads_without_lifecycle == []
 

@@ -59,15 +59,20 @@ async def test_first_tween_opens_a_session_and_tween_inside_reuses_it(fake_fal: 
 async def test_attachments_given_in_a_session_replace_the_frames(fake_fal: FakeFal, settings):
     async with open_stack(settings) as stack:
         v1 = await first_version(stack)
-        new_start = RawFrame(image_bytes(500, 500, colour=(1, 2, 3)), "new.png")
+        new_data = image_bytes(500, 500, colour=(1, 2, 3))
         v2 = await stack.services.sessions.tween(
-            in_thread(v1), prompt="now spinning", duration=7, start=new_start, end=None, upload_limit=LIMIT
+            in_thread(v1),
+            prompt="now spinning",
+            duration=7,
+            start=RawFrame.of(new_data, "new.png"),
+            end=None,
+            upload_limit=LIMIT,
         )
         v3 = await stack.services.sessions.tween(
             in_thread(v1), prompt=None, duration=None, start=None, end=None, upload_limit=LIMIT
         )
     assert v2.start_url != v1.start_url and v2.end_url == v1.end_url
-    assert fake_fal.uploads[v2.start_url].data == new_start.data
+    assert fake_fal.uploads[v2.start_url].data == new_data
     assert (v3.start_url, v3.prompt, v3.duration, v3.parent_job_id) == (v2.start_url, "now spinning", 7, v2.id)
 
 

@@ -22,6 +22,7 @@ class Delivery:
 @dataclass
 class RecordingPublisher:
     cards: dict[int, list[Job]] = field(default_factory=dict)
+    previews: dict[int, bytes] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     notices: list[Job] = field(default_factory=list)
     approvals: dict[int, int | None] = field(default_factory=dict)
@@ -37,6 +38,7 @@ class RecordingPublisher:
             raise DeliveryFailed("no permission", permanent=True)
         assert preview.startswith(b"\xff\xd8")  # a JPEG
         self.cards[job.id] = [job]
+        self.previews[job.id] = preview
         # Like Discord: no thread inside a session thread; the result goes to the thread itself.
         thread = None if job.session_id is not None else next(self._ids)
         return CardPlacement(card_message_id=next(self._ids), thread_id=thread)

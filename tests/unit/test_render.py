@@ -113,6 +113,23 @@ def test_thread_name_short_and_single_line():
         (ImageRejected("end", "bad_aspect", ratio=2.6, min_ratio=0.4, max_ratio=2.5), "too wide"),
         (ImageRejected("start", "not_an_image"), "PNG, JPEG or WebP"),
         (ImageRejected("start", "too_large", size=12_000_000, limit=10_000_000), "12.0 MB"),
+        (
+            ImageRejected("start", "too_many_pixels", width=8000, height=8000, limit=4096 * 4096, advice="jpeg"),
+            "The start frame is 8000×8000 px (64.0 megapixels); Tween takes frames up to 16.8 megapixels "
+            "(4096×4096 px). Scale it down, or send it as a JPEG: Tween shrinks big JPEGs itself.",
+        ),
+        (
+            ImageRejected("end", "too_many_pixels", width=4096, height=4096, limit=2048**2, kind="WebP", advice="png"),
+            "Tween takes WebP frames up to 4.2 megapixels (2048×2048 px). Scale it down, or send it as a PNG or JPEG.",
+        ),
+        (
+            ImageRejected("start", "too_many_pixels", width=6000, height=4000, limit=4096**2, advice="baseline"),
+            "save it as a standard JPEG rather than a progressive one",
+        ),
+        (
+            ImageRejected("end", "too_many_pixels", limit=1920 * 1080),
+            "far too many pixels to open. Tween takes frames up to 2.1 megapixels (1440×1440 px): scale it down",
+        ),
         (InputRejected("empty_prompt"), "prompt is empty"),
         (InputRejected("long_prompt", length=2600, limit=2500), "2600 characters"),
     ],

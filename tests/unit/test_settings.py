@@ -69,6 +69,8 @@ def test_tween_config_layers_over_defaults(tmp_path):
         ("[webhooks]\npublic_url = 'http://example.org'\n[server]\nport = 8080\n", "https"),
         ("[webhooks]\npublic_url = 'https://example.org'\n", "HTTP server"),
         ("[tracker]\nearly_margin = 1.5\n", "early_margin"),
+        ("[frames]\nmax_pixels = 1_000_000\n", "frames.max_pixels"),
+        ("[frames]\nmax_decodes = 0\n", "frames.max_decodes"),
     ],
 )
 def test_tween_config_bad_values_refused(tmp_path, toml, message):
@@ -76,6 +78,14 @@ def test_tween_config_bad_values_refused(tmp_path, toml, message):
     extra.write_text(toml)
     with pytest.raises(ConfigError, match=message):
         Settings.load({**ENV, "TWEEN_CONFIG": str(extra)})
+
+
+def test_frames_defaults_and_override(tmp_path):
+    assert (Settings.load(ENV).frames.max_pixels, Settings.load(ENV).frames.max_decodes) == (4096 * 4096, 2)
+    extra = tmp_path / "over.toml"
+    extra.write_text("[frames]\nmax_decodes = 1\n")
+    frames = Settings.load({**ENV, "TWEEN_CONFIG": str(extra)}).frames
+    assert (frames.max_pixels, frames.max_decodes) == (4096 * 4096, 1)
 
 
 def test_webhook_target_and_http_port_from_env():
