@@ -55,7 +55,7 @@ class TweenCog(commands.Cog):
 
         @app_commands.command(name="tween", description="Make a video that moves from a start frame to an end frame.")
         @app_commands.describe(
-            start="The first frame (PNG, JPEG or WebP, at least 300×300, up to 10 MB); in a Tween thread: optional",
+            start="The first frame: PNG, JPEG or WebP, 300 to 4096 px a side, up to 10 MB; optional in a Tween thread",
             prompt="What happens between the frames (@Image1 = start, @Image2 = end); in a Tween thread: optional",
             end="The last frame (optional, same rules as the start frame)",
             duration=f"Length of the video; {default} s if you pick none",
