@@ -47,7 +47,9 @@ class DiscordPublisher:
         try:
             card = await channel.send(
                 embed=render.card_embed(job),
-                file=discord.File(io.BytesIO(preview), filename=render.PREVIEW_NAME),
+                file=discord.File(
+                    io.BytesIO(preview), filename=render.PREVIEW_NAME, description=render.preview_alt(job)
+                ),
                 view=job_view(job.id, "cancel"),
                 allowed_mentions=NO_PINGS,
             )
@@ -116,7 +118,7 @@ class DiscordPublisher:
         if video is not None:
             view = await self._result_view(job, video) if place == job.destination_id else None
             try:
-                file = discord.File(video, filename=f"tween-{job.id}.mp4")
+                file = discord.File(video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job))
                 embed = render.result_embed(job, link=None)
                 message = await channel.send(
                     content, embed=embed, file=file, view=view, allowed_mentions=requester_only(job)

@@ -141,6 +141,25 @@ def result_embed(job: Job, *, link: str | None) -> discord.Embed:
     return embed
 
 
+# Discord shows an attachment's description as its alt text (screen readers say it); it takes up to 1,024 characters.
+ALT_PROMPT_CHARS = 300
+
+
+def preview_alt(job: Job) -> str:
+    frames = "The start frame, an arrow, and the end frame" if job.end_url else "The start frame"
+    return f"{frames} of Tween #{job.id}. Prompt: {_alt_prompt(job.prompt)}"
+
+
+def video_alt(job: Job) -> str:
+    version = f", version {job.version}" if job.version else ""
+    return f"Tween #{job.id}{version}, a {job.duration} second video. Prompt: {_alt_prompt(job.prompt)}"
+
+
+def _alt_prompt(prompt: str) -> str:
+    flat = " ".join(prompt.split())
+    return flat if len(flat) <= ALT_PROMPT_CHARS else flat[: ALT_PROMPT_CHARS - 1] + "…"
+
+
 def file_size(size: int) -> str:
     """Sizes of videos and upload limits as Discord itself shows them: MB of 1,048,576 bytes (10 MiB is "10 MB")."""
     return f"{size / 1_048_576:.1f}".removesuffix(".0") + " MB"

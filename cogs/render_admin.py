@@ -26,8 +26,11 @@ def bar(pot: PotState) -> str:
 
 
 def pot_field(pot: PotState, price: float) -> str:
+    # The words come first and carry everything: a screen reader reads the bar as a row of block characters.
+    share = 0 if pot.total_seconds == 0 else round(100 * pot.remaining_seconds / pot.total_seconds)
     lines = [
-        f"`{bar(pot)}` **{seconds_and_dollars(pot.remaining_seconds, price)}** left of {pot.total_seconds} s",
+        f"**{seconds_and_dollars(pot.remaining_seconds, price)} left** of {pot.total_seconds} s ({share} % left)",
+        f"`{bar(pot)}`",
         f"spent {pot.spent_seconds} s · in flight {pot.reserved_seconds} s",
     ]
     if pot.extra_seconds:

@@ -64,6 +64,11 @@ async def test_happy_path_video_lands_in_the_thread(world: World, tween: TweenBo
     assert set(submit.fetched_images) == {"start_image_url", "end_image_url"}
     assert video_message.attachments[0].data == world.fal.video_bytes(submit.request_id)
     assert video_message.attachments[0].filename == "tween-1.mp4"
+    # Alt text a screen reader says: what each picture is, and the prompt.
+    assert (
+        card.attachments[0].description == f"The start frame, an arrow, and the end frame of Tween #1. Prompt: {PROMPT}"
+    )
+    assert video_message.attachments[0].description == f"Tween #1, version 1, a 5 second video. Prompt: {PROMPT}"
     await world.discord.wait_for(lambda: "✅ Done" in str(world.discord.messages(channel.id)[0].embeds))
     # The answer to the member and the job's own progress are sent by different tasks.
     assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(interaction))

@@ -156,6 +156,8 @@ def attachment(a: FakeAttachment, width_height: tuple[int, int] | None = None) -
     data: dict[str, Any] = {"id": str(a.id), "filename": a.filename, "size": a.size, "url": a.url, "proxy_url": a.url}
     if a.content_type:
         data["content_type"] = a.content_type
+    if a.description:
+        data["description"] = a.description
     if width_height:
         data["width"], data["height"] = width_height
     return data

@@ -285,5 +285,9 @@ class Rest:
             kept = (
                 [a for a in message.attachments if str(a.id) in keep] if "attachments" in data else message.attachments
             )
-            message.attachments = kept + [self.fake.store_upload(f) for f in body.files]
+            # A new file's entry in payload_json names it by its files[n] index and may carry its alt text.
+            described = {str(a.get("id")): a.get("description") for a in data.get("attachments") or []}
+            message.attachments = kept + [
+                self.fake.store_upload(f, description=described.get(str(f.index))) for f in body.files
+            ]
         message.edits += 1

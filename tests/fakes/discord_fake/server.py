@@ -207,11 +207,18 @@ class FakeDiscord(Interactions):
         message = self.all_messages.get(message_id)
         return message if message and not message.deleted else None
 
-    def store_upload(self, upload: Upload, content_type: str | None = None) -> FakeAttachment:
+    def store_upload(
+        self, upload: Upload, content_type: str | None = None, *, description: str | None = None
+    ) -> FakeAttachment:
         aid = self.ids.next()
         path = f"/cdn/{aid}/{upload.filename}"
         stored = FakeAttachment(
-            aid, upload.filename, content_type or upload.content_type, upload.data, f"{self.base_url}{path}"
+            aid,
+            upload.filename,
+            content_type or upload.content_type,
+            upload.data,
+            f"{self.base_url}{path}",
+            description=description,
         )
         self.cdn[path] = stored
         return stored

@@ -72,6 +72,7 @@ class FakeAttachment:
     content_type: str | None
     data: bytes
     url: str
+    description: str | None = None  # alt text
 
     @property
     def size(self) -> int:
