@@ -4,6 +4,7 @@ config/default.toml: CPU time, quality against the source, peak extra memory and
     .venv/bin/python -m benchmarks.media                        # every case, printed as a Markdown table
     .venv/bin/python -m benchmarks.media --only 5s-10MiB        # some of them
     .venv/bin/python -m benchmarks.media --case 5s-10MiB        # one case in this process, printed as JSON
+    .venv/bin/python -m benchmarks.media --drift 40             # 40 fits in one process: RSS between fits
 
 Each case runs in a fresh process (this module with --case), so one case's allocator state and page cache of
 libraries do not flatter or burden the next; the parent collects their JSON. Sources are the cached test videos of
@@ -251,6 +252,29 @@ async def measure(case: Case) -> dict[str, Any]:
     }
 
 
+async def drift(fits: int) -> dict[str, Any]:
+    """`fits` fits of 5 s into 10 MiB one after another by one fitter, as a running bot does them: the RSS at rest
+    before each and its peak during it. What the allocator keeps between fits shows as a rising idle."""
+    fitter = VideoFitter(default_media())
+    source = cached(5)
+    cold = rss_kib() / 1024
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(1, fits + 1):
+            download = Path(tmp) / f"download-{n}.mp4"
+            shutil.copyfile(source, download)
+            gc.collect()
+            await asyncio.sleep(0.3)
+            idle = rss_kib()
+            with RssSampler() as rss:
+                fitted = await fitter.fit(download, limit=10 * MIB, duration=5)
+            fitted.path.unlink()
+            download.unlink()
+            rows.append({"fit": n, "idle_mib": idle / 1024, "peak_mib": rss.peak_kib / 1024})
+    fitter.close()
+    return {"cold_mib": cold, "fits": rows}
+
+
 # Quality: FFmpeg's own ssim and psnr filters over every frame -----------------------------------------------------
 
 COMPARE_TIME_BASE = Fraction(1, 24)
@@ -371,13 +395,17 @@ def machine() -> list[str]:
     ]
 
 
-def configuration(media: MediaSettings) -> list[str]:
+def configuration(media: MediaSettings, *, medium_row: bool) -> list[str]:
     return [
-        f"media.preset = {media.preset!r} (the last case: 'medium'), media.threads = {media.threads}, "
+        f"media.preset = {media.preset!r}{' (the last case: medium)' if medium_row else ''}, "
+        f"media.threads = {media.threads}, "
         f"media.max_transcodes = {media.max_transcodes}",
         f"x264-params (bot.media.transcode.X264_BOUNDED) = {X264_BOUNDED!r}",
         f"media.size_margin = {media.size_margin}, media.max_attempts = {media.max_attempts}, "
         f"media.min_bits_per_pixel = {media.min_bits_per_pixel}, media.min_height = {media.min_height}",
+        # glibc's malloc tunables change what the process keeps between fits, so they are part of the setup.
+        "malloc environment: "
+        + (", ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")) or "none set"),
     ]
 
 
@@ -442,7 +470,24 @@ def main() -> None:
     names = [c.name for c in CASES]
     parser.add_argument("--case", choices=names, help="run one case in this process and print its JSON")
     parser.add_argument("--only", nargs="+", choices=names, help="which cases to run (default: all)")
+    parser.add_argument("--drift", type=int, metavar="N", help="instead: N fits of 5 s → 10 MiB in one process")
+    parser.add_argument("--here", action="store_true", help=argparse.SUPPRESS)  # the --drift child
     args = parser.parse_args()
+    if args.drift and args.here:
+        print(json.dumps(asyncio.run(drift(args.drift))))
+        return
+    if args.drift:
+        video(full_spec(5))
+        command = [sys.executable, "-m", "benchmarks.media", "--drift", str(args.drift), "--here"]
+        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=True, text=True)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        print("\n".join([*machine(), *configuration(default_media(), medium_row=False), ""]))
+        print(f"RSS before the first fit: {result['cold_mib']:.1f} MiB\n")
+        print("| fit | RSS idle | peak | extra |\n| ---: | ---: | ---: | ---: |")
+        for row in result["fits"]:
+            extra = row["peak_mib"] - row["idle_mib"]
+            print(f"| {row['fit']} | {row['idle_mib']:.1f} MiB | {row['peak_mib']:.1f} MiB | {extra:.1f} MiB |")
+        return
     if args.case:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
         print(json.dumps(asyncio.run(measure(next(c for c in CASES if c.name == args.case)))))
@@ -450,7 +495,7 @@ def main() -> None:
     chosen = [c for c in CASES if not args.only or c.name in args.only]
     for seconds in sorted({c.seconds for c in chosen} | {1}):
         video(full_spec(seconds))  # made (and cached) before any case is measured
-    header = machine() + configuration(default_media())
+    header = machine() + configuration(default_media(), medium_row=any(c.preset for c in chosen))
     results = []
     for case in chosen:
         print(f"running {case.name} …", file=sys.stderr, flush=True)
