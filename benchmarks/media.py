@@ -258,7 +258,7 @@ async def drift(fits: int) -> dict[str, Any]:
     fitter = VideoFitter(default_media())
     source = cached(5)
     cold = rss_kib() / 1024
-    rows = []
+    rows: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(1, fits + 1):
             download = Path(tmp) / f"download-{n}.mp4"
@@ -430,7 +430,7 @@ def table(results: list[dict[str, Any]]) -> list[str]:
 def goals(results: list[dict[str, Any]]) -> list[str]:
     """Each goal against the cases it is about; the medium row is a choice shown, not the default judged."""
     default = [r for r in results if not r["case"].endswith("-medium")]
-    lines = []
+    lines: list[str] = []
     for r in results:
         if r["seconds"] == 5 and r["limit"] == 10 * MIB:
             verdict = met(r["ssim_y"] >= SSIM_GOAL)
@@ -449,7 +449,7 @@ def met(passed: bool) -> str:
 
 
 def details(results: list[dict[str, Any]]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for r in results:
         hwm = r["rss_hwm_extra_mib"]
         lines.append(
@@ -496,7 +496,7 @@ def main() -> None:
     for seconds in sorted({c.seconds for c in chosen} | {1}):
         video(full_spec(seconds))  # made (and cached) before any case is measured
     header = machine() + configuration(default_media(), medium_row=any(c.preset for c in chosen))
-    results = []
+    results: list[dict[str, Any]] = []
     for case in chosen:
         print(f"running {case.name} …", file=sys.stderr, flush=True)
         results.append(run_case(case))
