@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNS ?= 10
 
-.PHONY: run test soak-tests e2e lint bench sync check clean
+.PHONY: run test soak-tests e2e lint bench bench-media sync check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ e2e: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bot cogs tests benchmarks
 	$(BIN)/ruff format --check bot cogs tests benchmarks
+
+# Fitting 1080p videos to 10 and 25 MiB with the [media] defaults: CPU, SSIM/PSNR, memory, loop lag (a minute or two).
+bench-media: $(STAMP)
+	$(BIN)/python -m benchmarks.media
 
 sync: $(STAMP)
 	$(BIN)/python -m bot sync $(if $(GUILD),--guild $(GUILD),)
