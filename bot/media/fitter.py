@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.errors import MediaUnusable
+from bot.media.memory import give_back_freed_memory, map_large_blocks
 from bot.media.plan import Plan, plan_fit
 from bot.media.probe import VideoInfo, probe
 from bot.media.transcode import transcode
@@ -38,6 +39,7 @@ class VideoFitter:
     def __init__(self, settings: MediaSettings, *, transcoder: Transcoder | None = None) -> None:
         self._settings = settings
         self._transcoder = transcoder or self._transcode
+        map_large_blocks()
         self._slots = asyncio.Semaphore(settings.max_transcodes)
         self._workers = ThreadPoolExecutor(max_workers=settings.max_transcodes + 1, thread_name_prefix="tween-media")
         self._stop = threading.Event()
@@ -92,7 +94,10 @@ class VideoFitter:
         raise MediaUnusable("does_not_fit", size=info.size, limit=limit)
 
     def _transcode(self, src: Path, dst: Path, plan: Plan) -> None:
-        transcode(src, dst, plan, preset=self._settings.preset, threads=self._settings.threads, stop=self._stop)
+        try:
+            transcode(src, dst, plan, preset=self._settings.preset, threads=self._settings.threads, stop=self._stop)
+        finally:
+            give_back_freed_memory()
 
     async def _run(self, func: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._workers, func, *args)

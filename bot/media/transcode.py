@@ -45,6 +45,7 @@ def _copy(
 ) -> None:
     video_in = source.streams.video[0]
     video_in.thread_type = "SLICE"  # frame threads would hold extra decoded frames
+    video_in.codec_context.thread_count = 1  # decoding is cheap beside encoding; each thread holds its own buffers
     video_out = out.add_stream("libx264", rate=video_in.average_rate or video_in.guessed_rate)
     video_out.width, video_out.height, video_out.pix_fmt = plan.width, plan.height, "yuv420p"
     video_out.bit_rate = plan.video_bps
