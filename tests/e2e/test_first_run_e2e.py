@@ -1,0 +1,130 @@
+"""The operator's first run: `python -m bot` against hosts it cannot reach says so in one line and exits 1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import discord
+import pytest
+import yarl
+
+from bot.__main__ import main
+from tests.e2e.conftest import ROOT, World
+
+pytestmark = pytest.mark.e2e
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def start_and_wait_for_exit(env: dict[str, str], timeout: float = 30.0) -> tuple[int, str]:
+    """`python -m bot` as an operator starts it; its exit status and everything it wrote to stderr."""
+    full_env = {**{k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "FAL_KEY")}, **env}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            _, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+# -- hosts out of reach --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "service", "url"),
+    [
+        ("DISCORD_API_BASE", "Discord", "http://127.0.0.1:{port}/api/v10"),
+        ("DISCORD_GATEWAY_URL", "Discord's gateway", "ws://127.0.0.1:{port}/"),
+        ("FAL_QUEUE_URL", "fal.ai", "http://127.0.0.1:{port}"),
+        ("FAL_REST_URL", "fal.ai", "http://127.0.0.1:{port}"),
+    ],
+)
+async def test_a_host_refusing_connections_is_one_line_and_exit_1(world: World, variable, service, url):
+    port = closed_port()
+    code, err = await start_and_wait_for_exit(world.env() | {variable: url.format(port=port)})
+    assert code == 1
+    assert err == f"tween: cannot reach {service} at 127.0.0.1:{port} (connection refused)\n"
+    assert not world.discord.gateway.identified  # nothing was started
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "line"),
+    [
+        ("DISCORD_API_BASE", "https://discord.tween-test.invalid/api/v10", "Discord at discord.tween-test.invalid"),
+        ("FAL_QUEUE_URL", "https://queue.tween-test.invalid", "fal.ai at queue.tween-test.invalid"),
+    ],
+)
+async def test_a_host_whose_name_does_not_resolve_is_one_line_and_exit_1(
+    world: World, monkeypatch, capsys, root_logging, variable, url, line
+):
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        # .invalid never resolves (RFC 6761); answering here keeps the question off the network.
+        if (host.decode() if isinstance(host, bytes) else str(host)).endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    for name, value in (world.env() | {variable: url}).items():
+        monkeypatch.setenv(name, value)
+    with restored_discord_globals():
+        assert await asyncio.to_thread(main, []) == 1
+    assert capsys.readouterr().err == f"tween: cannot reach {line} (name not resolved)\n"
+
+
+async def test_discord_failing_before_login_is_one_line_and_exit_1(world: World):
+    world.discord.fail_next("GET", r"/gateway$", status=503)
+    code, err = await start_and_wait_for_exit(world.env())
+    assert code == 1
+    assert err == f"tween: cannot reach Discord at {host(world)} (it answered HTTP 503)\n"
+
+
+async def test_discord_failing_at_login_is_one_line_and_exit_1_without_voice_warnings(world: World):
+    world.discord.fail_next("GET", r"/users/@me$", status=503)
+    code, err = await start_and_wait_for_exit(world.env())
+    assert code == 1
+    assert "database ready" in err  # the log ran; the rest of it is quiet
+    assert "Traceback" not in err and "voice will NOT be supported" not in err
+    assert [line for line in err.splitlines() if line.startswith("tween:")] == [
+        f"tween: cannot reach Discord at {host(world)} (it answered HTTP 503)"
+    ]
+    assert err.endswith("(it answered HTTP 503)\n")
+
+
+async def test_a_wrong_token_still_says_so_and_exits_1(world: World):
+    code, err = await start_and_wait_for_exit(world.env() | {"DISCORD_TOKEN": "not-the-token"})
+    assert code == 1
+    assert err.splitlines()[-1].startswith("tween: Discord refused DISCORD_TOKEN")
+    assert "Traceback" not in err
+
+
+def host(world: World) -> str:
+    return yarl.URL(world.discord.base_url).raw_authority
+
+
+@contextlib.contextmanager
+def restored_discord_globals() -> Iterator[None]:
+    """`main` points discord.py at the fake; later tests expect it where it was."""
+    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE = base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
