@@ -1,9 +1,11 @@
-"""The operator's first run: `python -m bot` against hosts it cannot reach says so in one line and exits 1."""
+"""The operator's first run: `python -m bot` against hosts it cannot reach says so in one line and exits 1; once
+connected, the log says how to invite the bot and whether Discord has its commands."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -14,10 +16,14 @@ import discord
 import pytest
 import yarl
 
-from bot.__main__ import main
-from tests.e2e.conftest import ROOT, World
+from bot.__main__ import main, sync
+from bot.settings import Settings
+from tests.e2e.conftest import ROOT, World, run_bot
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
+
+PERMISSIONS = 309237763072  # the seven permissions of docs/OPERATIONS.md, as the README's invite link asks
 
 
 def closed_port() -> int:
@@ -121,10 +127,58 @@ def host(world: World) -> str:
 
 @contextlib.contextmanager
 def restored_discord_globals() -> Iterator[None]:
-    """`main` points discord.py at the fake; later tests expect it where it was."""
+    """`main` and `sync` point discord.py at the fake; later tests expect it where it was."""
     base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     try:
         yield
     finally:
         discord.http.Route.BASE = base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+
+
+# -- once connected ------------------------------------------------------------------------------------------------
+
+
+def logged(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "bot.app" and text in r.getMessage()]
+
+
+async def test_a_first_run_gives_the_invite_link_and_says_to_sync(world: World, caplog):
+    caplog.set_level(logging.INFO, logger="bot")
+    async with run_bot(world):
+        (warning,) = await wait_until(lambda: logged(caplog, "no global slash commands"), what="the sync warning")
+    assert warning.levelno == logging.WARNING
+    assert "`python -m bot sync`" in warning.getMessage()
+    assert "`docker compose run --rm tween sync`" in warning.getMessage()
+    (invite,) = logged(caplog, "invite link")
+    assert invite.levelno == logging.INFO
+    assert invite.getMessage().endswith(
+        "https://discord.com/oauth2/authorize"
+        f"?client_id={world.discord.bot_user.id}&scope=bot+applications.commands&permissions={PERMISSIONS}"
+    )
+
+
+async def test_after_a_sync_the_log_counts_the_commands_discord_has(world: World, caplog):
+    with restored_discord_globals():
+        await sync(Settings.load(world.env()), None)
+    synced = sorted(f"/{c['name']}" for c in world.discord.registered[None])
+    caplog.set_level(logging.INFO, logger="bot")
+    async with run_bot(world):
+        (counted,) = await wait_until(lambda: logged(caplog, "global slash command(s)"), what="the command count")
+    assert counted.levelno == logging.INFO
+    assert counted.getMessage() == (
+        f"Discord has {len(synced)} global slash command(s) for this application: {', '.join(synced)}"
+    )
+    assert "/tween" in synced and not logged(caplog, "no global slash commands")
+
+
+async def test_commands_discord_will_not_list_are_one_warning_and_the_bot_carries_on(world: World, caplog):
+    world.discord.fail_next("GET", r"/applications/\d+/commands$", status=403, code=50001, message="Missing Access")
+    caplog.set_level(logging.INFO, logger="bot")
+    async with run_bot(world) as bot:
+        (warning,) = await wait_until(lambda: logged(caplog, "could not ask Discord"), what="the warning")
+        quota = await world.discord.slash("quota", user=world.discord.guild.member)
+        await quota.wait_acked()
+        assert not bot.is_closed()
+    assert warning.levelno == logging.WARNING and "Missing Access" in warning.getMessage()
+    assert [r for r in caplog.records if r.name == "bot.app" and r.levelno >= logging.WARNING] == [warning]
