@@ -18,7 +18,8 @@ import yarl
 
 from bot.__main__ import main, sync
 from bot.settings import Settings
-from tests.e2e.conftest import ROOT, World, run_bot
+from tests.e2e.conftest import ROOT, World, bot_process, run_bot
+from tests.e2e.test_tween_e2e import ephemeral_text, run_tween
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -182,3 +183,28 @@ async def test_commands_discord_will_not_list_are_one_warning_and_the_bot_carrie
         assert not bot.is_closed()
     assert warning.levelno == logging.WARNING and "Missing Access" in warning.getMessage()
     assert [r for r in caplog.records if r.name == "bot.app" and r.levelno >= logging.WARNING] == [warning]
+
+
+# -- interaction tokens ----------------------------------------------------------------------------------------------
+
+
+async def test_interaction_tokens_never_reach_the_log_even_at_debug(world: World, tmp_path):
+    log = tmp_path / "bot.log"
+    with bot_process(world.env() | {"TWEEN_LOG_LEVEL": "DEBUG"}, log):
+        await world.discord.wait_ready(timeout=30)
+        command = await run_tween(world)
+        thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None), timeout=20)
+        video = await world.discord.wait_for(
+            lambda: next((m for m in world.discord.messages(thread.id) if m.attachments), None), timeout=30
+        )
+        details = await world.discord.click(video.id, "tween:details:1", user=world.discord.guild.member)
+        await world.discord.wait_for(lambda: details.original is not None and details.original.embeds)
+        await world.discord.wait_for(lambda: "on its way" in ephemeral_text(command))
+    text = log.read_text()
+    tokens = [ix.token for ix in world.discord.interactions.values()]
+    assert len(tokens) == 2
+    # discord.py did log the callback and followup URLs; each carries [redacted] where the token was.
+    assert f"/interactions/{details.id}/[redacted]/callback" in text
+    assert f"/webhooks/{world.discord.bot_user.id}/[redacted]" in text
+    for token in tokens:
+        assert token not in text
