@@ -17,6 +17,7 @@ import pytest
 import yarl
 
 from bot.__main__ import main, sync
+from bot.ops.reach import Unreachable, first_unreachable
 from bot.settings import Settings
 from tests.e2e.conftest import ROOT, World, bot_process, run_bot
 from tests.e2e.test_tween_e2e import ephemeral_text, run_tween
@@ -94,6 +95,18 @@ async def test_a_host_whose_name_does_not_resolve_is_one_line_and_exit_1(
     with restored_discord_globals():
         assert await asyncio.to_thread(main, []) == 1
     assert capsys.readouterr().err == f"tween: cannot reach {line} (name not resolved)\n"
+
+
+async def test_a_silent_host_is_given_up_on_within_the_probes_patience(world: World):
+    with socket.socket() as silent:  # the kernel accepts the connection; nothing ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        settings = Settings.load(world.env() | {"FAL_REST_URL": f"http://127.0.0.1:{port}"})
+        async with asyncio.timeout(5):
+            unreachable = await first_unreachable(settings, patience=0.3)
+    assert unreachable == Unreachable("fal.ai", f"127.0.0.1:{port}", "no answer within 0.3 s")
+    assert await first_unreachable(Settings.load(world.env()), patience=5) is None
 
 
 async def test_discord_failing_before_login_is_one_line_and_exit_1(world: World):
