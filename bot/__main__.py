@@ -18,6 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
+import aiohttp
 import discord
 
 from bot.app import TweenBot, point_discord_at
@@ -28,9 +29,10 @@ from bot.fal import FalClient
 from bot.log import setup_logging
 from bot.ops import check, healthcheck
 from bot.ops.metrics import DiscordRateLimitCounter, Metrics
+from bot.ops.reach import Unreachable, first_unreachable, host_of, why
 from bot.ops.wiring import operations
 from bot.services import build_services
-from bot.settings import Settings
+from bot.settings import DiscordSettings, Settings
 from cogs import EXTENSIONS
 
 log = logging.getLogger("bot")
@@ -55,13 +57,31 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
         yield bot
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings) -> Unreachable | None:
+    """Run the bot until it is stopped. Returns what could not be reached at start (then nothing was started)."""
+    if (unreachable := await first_unreachable(settings)) is not None:
+        return unreachable
     async with running_bot(settings) as bot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, _stopper(bot, sig))
-        await bot.start(settings.discord.token)
+        if (unreachable := await log_in(bot, settings.discord)) is not None:
+            return unreachable
+        await bot.connect()
     log.info("stopped; unfinished jobs resume on the next start")
+    return None
+
+
+async def log_in(bot: TweenBot, discord_settings: DiscordSettings) -> Unreachable | None:
+    """discord.py's login, with Discord out of reach or failing (5xx) as an answer rather than a traceback."""
+    try:
+        await bot.login(discord_settings.token)
+    except (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordServerError) as exc:
+        if bot.application is not None:
+            raise  # Discord answered the login; this came from setup_hook, past Discord
+        cause = f"it answered HTTP {exc.status}" if isinstance(exc, discord.DiscordServerError) else why(exc)
+        return Unreachable("Discord", host_of(discord_settings.api_base), cause)
+    return None
 
 
 def _stopper(bot: TweenBot, sig: signal.Signals) -> Callable[[], None]:
@@ -75,15 +95,17 @@ def _stopper(bot: TweenBot, sig: signal.Signals) -> Callable[[], None]:
     return stop
 
 
-async def sync(settings: Settings, guild_id: int | None) -> None:
+async def sync(settings: Settings, guild_id: int | None) -> Unreachable | None:
     async with running_bot(settings, track=False) as bot:
-        await bot.login(settings.discord.token)
+        if (unreachable := await log_in(bot, settings.discord)) is not None:
+            return unreachable
         guild = discord.Object(guild_id) if guild_id else None
         if guild is not None:
             bot.tree.copy_global_to(guild=guild)
         commands = await bot.tree.sync(guild=guild)
         where = f"guild {guild_id}" if guild_id else "every guild (global; Discord may take up to an hour)"
         print(f"synced {len(commands)} command(s) to {where}: {', '.join(c.name for c in commands)}")
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,11 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return healthcheck.main(settings.server)
     if args.command == "backup":
         return backup(settings, args.path, force=args.force)
+    unreachable: Unreachable | None = None
     try:
-        if args.command == "sync":
-            asyncio.run(sync(settings, args.guild))
-        else:
-            asyncio.run(run(settings))
+        unreachable = asyncio.run(sync(settings, args.guild) if args.command == "sync" else run(settings))
     except discord.LoginFailure:
         print("tween: Discord refused DISCORD_TOKEN; check the bot token in the developer portal.", file=sys.stderr)
         return 1
@@ -132,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         pass
+    if unreachable is not None:
+        print(f"tween: {unreachable.line()}", file=sys.stderr)
+        return 1
     return 0
 
 

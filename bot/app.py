@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -20,6 +21,24 @@ log = logging.getLogger(__name__)
 
 # How long a shutdown waits for commands that are reserving, uploading or submitting.
 SHUTDOWN_GRACE = 20.0
+
+# What Tween asks for in the invite, and nothing more: docs/OPERATIONS.md ("What Tween needs from Discord") says
+# why each is needed, and a test holds the two together.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    create_public_threads=True,
+    send_messages_in_threads=True,
+)
+INVITE_SCOPES = ("bot", "applications.commands")
+SYNC_HINT = "`python -m bot sync` (Docker: `docker compose run --rm tween sync`)"
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(application_id, permissions=INVITE_PERMISSIONS, scopes=INVITE_SCOPES)
 
 
 def point_discord_at(settings: DiscordSettings) -> None:
@@ -66,6 +85,7 @@ class TweenBot(commands.Bot):
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._greeting: asyncio.Task[None] | None = None
 
     def refusal(self, interaction: discord.Interaction[TweenBot]) -> ShuttingDown | Throttled | None:
         """Why this command or button press is turned away before it runs (None: it may run). Slash commands and
@@ -94,9 +114,37 @@ class TweenBot(commands.Bot):
             await self.load_extension(extension)
         if self._track:
             await self.services.tracker.start()
+            # In the background: a slow answer about commands must not hold up the gateway connection.
+            self._greeting = asyncio.create_task(self._greet(), name="greeting")
+
+    async def _greet(self) -> None:
+        """Tell the operator how to invite the bot and whether members can see its commands: a first run that was
+        never synced shows members nothing, and the bot never registers commands itself."""
+        application_id = self.application_id
+        if application_id is None:
+            return
+        log.info("invite link, with the permissions Tween needs: %s", invite_url(application_id))
+        try:
+            commands = await self.tree.fetch_commands()
+        except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("could not ask Discord which slash commands this application has (%s); carrying on", exc)
+            return
+        if not commands:
+            log.warning(
+                "Discord has no global slash commands for this application, so members see no /tween "
+                "(unless they were synced to one server with --guild): run %s",
+                SYNC_HINT,
+            )
+            return
+        names = ", ".join(sorted(f"/{c.name}" for c in commands))
+        log.info("Discord has %d global slash command(s) for this application: %s", len(commands), names)
 
     async def close(self) -> None:
         self.closing = True
+        if self._greeting is not None and not self._greeting.done():
+            self._greeting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._greeting
         if self._busy:
             log.info("waiting for %d command(s) in progress", self._busy)
             with contextlib.suppress(TimeoutError):

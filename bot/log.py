@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -17,18 +18,35 @@ MASK = "[redacted]"
 # Context a record may carry (`log.info(..., extra={"job_id": 7})`); JSON lines include whichever are present.
 CONTEXT_FIELDS = ("job_id", "guild_id", "user_id", "request_id", "state")
 NOISY = ("discord.gateway", "discord.client", "httpx", "httpcore", "aiosqlite")
+# Interaction and webhook tokens are the path segment after the id; discord.py logs these URLs at DEBUG, and aiohttp
+# puts them in its errors' text. A token in a JSON or Python-repr payload ("token": "...") is masked too.
+_TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"]+")
+_TOKEN_FIELD = re.compile(r"""(["']token["']\s*:\s*["'])[^"']+""")
+# discord.py warns at every start that voice is unavailable; Tween never joins a voice channel.
+VOICE_WARNINGS = frozenset(
+    {
+        "PyNaCl is not installed, voice will NOT be supported",
+        "davey is not installed, voice will NOT be supported",
+    }
+)
+
+
+class QuietVoice(logging.Filter):
+    """Drops exactly discord.py's two voice warnings; every other discord.client line passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "discord.client" and isinstance(record.msg, str) and record.msg in VOICE_WARNINGS)
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces each secret's text in a record's message (and its traceback text) with a mask."""
+    """Replaces each secret's text, and every interaction or webhook token, in a record's message (and its
+    traceback text) with a mask."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self._secrets = [s for s in secrets if len(s) >= 6]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -42,7 +60,8 @@ class RedactSecrets(logging.Filter):
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, MASK)
-        return text
+        text = _TOKEN_IN_PATH.sub(rf"\g<1>{MASK}", text)
+        return _TOKEN_FIELD.sub(rf"\g<1>{MASK}", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -89,6 +108,7 @@ def setup_logging(config: LoggingSettings, secrets: Iterable[str] = (), *, strea
     level = parse_level(config.level)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(make_formatter(config.format))
+    handler.addFilter(QuietVoice())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -25,11 +25,10 @@ from bot.db.backup import UnreadableDatabase, inspect_database
 from bot.db.migrate import newest
 from bot.errors import ConfigError
 from bot.log import parse_level, setup_logging
+from bot.ops.reach import TIMEOUT, USER_AGENT, get, why
 from bot.settings import DEFAULT_CONFIG, DiscordSettings, ServerSettings, Settings
 
-TIMEOUT = 5.0
 PASS, FAIL, SKIP = "✓", "✗", "–"
-USER_AGENT = "DiscordBot (https://github.com/tween-bot/tween, 0.1) tween-check"
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -263,9 +262,9 @@ async def check_discord(client: httpx.AsyncClient, discord: DiscordSettings, pat
         return skipped(name, "not asked (DISCORD_TOKEN is missing or malformed)")
     url = f"{discord.api_base}/users/@me"
     try:
-        response = await _get(client, url, patience, {"Authorization": f"Bot {discord.token}"})
+        response = await get(client, url, patience, {"Authorization": f"Bot {discord.token}"})
     except (httpx.HTTPError, TimeoutError) as exc:
-        return failed(name, f"cannot reach {discord.api_base} ({_why(exc, patience)})", "check DNS, firewall, proxy")
+        return failed(name, f"cannot reach {discord.api_base} ({why(exc, patience)})", "check DNS, firewall, proxy")
     if response.status_code == 401:
         return failed(name, "Discord refused DISCORD_TOKEN (401)", "reset it (Developer Portal → Bot) and update it")
     if response.status_code != 200:
@@ -277,9 +276,9 @@ async def check_discord(client: httpx.AsyncClient, discord: DiscordSettings, pat
 async def check_reachable(client: httpx.AsyncClient, name: str, url: str, patience: float) -> Check:
     """Any HTTP answer at all (even 404 or 401) shows the host is reachable."""
     try:
-        response = await _get(client, url, patience)
+        response = await get(client, url, patience)
     except (httpx.HTTPError, TimeoutError) as exc:
-        return failed(name, f"cannot reach {url} ({_why(exc, patience)})", "check DNS, firewall, proxy")
+        return failed(name, f"cannot reach {url} ({why(exc, patience)})", "check DNS, firewall, proxy")
     return passed(name, f"{url} reachable (HTTP {response.status_code})")
 
 
@@ -299,17 +298,19 @@ async def check_fal_account(client: httpx.AsyncClient, settings: Settings, patie
     auth = {"Authorization": f"Key {settings.fal.key}"}
     status_url = f"{settings.fal.queue_url}/{owner_app}/requests/{NO_SUCH_REQUEST}/status"
     try:
-        looked = await _get(client, status_url, patience, auth)
+        looked = await get(client, status_url, patience, auth)
         if looked.status_code == 401:
             return failed(name, "fal refused FAL_KEY (401)", "create a new key (fal.ai dashboard → Keys)")
         token = await client.post(
             f"{settings.fal.rest_url}/storage/auth/token", params={"storage_type": "fal-cdn-v3"}, json={}, headers=auth
         )
     except (httpx.HTTPError, TimeoutError) as exc:
-        return skipped(name, f"not known: fal could not be asked ({_why(exc, patience)}); see the lines above")
+        return skipped(name, f"not known: fal could not be asked ({why(exc, patience)}); see the lines above")
     if token.status_code in (401, 403):
-        why = _json_object(token).get("detail", f"HTTP {token.status_code}")
-        return failed(name, f"fal refuses the account ({why})", "see the fal.ai dashboard: billing and account status")
+        detail = _json_object(token).get("detail", f"HTTP {token.status_code}")
+        return failed(
+            name, f"fal refuses the account ({detail})", "see the fal.ai dashboard: billing and account status"
+        )
     if looked.status_code != 404 or not token.is_success:
         return failed(name, f"unexpected answers (status {looked.status_code}, token {token.status_code})", "retry")
     return passed(name, "fal accepts FAL_KEY and the account may make videos")
@@ -319,21 +320,13 @@ async def check_jwks(client: httpx.AsyncClient, url: str, patience: float) -> Ch
     name = "fal webhook keys"
     hint = "webhooks cannot be verified without these keys; check the network or webhooks.jwks_urls"
     try:
-        response = await _get(client, url, patience)
+        response = await get(client, url, patience)
     except (httpx.HTTPError, TimeoutError) as exc:
-        return failed(name, f"cannot reach {url} ({_why(exc, patience)})", hint)
+        return failed(name, f"cannot reach {url} ({why(exc, patience)})", hint)
     keys = _json_object(response).get("keys") if response.status_code == 200 else None
     if not isinstance(keys, list) or not keys:
         return failed(name, f"{url} answered HTTP {response.status_code} without a JSON list of keys", hint)
     return passed(name, f"{url} lists {len(keys)} key(s)")
-
-
-async def _get(
-    client: httpx.AsyncClient, url: str, patience: float, headers: Mapping[str, str] | None = None
-) -> httpx.Response:
-    # httpx's timeout is per phase; this bounds the whole request, so a trickling server cannot stall the check.
-    async with asyncio.timeout(patience):
-        return await client.get(url, headers=headers)
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
@@ -342,12 +335,6 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _why(exc: BaseException, patience: float) -> str:
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return f"no answer within {patience:g} s"
-    return str(exc) or type(exc).__name__
 
 
 # -- secrets ----------------------------------------------------------------------------------------------------

@@ -246,6 +246,36 @@ async def test_gateway_resume_and_new_guild(fake: FakeDiscord, bot: EchoBot):
     assert bot.get_guild(guild.id).filesize_limit == 100 * 1024 * 1024 == guild.upload_limit
 
 
+async def test_commands_are_listed_as_synced_globally_or_per_guild(fake: FakeDiscord, bot: EchoBot, http):
+    assert await bot.tree.fetch_commands() == []
+    await bot.tree.sync()
+    bot.tree.copy_global_to(guild=discord.Object(fake.guild.id))
+    await bot.tree.sync(guild=discord.Object(fake.guild.id))
+    listed = await bot.tree.fetch_commands()
+    assert sorted(c.name for c in listed) == ["ask", "echo", "pick", "slow"]
+    assert all(c.guild_id is None for c in listed)
+    in_guild = await bot.tree.fetch_commands(guild=discord.Object(fake.guild.id))
+    assert {c.guild_id for c in in_guild} == {fake.guild.id} and len(in_guild) == 4
+    path = f"/api/v10/applications/{fake.bot_user.id}/commands"
+    raw = await http.get(f"{fake.base_url}{path}", headers=bot_auth(fake))
+    assert spec.check_answer("GET", path, raw.status, await raw.json()) == []
+    bot.tree.clear_commands(guild=None)
+    await bot.tree.sync()  # a bulk overwrite with none deletes them all
+    assert await bot.tree.fetch_commands() == []
+    assert fake.spec_violations == [] and fake.errors == []
+
+
+async def test_commands_are_listed_only_to_their_own_bot(fake: FakeDiscord, http):
+    ours = f"{fake.api_base}/applications/{fake.bot_user.id}/commands"
+    assert (await http.get(ours)).status == 401
+    other = await http.get(f"{fake.api_base}/applications/{fake.ids.next()}/commands", headers=bot_auth(fake))
+    assert other.status == 403 and (await other.json())["code"] == 50001
+
+
+def bot_auth(fake: FakeDiscord) -> dict[str, str]:
+    return {"Authorization": f"Bot {fake.token}"}
+
+
 class _no_bot_interaction:
     """An interaction registered with no bot connected, for raw-HTTP checks of the callback rules."""
 

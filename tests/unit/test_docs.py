@@ -10,6 +10,7 @@ import discord
 import pytest
 
 from bot import settings as settings_module
+from bot.app import INVITE_PERMISSIONS, SYNC_HINT, invite_url
 from bot.settings import _ENV_KEYS, REQUIRED_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +18,6 @@ README = ROOT / "README.md"
 OPERATIONS = ROOT / "docs" / "OPERATIONS.md"
 ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 DEFAULTS = tomllib.loads((ROOT / "config" / "default.toml").read_text())
-INVITE_PERMISSIONS = 309237763072
 # Discord's names for the permission bits Tween asks for, as the Discord client and OPERATIONS.md spell them.
 PERMISSION_NAMES = {
     "read_messages": "View Channels",
@@ -190,16 +190,25 @@ def test_operations_documents_every_admin_command_and_no_other():
 
 
 def test_invite_permissions_are_each_explained_in_the_operator_guide():
+    """bot/app.py's INVITE_PERMISSIONS, which the bot's own invite link asks for, are the README's and exactly the
+    rows of OPERATIONS.md's permission table."""
     readme = README.read_text()
-    assert f"permissions={INVITE_PERMISSIONS}" in readme and f"`{INVITE_PERMISSIONS}`" in readme
-    granted = [name for name, on in discord.Permissions(INVITE_PERMISSIONS) if on]
+    value = INVITE_PERMISSIONS.value
+    assert f"permissions={value}" in readme and f"`{value}`" in readme and f"`{value}`" in OPERATIONS.read_text()
+    assert invite_url(1234).replace("1234", "<APPLICATION_ID>") in readme
+    granted = [name for name, on in INVITE_PERMISSIONS if on]
     unexplained = set(granted) - set(PERMISSION_NAMES)
     assert not unexplained, f"the invite asks for {unexplained}: explain them in OPERATIONS.md and name them here"
     rows = table_with_header(section(OPERATIONS.read_text(), "What Tween needs from Discord"), "permission", "bit")
     explained = {row[0]: int(row[1]) for row in rows}
     expected = {PERMISSION_NAMES[name]: getattr(discord.Permissions, name).flag.bit_length() - 1 for name in granted}
     assert explained == expected
-    assert sum(1 << bit for bit in explained.values()) == INVITE_PERMISSIONS
+    assert sum(1 << bit for bit in explained.values()) == value
+
+
+def test_the_sync_command_the_log_suggests_is_the_documented_one():
+    for command in re.findall(r"`([^`]+)`", SYNC_HINT):
+        assert command in README.read_text() or command in OPERATIONS.read_text(), command
 
 
 def test_documented_metrics_exist():

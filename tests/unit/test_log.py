@@ -121,3 +121,50 @@ def test_an_unknown_level_or_format_is_a_config_error(root_logging):
 def test_log_level_from_the_environment_reaches_settings():
     env = {"DISCORD_TOKEN": "x", "FAL_KEY": "y", "TWEEN_LOG_LEVEL": "DEBUG", "TWEEN_LOG_FORMAT": "json"}
     assert Settings.load(env).logging == LoggingSettings(format="json", level="DEBUG")
+
+
+APP_ID = 1312345678901234567
+TOKEN = "aW50ZXJhY3Rpb246MTMxMjM0NTY3ODkwMTIzNDU2Nzo-x_Y"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_interaction_and_webhook_tokens_are_masked_at_every_level_and_in_tracebacks(root_logging, fmt):
+    stream = configure(fmt, level="DEBUG", secrets=())
+    hook = logging.getLogger("discord.webhook.async_")
+    hook.debug(
+        "Webhook ID %s with %s %s has returned status code %s",
+        APP_ID,
+        "POST",
+        f"https://discord.com/api/v10/interactions/99/{TOKEN}/callback?with_response=true",
+        200,
+    )
+    hook.info("PATCH https://discord.com/api/v10/webhooks/%d/%s/messages/@original", APP_ID, TOKEN)
+    logging.getLogger("bot").warning("payload {'id': '99', 'token': '%s', 'type': 2}", TOKEN)
+    try:
+        raise RuntimeError(f"404, message='Not Found', url='http://127.0.0.1:1/api/v10/webhooks/{APP_ID}/{TOKEN}'")
+    except RuntimeError:
+        logging.getLogger("bot").exception("followup failed")
+    text = stream.getvalue()
+    assert TOKEN not in text
+    assert "/interactions/99/[redacted]/callback?with_response=true" in text
+    assert f"/webhooks/{APP_ID}/[redacted]/messages/@original" in text
+    assert text.count(MASK) == 4
+
+
+def test_urls_without_a_token_are_left_alone(root_logging):
+    stream = configure("text", secrets=())
+    logging.getLogger("bot").info("GET /api/v10/webhooks/%d and /channels/5/messages", APP_ID)
+    assert lines(stream)[0].endswith(f"GET /api/v10/webhooks/{APP_ID} and /channels/5/messages")
+
+
+def test_only_discord_pys_two_voice_warnings_are_silenced(root_logging):
+    stream = configure("text", secrets=())
+    client = logging.getLogger("discord.client")
+    client.warning("PyNaCl is not installed, voice will NOT be supported")
+    client.warning("davey is not installed, voice will NOT be supported")
+    client.warning("Shard ID %s heartbeat blocked for more than %s seconds.", None, 10)
+    logging.getLogger("bot").warning("PyNaCl is not installed, voice will NOT be supported")
+    assert [line.split(" ", 3)[3] for line in lines(stream)] == [
+        "discord.client: Shard ID None heartbeat blocked for more than 10 seconds.",
+        "bot: PyNaCl is not installed, voice will NOT be supported",
+    ]

@@ -34,6 +34,8 @@ class Rest:
             web.get(f"{api}/gateway/bot", self.gateway),
             web.put(f"{api}/applications/{{app}}/commands", self.sync_commands),
             web.put(f"{api}/applications/{{app}}/guilds/{{gid}}/commands", self.sync_commands),
+            web.get(f"{api}/applications/{{app}}/commands", self.list_commands),
+            web.get(f"{api}/applications/{{app}}/guilds/{{gid}}/commands", self.list_commands),
             web.post(f"{api}/interactions/{{iid}}/{{token}}/callback", self.callback),
             web.post(f"{api}/webhooks/{{app}}/{{token}}", self.followup),
             web.route("*", f"{api}/webhooks/{{app}}/{{token}}/messages/{{mid}}", self.webhook_message),
@@ -65,20 +67,42 @@ class Rest:
             }
         )
 
+    def _not_ours(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("Authorization") != f"Bot {self.fake.token}":
+            return error(401, 0, "401: Unauthorized")
+        if request.match_info["app"] != str(self.fake.bot_user.id):
+            return error(403, 50001, "Missing Access")
+        return None
+
     async def sync_commands(self, request: web.Request) -> web.Response:
+        if refused := self._not_ours(request):
+            return refused
         body = request[BODY].json or []
+        gid = request.match_info.get("gid")
         synced = []
         for command in body:
-            stored = command | {
+            # Discord fills in what the bot left out or sent as null: its answer always has these.
+            stored = {"type": 1, "default_member_permissions": None} | command
+            if stored.get("integration_types") is None:
+                stored["integration_types"] = [0]  # guild install
+            stored |= {
                 "id": str(self.fake.ids.next()),
                 "application_id": str(self.fake.bot_user.id),
                 "version": str(self.fake.ids.next()),
             }
-            if gid := request.match_info.get("gid"):
+            if gid:
                 stored["guild_id"] = gid
             self.fake.commands[command["name"]] = stored
             synced.append(stored)
+        # A bulk overwrite: commands left out of the list are deleted.
+        self.fake.registered[int(gid) if gid else None] = synced
         return answer(synced)
+
+    async def list_commands(self, request: web.Request) -> web.Response:
+        if refused := self._not_ours(request):
+            return refused
+        gid = request.match_info.get("gid")
+        return answer(self.fake.registered.get(int(gid) if gid else None, []))
 
     # -- interactions -------------------------------------------------------------------------------------
 

@@ -72,7 +72,8 @@ class FakeDiscord(Interactions):
         self.interactions: dict[int, FakeInteraction] = {}
         self.by_token: dict[str, FakeInteraction] = {}
         self.cdn: dict[str, FakeAttachment] = {}
-        self.commands: dict[str, dict[str, Any]] = {}
+        self.commands: dict[str, dict[str, Any]] = {}  # by name, the last synced anywhere (for interactions)
+        self.registered: dict[int | None, list[dict[str, Any]]] = {}  # by guild id (None: global), as listed
         self.requests: list[RecordedRequest] = []
         self.spec_violations: list[str] = []
         self.errors: list[str] = []
