@@ -39,6 +39,7 @@ from typing import Any
 import av
 import av.filter
 
+from benchmarks.probes import LagProbe
 from bot.media import VideoFitter, probe
 from bot.media.transcode import X264_BOUNDED
 from bot.settings import MediaSettings, Settings
@@ -124,29 +125,6 @@ class RssSampler:
         self.peak_kib = max(self.peak_kib, rss_kib())
 
 
-class LagProbe:
-    """How late a LAG_SLEEP sleep wakes while the block runs: the event loop's lag."""
-
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            start = time.perf_counter()
-            await asyncio.sleep(LAG_SLEEP)
-            self.lags.append(time.perf_counter() - start - LAG_SLEEP)
-
-    async def __aenter__(self) -> LagProbe:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        await asyncio.sleep(0)  # the probe is running before the work starts
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-
-
 class FitterLog(logging.Handler):
     """The fitter's own account of its attempts: an overshoot is logged as a warning, the success as info."""
 
@@ -209,7 +187,7 @@ async def measure(case: Case) -> dict[str, Any]:
         hwm_reset = reset_peak_rss()
         cpu_before, wall_before = cpu_seconds(), time.perf_counter()
         with RssSampler() as rss:
-            async with LagProbe() as lag:
+            async with LagProbe(LAG_SLEEP) as lag:
                 fitted = await fitter.fit(download, limit=limit, duration=case.seconds)
         wall = time.perf_counter() - wall_before
         cpu = cpu_seconds() - cpu_before

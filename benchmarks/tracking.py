@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from benchmarks.load import rss_mb
+from benchmarks.probes import LagProbe
 from bot.db.connection import Database, open_database
 from bot.fal import FalClient
 from bot.models import Transition
@@ -130,28 +131,6 @@ async def submit_all(queue_url: str, rest_url: str, n: int, webhook: str | None 
 
 
 # Measuring --------------------------------------------------------------------------------------------------------
-
-
-class LagProbe:
-    """How late a 10 ms sleep wakes: the event loop's lag."""
-
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            start = time.perf_counter()
-            await asyncio.sleep(0.01)
-            self.lags.append(time.perf_counter() - start - 0.01)
-
-    def __enter__(self) -> LagProbe:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 def pct(values: list[float], q: float) -> float:
