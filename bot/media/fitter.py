@@ -18,6 +18,7 @@ from bot.media.plan import Plan, plan_fit
 from bot.media.probe import VideoInfo, probe
 from bot.media.transcode import transcode
 from bot.settings import MediaSettings
+from bot.slots import Slots
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,11 +41,18 @@ class VideoFitter:
         self._settings = settings
         self._transcoder = transcoder or self._transcode
         map_large_blocks()
-        self._slots = asyncio.Semaphore(settings.max_transcodes)
+        self._slots = Slots(settings.max_transcodes)
         self._workers = ThreadPoolExecutor(max_workers=settings.max_transcodes + 1, thread_name_prefix="tween-media")
         self._stop = threading.Event()
-        self.waiting = 0  # re-encodes queued behind media.max_transcodes
-        self.running = 0
+
+    @property
+    def waiting(self) -> int:
+        """Re-encodes queued behind media.max_transcodes."""
+        return self._slots.waiting
+
+    @property
+    def running(self) -> int:
+        return self._slots.held
 
     def close(self) -> None:
         """Abandon running transcodes at their next frame; their files are removed."""
@@ -58,17 +66,8 @@ class VideoFitter:
             raise MediaUnusable("wrong_duration", seconds=round(info.duration, 2), expected=duration)
         if info.size <= limit:
             return Fitted(src, info.size, info.size, info.height, reencoded=False)
-        self.waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
-        self.running += 1
-        try:
+        async with self._slots.hold():
             return await self._reencode(src, info, limit)
-        finally:
-            self.running -= 1
-            self._slots.release()
 
     async def _reencode(self, src: Path, info: VideoInfo, limit: int) -> Fitted:
         dst = src.with_name(f"{src.stem}-fit.mp4")

@@ -5,10 +5,9 @@ use); and the job card's preview, from the tiles those decodes cut."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ from bot.errors import ImageRejected
 from bot.fal import FalClient
 from bot.images import CheckedFrame, make_preview, stored_tile, validate_frame
 from bot.settings import Settings
+from bot.slots import Slots
 from bot.validation import image_rules
 
 log = logging.getLogger(__name__)
@@ -61,22 +61,20 @@ class FrameReader:
     def __init__(self, fal: FalClient, settings: Settings) -> None:
         self._fal = fal
         self._rules = image_rules(settings)
-        self._slots = asyncio.Semaphore(settings.frames.max_decodes)
+        self._slots = Slots(settings.frames.max_decodes)
         # Decodes run on these threads only, not on asyncio's shared pool: glibc gives each thread its own heap and
         # keeps what a decode freed there, so decodes spread over many threads would each leave tens of MB behind.
         self._threads = ThreadPoolExecutor(settings.frames.max_decodes, thread_name_prefix="tween-frames")
-        self._waiting = 0
-        self._decoding = 0
 
     @property
     def waiting(self) -> int:
         """Requests waiting for a decode slot."""
-        return self._waiting
+        return self._slots.waiting
 
     @property
     def decoding(self) -> int:
         """Slots taken: requests whose frames are being downloaded or decoded now, one frame at a time each."""
-        return self._decoding
+        return self._slots.held
 
     async def check(self, start: FrameInput, end: FrameInput | None) -> tuple[Checked, Checked | None]:
         """A request's new frames read and checked, one after the other in one slot (one decode each, off the event
@@ -86,7 +84,7 @@ class FrameReader:
                 raise ImageRejected(name, "too_large", size=given.size, limit=self._rules.max_bytes)
         if isinstance(start, StoredFrame) and not isinstance(end, RawFrame):
             return start, end
-        async with self._slot():
+        async with self._slots.hold():
             return await self._checked(start, "start"), await self._checked(end, "end") if end else None
 
     async def _checked(self, given: FrameInput, name: str) -> Checked:
@@ -105,7 +103,7 @@ class FrameReader:
         """A new frame's tile was cut when it was checked; a stored one is fetched and decoded by the same rules."""
         if isinstance(checked, CheckedFrame):
             return checked.tile
-        async with self._slot():
+        async with self._slots.hold():
             data = await self._fal.fetch(checked.url, max_bytes=self._rules.max_bytes)
             return await self._off_loop(stored_tile, data, max_pixels=self._rules.max_pixels)
 
@@ -122,17 +120,3 @@ class FrameReader:
             if not running.cancelled():
                 running.exception()  # retrieved: nobody is left to hear how it ended
             raise
-
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        self._waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self._waiting -= 1
-        self._decoding += 1
-        try:
-            yield
-        finally:
-            self._decoding -= 1
-            self._slots.release()
