@@ -81,7 +81,7 @@ def approval_embed(job: Job) -> discord.Embed:
 
 
 def log_text(event: LogEvent, price: float) -> str:
-    """One line for the log channel."""
+    """One line in words for the log channel. Mentions render as names; the publisher posts them without pings."""
     who = f"<@{event.actor_id}>" if event.actor_id else "Tween"
     detail = event.detail or {}
     if event.action == "job" and event.job is not None:
@@ -104,9 +104,109 @@ def log_text(event: LogEvent, price: float) -> str:
         target = "the server" if event.action == "topup" else f"<@{detail.get('subject')}>"
         return f"➕ {who} gave {target} {detail.get('seconds')} extra seconds for this period."
     if event.job is not None:
-        return f"🛂 {who}: {event.action} job #{event.job.id} by <@{event.job.user_id}> ({price_label(event.job)})."
-    parts = ", ".join(f"{k}={v}" for k, v in detail.items() if v is not None)
-    return f"🛠️ {who} changed `{event.action}`" + (f": {parts}" if parts else "")
+        return _job_decision(event, who, event.job, detail)
+    words = _setting_words(event.action, detail)
+    return f"🛠️ {who} {words}." if words else f"🛠️ {who} changed a Tween setting ({event.action})."
+
+
+def _job_decision(event: LogEvent, who: str, job: Job, detail: dict[str, object]) -> str:
+    whose = f"#{job.id} by <@{job.user_id}> ({price_label(job)})"
+    if event.action == "approve":
+        return f"✅ {who} approved job {whose}."
+    if event.action == "deny":
+        return f"🚫 {who} denied job {whose}; the member's {job.duration} s were refunded."
+    if event.action == "cancel":
+        return f"✖️ {who} cancelled job {whose} before it started; the {job.duration} s were refunded."
+    if event.action == "settle":
+        verdict = "billed, so it stays charged" if detail.get("billed") else "not billed, so it was refunded"
+        return f"🧾 {who} settled job {whose}: fal {verdict}."
+    return f"🛂 {who} changed job {whose} ({event.action})."
+
+
+def _per(period: object) -> str:
+    return f" a {period}" if period in ("day", "week", "month") else ""
+
+
+def _secs(value: object, period: object = None) -> str:
+    return "none" if value is None else f"{value} s{_per(period)}"
+
+
+def _channel(value: object) -> str:
+    return "none" if value is None else f"<#{value}>"
+
+
+def _approval_words(policy: object, seconds: object, role_id: object) -> str:
+    if policy == "always":
+        return "every job needs a moderator's approval"
+    if policy == "over":
+        return f"jobs over {seconds} s need a moderator's approval"
+    if policy == "without_role":
+        return f"members without <@&{role_id}> need a moderator's approval"
+    return "no job needs approval"
+
+
+def _setting_words(action: str, detail: dict[str, object]) -> str | None:
+    """The sentence (after the moderator's mention) for a settings or list change, with what it was."""
+    raw = detail.get("was")
+    was: dict[str, object] = raw if isinstance(raw, dict) else {}
+    period = detail.get("period")
+    if action == "pause":
+        return "paused video generation"
+    if action == "resume":
+        return "resumed video generation"
+    if action == "budget":
+        text = f"set the server budget to {_secs(detail.get('guild_seconds'), period)}"
+        if detail.get("reset_hour") is not None:
+            text += f", resetting at {detail['reset_hour']}:00 UTC"
+        return text + f" (was: {_secs(was.get('guild_seconds'), was.get('period', period))})"
+    if action == "member_allowance":
+        old = _secs(was.get("member_seconds"), period)
+        return f"set each member's allowance to {_secs(detail.get('member_seconds'), period)} (was: {old})"
+    if action == "tier":
+        return f"switched the model tier to {detail.get('tier')} (was: {was.get('tier', 'unknown')})"
+    if action == "log_channel":
+        old = _channel(was.get("log_channel_id"))
+        if detail.get("log_channel_id") is None:
+            return f"turned off the moderator log (was: {old})"
+        return f"moved the moderator log to {_channel(detail.get('log_channel_id'))} (was: {old})"
+    if action == "approval":
+        new = _approval_words(detail.get("approval"), detail.get("approval_seconds"), detail.get("approval_role_id"))
+        old = _approval_words(was.get("approval"), was.get("approval_seconds"), was.get("approval_role_id"))
+        return f"changed approvals: {new} (was: {old})"
+    if action == "caps":
+        return (
+            f"set the concurrency caps to {detail.get('member_concurrency')} per member and "
+            f"{detail.get('guild_concurrency')} for the server "
+            f"(was: {was.get('member_concurrency')} and {was.get('guild_concurrency')})"
+        )
+    if action in ("block", "unblock"):
+        if action == "unblock":
+            return f"unblocked <@{detail.get('member')}>; they can use Tween again"
+        reason = detail.get("reason")
+        return f"blocked <@{detail.get('member')}> from Tween" + (f" (reason: {reason})" if reason else "")
+    return _list_words(action, detail)
+
+
+def _list_words(action: str, detail: dict[str, object]) -> str | None:
+    key, value, was, period = detail.get("key"), detail.get("value"), detail.get("was"), detail.get("period")
+    match action:
+        case "role_allowances.set":
+            return f"gave <@&{key}> {_secs(value, period)} (was: {_secs(was, period)})"
+        case "role_allowances.remove":
+            return f"removed <@&{key}>'s own allowance; it gets the default share (was: {_secs(was, period)})"
+        case "channel_budgets.set":
+            return f"gave {_channel(key)} its own pot of {_secs(value, period)} (was: {_secs(was, period)})"
+        case "channel_budgets.remove":
+            return f"removed {_channel(key)}'s own pot; it uses the server budget (was: {_secs(was, period)})"
+        case "tween_channels.set":
+            return f"allowed /tween in {_channel(key)}"
+        case "tween_channels.remove":
+            return f"stopped allowing /tween in {_channel(key)}"
+        case "banned_words.set":
+            return f"banned the word “{key}” in prompts"
+        case "banned_words.remove":
+            return f"unbanned the word “{key}” in prompts"
+    return None
 
 
 def _outcome(job: Job) -> str:

@@ -3,6 +3,7 @@ checks the moderator flag again and the guild the job belongs to."""
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -77,19 +78,35 @@ class ModerationService:
 
     async def configure(self, who: Requester, action: str, **values: Any) -> GuildPolicy:
         """Change guild settings columns (budget, period, pause, tier, log channel, approval, caps)."""
-        return await self._change(who, action, values, lambda conn: self._guilds.set(conn, who.guild_id, **values))
+
+        def was(before: GuildPolicy) -> dict[str, Any]:
+            # The period after the change: a budget line reads "3600 s a week" in the period that now applies.
+            return {
+                "was": {k: _plain(getattr(before, k, None)) for k in values},
+                "period": values.get("period", before.period),
+            }
+
+        return await self._change(who, action, values, lambda conn: self._guilds.set(conn, who.guild_id, **values), was)
 
     async def set_entry(self, who: Requester, list_name: str, key: Any, value: Any = None) -> GuildPolicy:
         """Add or update an entry of a guild list: role allowances, channel budgets, /tween channels, words."""
         detail = {"list": list_name, "key": key, "value": value}
         return await self._change(
-            who, f"{list_name}.set", detail, lambda conn: self._guilds.put(conn, list_name, who.guild_id, key, value)
+            who,
+            f"{list_name}.set",
+            detail,
+            lambda conn: self._guilds.put(conn, list_name, who.guild_id, key, value),
+            lambda before: _entry_was(before, list_name, key),
         )
 
     async def remove_entry(self, who: Requester, list_name: str, key: Any) -> GuildPolicy:
         detail = {"list": list_name, "key": key}
         return await self._change(
-            who, f"{list_name}.remove", detail, lambda conn: self._guilds.remove(conn, list_name, who.guild_id, key)
+            who,
+            f"{list_name}.remove",
+            detail,
+            lambda conn: self._guilds.remove(conn, list_name, who.guild_id, key),
+            lambda before: _entry_was(before, list_name, key),
         )
 
     async def block(self, who: Requester, user_id: int, reason: str | None) -> GuildPolicy:
@@ -238,8 +255,12 @@ class ModerationService:
         action: str,
         detail: dict[str, Any],
         apply: Callable[[Transaction], Awaitable[Any]],
+        was: Callable[[GuildPolicy], dict[str, Any]] | None = None,
     ) -> GuildPolicy:
         _require(who)
+        if was is not None:
+            # The log line says what the setting was, so the moderators can tell what changed and undo it.
+            detail = {**detail, **was(await self._guilds.policy(who.guild_id))}
         async with self._db.transaction() as conn:
             await apply(conn)
             await self._guilds.audit(conn, who.guild_id, who.user_id, action, detail, self._lifecycle.clock())
@@ -248,6 +269,22 @@ class ModerationService:
         if action in ("resume", "caps"):
             await self._start_waiting()
         return await self._guilds.policy(who.guild_id)
+
+
+def _plain(value: object) -> object:
+    """A policy value as the audit stores it: enums by their value, flags as 0 or 1."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _entry_was(before: GuildPolicy, list_name: str, key: Any) -> dict[str, Any]:
+    """What an entry of a list was before it changed: the seconds of an allowance or pot, or None for none."""
+    entries = getattr(before, list_name, None)
+    old = entries.get(key) if isinstance(entries, dict) else None
+    return {"was": old, "period": before.period}
 
 
 def _require(who: Requester) -> None:

@@ -63,7 +63,10 @@ async def test_admin_changes_are_applied_audited_and_logged(world: World, tween:
     await admin(world, "access", "block", member=guild.member, reason="spamming")
     await world.discord.wait_for(lambda: len(log_lines(world)) >= 3)
     lines = "\n".join(log_lines(world))
-    assert "changed `budget`" in lines and "30 extra seconds" in lines and "changed `block`" in lines
+    assert "set the server budget to 120 s a week (was: 60 s a day)" in lines and "30 extra seconds" in lines
+    assert f"blocked <@{guild.member.id}> from Tween (reason: spamming)" in lines and "=" not in lines
+    for message in world.discord.messages(guild.log_channel.id):
+        assert message.allowed_mentions == {"parse": []}, message.allowed_mentions  # mentions render, nobody pinged
     refused = await run_tween(world)
     assert "blocked" in await world.discord.wait_for(lambda: ephemeral_text(refused))
     assert world.fal.requests == []

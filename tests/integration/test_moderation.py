@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -260,3 +261,25 @@ async def test_moderator_settles_an_unknown_submit(fake_fal: FakeFal, roomy, bil
         assert await ledger(stack) == [("reserve", 5), ("charge" if billed else "refund", 5)]
         with pytest.raises(CannotCancel):
             await stack.services.moderation.settle(MOD, job.id, billed=billed)
+
+
+async def test_settings_events_carry_what_the_setting_was(fake_fal: FakeFal, tmp_path):
+    async with open_stack(settings_for(fake_fal, tmp_path)) as stack:
+        moderation = stack.services.moderation
+        await moderation.configure(MOD, "log_channel", log_channel_id=LOG_CHANNEL)
+        await moderation.configure(MOD, "budget", guild_seconds=300, period="week")
+        await moderation.set_entry(MOD, "role_allowances", 55, 120)
+        await moderation.set_entry(MOD, "role_allowances", 55, 200)
+        await moderation.remove_entry(MOD, "role_allowances", 55)
+        await moderation.configure(MOD, "caps", member_concurrency=2, guild_concurrency=5)
+        await wait_until(lambda: len(stack.publisher.logs) == 6, what="six log events")
+        details = [e.detail or {} for _, e in stack.publisher.logs]
+        assert details[0]["was"] == {"log_channel_id": None}
+        before = stack.settings.budget
+        assert details[1]["was"] == {"guild_seconds": before.default_seconds, "period": before.period}
+        assert details[1]["period"] == "week"
+        assert [d["was"] for d in details[2:5]] == [None, 120, 200]
+        assert details[2]["period"] == "week"
+        assert set(details[5]["was"]) == {"member_concurrency", "guild_concurrency"}
+        audit = await moderation.audit_log(GUILD)
+        assert any(json.loads(entry["detail"]).get("was") == 120 for entry in audit)  # the audit keeps it too
