@@ -123,6 +123,11 @@ class BudgetService:
             subject_id=pot.subject_id if pot.scope is PotScope.CHANNEL else None,
         )
 
+    async def paid_from(self, job_id: int) -> list[PotState]:
+        """The pots a job draws on, with what each has left now: for the answer to its submit."""
+        async with self._db.transaction() as tx:
+            return await pots.of_job(tx, job_id)
+
     async def warning_due(self, guild_id: int) -> PotState | None:
         """The guild pot, the first time in a period it passes the warning threshold; else None."""
         async with self._db.transaction() as conn:

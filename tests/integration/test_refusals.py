@@ -7,6 +7,7 @@ import pytest
 
 from bot.errors import BudgetExhausted, Refused
 from bot.models import JobState
+from cogs import render
 from cogs.errors import user_text
 from tests.fakes.fal_server import FakeFal
 from tests.integration.conftest import CHANNEL, MOD, USER, member, open_stack, settings_for, tween_request
@@ -118,3 +119,12 @@ async def test_guild_rules_say_what_to_do(fake_fal: FakeFal, tmp_path, rule, exp
             await stack.services.jobs.submit(tween_request())
     text = user_text(caught.value)
     assert expected in text and text.endswith("Nothing was charged.")
+
+
+async def test_a_submit_is_answered_with_who_pays_from_which_pots(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path, budget={"default_seconds": 42, "member_seconds": 30})
+    async with open_stack(settings) as stack:
+        job = await stack.services.jobs.submit(tween_request(duration=10))
+        paid = await stack.services.budget.paid_from(job.id)
+    text = render.submitted_text(job, paid)
+    assert "10 s ($1.12) from your allowance (20 s left) and the server's budget (32 s left)." in text

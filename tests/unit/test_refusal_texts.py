@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.errors import BudgetExhausted, Refused
+from bot.models import JobState, PotScope, PotState
+from cogs import render
 from cogs.errors import user_text
+from tests.unit.test_render import JOB
 
 T0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
 RESETS = f"<t:{int(T0.timestamp())}:R> (<t:{int(T0.timestamp())}:f>)"
@@ -107,3 +111,22 @@ def test_a_reroll_that_no_shorter_remix_would_fit_is_only_told_when_it_resets():
 )
 def test_guild_rules_say_what_to_do(error, expected):
     assert user_text(error) == expected
+
+
+def pot(scope: PotScope, subject_id: int, limit: int, reserved: int) -> PotState:
+    return PotState(1, 1, scope, subject_id, limit, 0, reserved, 0, T0, T0)
+
+
+def test_the_submitted_text_says_who_pays_from_which_pots_once():
+    job = replace(JOB, duration=10, price_micros=1_120_000, state=JobState.QUEUED, card_message_id=None)
+    paid = [pot(PotScope.GUILD, 1, 42, 10), pot(PotScope.MEMBER, 7, 30, 10)]
+    assert render.submitted_text(job, paid) == (
+        "Your tween is on its way. 10 s ($1.12) from your allowance (20 s left) and the server's budget (32 s left)."
+    )
+    channel = [*paid, pot(PotScope.CHANNEL, 77, 15, 10)]
+    waiting = render.submitted_text(replace(job, state=JobState.WAITING), channel)
+    assert waiting.startswith("Your tween is reserved and waits for a free slot; it starts by itself. 10 s ($1.12)")
+    assert "from your allowance (20 s left), the budget of <#77> (5 s left) and the server's budget (32 s left)." in (
+        waiting
+    )
+    assert waiting.count("$") == 1
