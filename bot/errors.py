@@ -42,6 +42,12 @@ class BudgetExhausted(TweenError):
         resets_at: datetime,
         scope: str = "guild",
         price_per_second: float | None = None,
+        *,
+        fits: int | None = None,
+        min_duration: int | None = None,
+        total: int | None = None,
+        role_id: int | None = None,
+        subject_id: int | None = None,
     ) -> None:
         super().__init__(f"need {needed}s, {remaining}s left in the {scope} pot")
         self.needed = needed
@@ -49,6 +55,11 @@ class BudgetExhausted(TweenError):
         self.resets_at = resets_at
         self.scope = scope
         self.price_per_second = price_per_second  # the guild's own tier price, for the member's answer
+        self.fits = fits  # the longest video every pot drawn on could cover now
+        self.min_duration = min_duration  # the tier's shortest video: advice below it would be refused too
+        self.total = total  # the pot's seconds this period, extras included; 0 means it never had any
+        self.role_id = role_id  # the role whose override set a member's allowance
+        self.subject_id = subject_id  # the channel, for a channel's pot
 
 
 class Refused(TweenError):

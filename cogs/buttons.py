@@ -18,7 +18,7 @@ from bot.models import Job
 from bot.tiers import Tier
 from cogs import render
 from cogs.common import answer, requester_from
-from cogs.errors import report_error
+from cogs.errors import report, report_error
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -80,7 +80,7 @@ class TweenButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=templ
             async with interaction.client.working():
                 await self.handler()(interaction)
         except Exception as error:  # buttons bypass the tree's error handler
-            await report_error(interaction, error)
+            await report(interaction, error, self.action)
 
     def handler(self) -> Handler:
         raise NotImplementedError
@@ -208,7 +208,7 @@ class RemixModal(discord.ui.Modal):
             await answer(interaction, render.submitted_text(job))
 
     async def on_error(self, interaction: discord.Interaction[TweenBot], error: Exception) -> None:
-        await report_error(interaction, error)
+        await report(interaction, error, "remix")
 
 
 def upload_limit(interaction: discord.Interaction[TweenBot]) -> int:

@@ -24,6 +24,7 @@ from bot.errors import (
     Refused,
     TweenError,
 )
+from bot.pricing import format_usd, price_micros
 from cogs import render
 from cogs.common import answer
 
@@ -98,17 +99,65 @@ def _input_text(error: InputRejected) -> str:
 def _refused_text(error: Refused) -> str:
     d = error.details
     if error.reason == "paused":
-        return "The moderators have paused video generation on this server for now. Nothing was charged."
+        return (
+            "The moderators have paused video generation on this server for now. Ask a moderator when it comes "
+            "back. Nothing was charged."
+        )
     if error.reason == "blocked":
-        why = f" Reason: {d['why']}" if d.get("why") else ""
-        return f"A moderator has blocked you from making videos here.{why}"
+        why = f" Their reason: {str(d['why']).rstrip('.')}." if d.get("why") else ""
+        return (
+            f"A moderator has blocked you from making videos here.{why} Ask a moderator if you think this is a "
+            "mistake. Nothing was charged."
+        )
     if error.reason == "channel":
         places = ", ".join(f"<#{c}>" for c in d.get("allowed", []))
-        return f"/tween isn't used in this channel. Try {places}. Nothing was charged."
+        return f"Tween makes videos only in {places} on this server; run /tween there. Nothing was charged."
     if error.reason == "banned_word":
         words = ", ".join(f"`{w}`" for w in d.get("words", []))
         return f"Your prompt contains words this server doesn't allow ({words}). Nothing was charged."
     return "That isn't allowed here."
+
+
+# What the member asked for, by where they asked: /tween, the Remix form, or a button whose duration is fixed.
+ASKED = {"tween": "This video", "remix": "This remix", "reroll": "A re-roll", "swap": "A swap"}
+POT_NAMES = {"guild": "the server's budget", "member": "your allowance", "channel": "this channel's budget"}
+ASK_FOR_MORE = {
+    "guild": "ask a moderator to top it up",
+    "member": "ask a moderator for a grant",
+    "channel": "ask a moderator to raise it",
+}
+
+
+def _budget_text(error: BudgetExhausted, origin: str) -> str:
+    """One text per cause, each saying what would work; a button's duration is fixed, so it gets no duration
+    advice of its own."""
+    charged = " Nothing was charged."
+    if error.scope == "member" and error.total is not None and error.total <= 0:
+        who = f"Your role <@&{error.role_id}> has" if error.role_id else "You have"
+        return f"{who} no video time here; ask a moderator for an allowance.{charged}"
+    left = f"{error.remaining} s"
+    if error.price_per_second is not None:
+        left += f" ({format_usd(price_micros(error.remaining, error.price_per_second))})"
+    pot = POT_NAMES.get(error.scope, POT_NAMES["guild"])
+    if error.scope == "channel" and error.subject_id:
+        pot = f"the budget of <#{error.subject_id}>"
+    head = f"{ASKED.get(origin, ASKED['tween'])} needs {error.needed} s and {pot} has {left} left."
+    resets = f"{render.stamp(error.resets_at)} ({render.stamp(error.resets_at, 'f')})"
+    more = ASK_FOR_MORE.get(error.scope, ASK_FOR_MORE["guild"])
+    fits = error.remaining if error.fits is None else error.fits
+    shorter = {
+        "tween": f"Run /tween with duration {fits}",
+        "remix": f"Remix with a duration of {fits} s or less",
+        "reroll": f"Remix it with a duration of {fits} s instead",
+    }.get(origin)
+    if shorter and fits >= (error.min_duration or 1):
+        return f"{head} {shorter}, wait until it resets {resets}, or {more}.{charged}"
+    too_short = (
+        f" The shortest video is {error.min_duration} s."
+        if error.min_duration and 0 < fits < error.min_duration and shorter
+        else ""
+    )
+    return f"{head}{too_short} It resets {resets}; until then, {more}.{charged}"
 
 
 RESTARTING = "Tween is restarting. Try again in a minute; nothing was charged."
@@ -118,15 +167,16 @@ def slow_down(retry_after: float) -> str:
     return f"Slow down a little: you can use Tween again in {max(1, round(retry_after))} s."
 
 
-def user_text(error: BaseException) -> str:
-    """Words for a member, for every error we raise on purpose; a reference code for the rest."""
+def user_text(error: BaseException, origin: str = "tween") -> str:
+    """Words for a member, for every error we raise on purpose; a reference code for the rest. `origin` says where
+    the member asked: "tween", "remix" or the button pressed ("reroll", "swap"...)."""
     nothing_spent = " Nothing was charged."
     if isinstance(error, ImageRejected):
         return _image_text(error) + nothing_spent
     if isinstance(error, InputRejected):
         return _input_text(error) + nothing_spent
     if isinstance(error, BudgetExhausted):
-        return render.budget_exhausted(error)
+        return _budget_text(error, origin)
     if isinstance(error, Refused):
         return _refused_text(error)
     if isinstance(error, NotModerator):
@@ -171,10 +221,15 @@ def user_text(error: BaseException) -> str:
 
 
 async def report_error(interaction: discord.Interaction[TweenBot], error: BaseException) -> None:
-    """Answer the member privately; log what we did not expect, with a code they can quote."""
+    """The command tree's handler: a slash command's errors."""
+    await report(interaction, error, "tween")
+
+
+async def report(interaction: discord.Interaction[TweenBot], error: BaseException, origin: str) -> None:
+    """Answer the member privately; log what we did not expect, with a code they can quote. `origin` as user_text's."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
-    text = user_text(error)
+    text = user_text(error, origin)
     if not text:
         code = secrets.token_hex(3)
         command = interaction.command.qualified_name if interaction.command else "?"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 import discord
 
 from bot.errors import BudgetExhausted
-from bot.models import FailureReason, Job, JobState
+from bot.models import FailureReason, Job, JobState, PotScope, PotState
 from bot.pricing import format_usd, price_micros
 
 PREVIEW_NAME = "frames.jpg"
@@ -231,16 +232,38 @@ def jump_url(guild_id: int, channel_id: int, message_id: int | None) -> str | No
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}" if message_id else None
 
 
-def submitted_text(job: Job) -> str:
+def submitted_text(job: Job, paid_from: Sequence[PotState] = ()) -> str:
+    """The private answer to a submit. With the pots the job reserved from, the money is said once: who pays, from
+    which pots, and what each has left."""
     link = jump_url(job.guild_id, job.channel_id, job.card_message_id)
     where = f" Follow it here: {link}" if link else ""
+    if job.state in (JobState.FAILED, JobState.SUBMIT_UNKNOWN):
+        return f"{state_line(job)}{where}"
+    if paid_from:
+        paid = f" {job.duration} s ({format_usd(job.price_micros)}) from {_pots_left(paid_from)}."
+        if job.state is JobState.AWAITING_APPROVAL:
+            return f"Your tween is reserved and waits for a moderator's approval.{paid}{where}"
+        if job.state is JobState.WAITING:
+            return f"Your tween is reserved and waits for a free slot; it starts by itself.{paid}{where}"
+        return f"Your tween is on its way.{paid}{where}"
     if job.state is JobState.AWAITING_APPROVAL:
         return f"Your tween ({price_label(job)}) is reserved and waits for a moderator's approval.{where}"
     if job.state is JobState.WAITING:
         return f"Your tween ({price_label(job)}) is reserved and waits for a free slot; it starts by itself.{where}"
-    if job.state in (JobState.FAILED, JobState.SUBMIT_UNKNOWN):
-        return f"{state_line(job)}{where}"
     return f"Your tween is on its way ({price_label(job)}, reserved from the server's budget).{where}"
+
+
+# The member's own pot first: it is the one they can do something about.
+_PAY_ORDER = {PotScope.MEMBER: 0, PotScope.CHANNEL: 1, PotScope.GUILD: 2}
+
+
+def _pots_left(paid_from: Sequence[PotState]) -> str:
+    names = {PotScope.MEMBER: "your allowance", PotScope.GUILD: "the server's budget"}
+    parts = [
+        f"{names.get(p.scope, f'the budget of <#{p.subject_id}>')} ({max(0, p.remaining_seconds)} s left)"
+        for p in sorted(paid_from, key=lambda p: _PAY_ORDER[p.scope])
+    ]
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
 
 
 POTS = {"guild": "This server's video budget", "member": "Your allowance", "channel": "This channel's pot"}

@@ -38,6 +38,7 @@ _GET = "SELECT * FROM pots WHERE guild_id = ? AND scope = ? AND subject_id = ?"
 _LEDGER = """
 INSERT INTO ledger (guild_id, job_id, pot_id, actor_id, kind, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 """
+_OF_JOB = "SELECT pots.* FROM pots JOIN job_pots ON job_pots.pot_id = pots.id WHERE job_id = ? ORDER BY pots.id"
 _JOB_POTS = "SELECT pot_id, seconds FROM job_pots WHERE job_id = ?"
 
 
@@ -98,6 +99,12 @@ async def affords(conn: Transaction, pot_id: int, seconds: int) -> bool:
     """Whether `reserve` would hold `seconds` now; nothing is held."""
     async with conn.execute(_AFFORDS, {"p": pot_id, "s": seconds}) as cursor:
         return await cursor.fetchone() is not None
+
+
+async def of_job(conn: Transaction, job_id: int) -> list[PotState]:
+    """The pots a job holds or spent seconds in, as they stand now."""
+    async with conn.execute(_OF_JOB, (job_id,)) as cursor:
+        return [_state(row) for row in await cursor.fetchall()]
 
 
 async def charge(conn: Transaction, pot_id: int, seconds: int) -> bool:

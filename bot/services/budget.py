@@ -100,13 +100,33 @@ class BudgetService:
             drawn_on = await self.pots_for(tx, policy, requester)
             short = [pot for pot in drawn_on if not await pots.affords(tx, pot.id, seconds)]
         if short:
-            raise BudgetExhausted(
-                needed=seconds,
-                remaining=short[0].remaining_seconds,
-                resets_at=short[0].period_end,
-                scope=short[0].scope,
-                price_per_second=self.tier_of(policy).price_per_second,
-            )
+            raise self.exhausted(policy, requester, seconds, drawn_on, short)
+
+    def exhausted(
+        self, policy: GuildPolicy, requester: Requester, seconds: int, drawn_on: list[PotState], short: list[PotState]
+    ) -> BudgetExhausted:
+        """The refusal for the pot that explains it best, with what would work: a member's allowance a role set to
+        nothing comes first (no wait or shorter video helps), else the pot with the least left."""
+        never = [p for p in short if p.scope is PotScope.MEMBER and p.total_seconds <= 0]
+        pot = never[0] if never else min(short, key=lambda p: p.remaining_seconds)
+        tier = self.tier_of(policy)
+        return BudgetExhausted(
+            needed=seconds,
+            remaining=max(0, pot.remaining_seconds),
+            resets_at=pot.period_end,
+            scope=pot.scope,
+            price_per_second=tier.price_per_second,
+            fits=max(0, min(p.remaining_seconds for p in drawn_on)),
+            min_duration=tier.min_duration,
+            total=pot.total_seconds,
+            role_id=allowance_role(policy, requester.role_ids) if pot.scope is PotScope.MEMBER else None,
+            subject_id=pot.subject_id if pot.scope is PotScope.CHANNEL else None,
+        )
+
+    async def paid_from(self, job_id: int) -> list[PotState]:
+        """The pots a job draws on, with what each has left now: for the answer to its submit."""
+        async with self._db.transaction() as tx:
+            return await pots.of_job(tx, job_id)
 
     async def warning_due(self, guild_id: int) -> PotState | None:
         """The guild pot, the first time in a period it passes the warning threshold; else None."""
@@ -135,3 +155,9 @@ class BudgetService:
         now = self._clock()
         bounds = period_bounds(now, policy.period, policy.reset_hour)
         return await pots.current(conn, policy.guild_id, scope, subject_id, limit=limit, now=now, bounds=bounds)
+
+
+def allowance_role(policy: GuildPolicy, role_ids: frozenset[int]) -> int | None:
+    """The role whose override sets this member's allowance (the best one, as `member_allowance` picks), if any."""
+    overrides = [r for r in sorted(role_ids) if r in policy.role_allowances]
+    return max(overrides, key=lambda r: policy.role_allowances[r]) if overrides else None

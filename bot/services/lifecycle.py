@@ -15,7 +15,6 @@ from typing import Any
 from bot.db import pots
 from bot.db.connection import Database, Transaction
 from bot.db.jobs import Caps, JobRepo
-from bot.errors import BudgetExhausted
 from bot.models import FailureReason, GuildPolicy, Job, JobState, Money, PotState, Requester, Transition
 from bot.services.budget import BudgetService
 
@@ -71,7 +70,7 @@ class Lifecycle:
 
     async def open(self, draft: Draft, policy: GuildPolicy) -> Job:
         """Write the RESERVED row and hold its seconds in every pot that applies, in one transaction, or raise
-        BudgetExhausted naming the first short pot (and nothing is written)."""
+        BudgetExhausted naming the pot that explains the refusal best (and nothing is written)."""
         async with self._db.transaction() as tx:
             held = await self._reserve(tx, policy, draft.requester, draft.duration)
             job = await self._rows.insert(tx, job=draft.row(), now=self.clock())
@@ -145,15 +144,12 @@ class Lifecycle:
 
     async def _reserve(self, tx: Transaction, policy: GuildPolicy, who: Requester, seconds: int) -> list[PotState]:
         held = []
-        for pot in await self._budget.pots_for(tx, policy, who):
+        drawn_on = await self._budget.pots_for(tx, policy, who)
+        for pot in drawn_on:
             if not await pots.reserve(tx, pot.id, seconds):
-                raise BudgetExhausted(
-                    needed=seconds,
-                    remaining=pot.remaining_seconds,
-                    resets_at=pot.period_end,
-                    scope=pot.scope,
-                    price_per_second=self._budget.tier_of(policy).price_per_second,
-                )
+                # The states were read in this transaction before any hold, so they say what each pot has.
+                short = [p for p in drawn_on if p.remaining_seconds < seconds] or [pot]
+                raise self._budget.exhausted(policy, who, seconds, drawn_on, short)
             held.append(pot)
         return held
 

@@ -157,7 +157,7 @@ async def test_fifty_members_at_once_against_a_budget_for_ten(world: World):
             timeout=60,
         )
         accepted = [t for t in texts if "reserved" in t or "on its way" in t]
-        refused = [t for t in texts if "left and your video needs 5 s" in t]
+        refused = [t for t in texts if "This video needs 5 s and" in t]
         assert (len(accepted), len(refused)) == (10, 40)
         await world.discord.wait_for(lambda: len(world.fal.submits) == 10, timeout=60)
         pot = await tween.services.budget.guild_pot(guild.id)

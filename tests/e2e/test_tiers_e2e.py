@@ -50,7 +50,7 @@ async def test_an_empty_budget_is_priced_at_the_servers_tier(world: World, tween
     await admin(world, "budget", "set", seconds=4)
     refused = await run_tween(world, duration=5)
     text = await world.discord.wait_for(lambda: ephemeral_text(refused))
-    assert "4 s ($0.336) left and your video needs 5 s" in text  # $0.448 at the pro price before the fix
+    assert "needs 5 s and the server's budget has 4 s ($0.336) left" in text  # $0.448 at the pro price before the fix
     assert world.fal.requests == []
 
 
