@@ -117,7 +117,8 @@ class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", 
         job = await sessions.follow_up(
             requester_from(interaction), self.job_id, self.action, upload_limit=upload_limit(interaction)
         )
-        await answer(interaction, render.submitted_text(job))
+        paid = await interaction.client.services.budget.paid_from(job.id)
+        await answer(interaction, render.submitted_text(job, paid))
 
     async def remix(self, interaction: discord.Interaction[TweenBot]) -> None:
         services = interaction.client.services
@@ -205,7 +206,8 @@ class RemixModal(discord.ui.Modal):
                 duration=int(text),
                 upload_limit=upload_limit(interaction),
             )
-            await answer(interaction, render.submitted_text(job))
+            paid = await interaction.client.services.budget.paid_from(job.id)
+        await answer(interaction, render.submitted_text(job, paid))
 
     async def on_error(self, interaction: discord.Interaction[TweenBot], error: Exception) -> None:
         await report(interaction, error, "remix")

@@ -8,9 +8,8 @@ from datetime import datetime
 
 import discord
 
-from bot.errors import BudgetExhausted
 from bot.models import FailureReason, Job, JobState, PotScope, PotState
-from bot.pricing import format_usd, price_micros
+from bot.pricing import format_usd
 
 PREVIEW_NAME = "frames.jpg"
 MARKER = "Tween job {id}"
@@ -264,22 +263,6 @@ def _pots_left(paid_from: Sequence[PotState]) -> str:
         for p in sorted(paid_from, key=lambda p: _PAY_ORDER[p.scope])
     ]
     return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
-
-
-POTS = {"guild": "This server's video budget", "member": "Your allowance", "channel": "This channel's pot"}
-
-
-def budget_exhausted(error: BudgetExhausted) -> str:
-    """Priced at the guild's own tier, which the budget service put on the error."""
-    left = f"{error.remaining} s"
-    if error.price_per_second is not None:
-        left += f" ({format_usd(price_micros(error.remaining, error.price_per_second))})"
-    pot = POTS.get(error.scope, POTS["guild"])
-    return (
-        f"{pot} has {left} left and your video needs {error.needed} s. "
-        f"It resets {stamp(error.resets_at)} ({stamp(error.resets_at, 'f')}). Try a shorter duration, "
-        "or ask a moderator. Nothing was charged."
-    )
 
 
 def thread_name(job: Job) -> str:

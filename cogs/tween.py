@@ -100,7 +100,7 @@ class TweenCog(commands.Cog):
                 end=self._frame(end, "end") if end else None,
                 upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
             )
-            await answer(interaction, render.submitted_text(job))
+            await answer(interaction, render.submitted_text(job, await self.services.budget.paid_from(job.id)))
 
     def _frame(self, attachment: discord.Attachment, frame: str) -> RawFrame:
         """An attachment, downloaded only when the job service reads it; an oversized one is refused at once."""

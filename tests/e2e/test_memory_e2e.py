@@ -33,8 +33,8 @@ class Case:
 
 CASES = {
     "8000 px PNG (refused unread)": Case("PNG", 8000, "8000×8000 px (64.0 megapixels)"),
-    "8000 px JPEG (decoded at half size)": Case("JPEG", 8000, "reserved"),
-    "4096 px PNG (decoded whole)": Case("PNG", 4096, "reserved"),
+    "8000 px JPEG (decoded at half size)": Case("JPEG", 8000, "from your allowance"),
+    "4096 px PNG (decoded whole)": Case("PNG", 4096, "from your allowance"),
 }
 
 
