@@ -23,10 +23,10 @@ WHERE id = ? AND period_end <= ?
 # spending stays, so a settings change is never a way to a fresh budget.
 _REANCHOR = "UPDATE pots SET period_start = ?, period_end = ? WHERE id = ? AND period_start != ?"
 _LIMIT = "UPDATE pots SET limit_seconds = ? WHERE id = ?"
-# Room for :s more seconds: what a reservation requires, and what a job is asked before its frames are read.
-_ROOM = "limit_seconds + extra_seconds - reserved_seconds - spent_seconds >= :s"
-_RESERVE = f"UPDATE pots SET reserved_seconds = reserved_seconds + :s WHERE id = :p AND {_ROOM}"
-_AFFORDS = f"SELECT 1 FROM pots WHERE id = :p AND {_ROOM}"
+_RESERVE = """
+UPDATE pots SET reserved_seconds = reserved_seconds + :s
+WHERE id = :p AND limit_seconds + extra_seconds - reserved_seconds - spent_seconds >= :s
+"""
 _CHARGE = """
 UPDATE pots SET reserved_seconds = reserved_seconds - :s, spent_seconds = spent_seconds + :s
 WHERE id = :p AND reserved_seconds >= :s
@@ -93,12 +93,6 @@ async def reserve(conn: Transaction, pot_id: int, seconds: int) -> bool:
     """Hold `seconds` if the pot has them; False (and nothing changed) if not."""
     cursor = await conn.execute(_RESERVE, {"p": pot_id, "s": seconds})
     return cursor.rowcount == 1
-
-
-async def affords(conn: Transaction, pot_id: int, seconds: int) -> bool:
-    """Whether `reserve` would hold `seconds` now; nothing is held."""
-    async with conn.execute(_AFFORDS, {"p": pot_id, "s": seconds}) as cursor:
-        return await cursor.fetchone() is not None
 
 
 async def of_job(conn: Transaction, job_id: int) -> list[PotState]:

@@ -83,7 +83,11 @@ class VideoFitter:
                 )  # fmt: skip
                 return Fitted(dst, info.size, made.size, made.height, reencoded=True)
             if made.size <= limit:
-                raise MediaUnusable("wrong_duration", seconds=round(made.duration, 2), expected=info.duration)
+                # Our re-encode lost time, not fal's video: members are told it could not be made to fit, not that
+                # fal sent the wrong length.
+                log.error("re-encode of %s lasts %.2f s, not %.2f s", src.name, made.duration, info.duration)
+                dst.unlink(missing_ok=True)
+                raise MediaUnusable("does_not_fit", size=info.size, limit=limit)
             log.warning(
                 "re-encode of %s overshot: %d bytes for a %d-byte limit (attempt %d)",
                 src.name, made.size, limit, attempt,

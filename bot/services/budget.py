@@ -98,7 +98,7 @@ class BudgetService:
         async with self._db.transaction() as tx:
             # The pots come up to the current period as /quota brings them; no money moves.
             drawn_on = await self.pots_for(tx, policy, requester)
-            short = [pot for pot in drawn_on if not await pots.affords(tx, pot.id, seconds)]
+            short = [pot for pot in drawn_on if pot.remaining_seconds < seconds]
         if short:
             raise self.exhausted(policy, requester, seconds, drawn_on, short)
 
