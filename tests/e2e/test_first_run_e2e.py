@@ -25,7 +25,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
-PERMISSIONS = 309237763072  # the seven permissions of docs/OPERATIONS.md, as the README's invite link asks
+PERMISSIONS = 326417632256  # the eight permissions of docs/OPERATIONS.md, as the README's invite link asks
 
 
 def closed_port() -> int:

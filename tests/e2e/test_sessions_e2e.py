@@ -34,7 +34,21 @@ async def test_result_buttons_and_a_reroll_by_another_member_who_pays(world: Wor
     second = await world.discord.wait_for(
         lambda: len(videos(world, thread.id)) == 2 and videos(world, thread.id)[1], timeout=15
     )
-    assert "v2" in second.embeds[0]["title"] and second.content == f"<@{bob.id}>"
+    assert "v2" in second.embeds[0]["title"] and "is ready" in second.embeds[0]["title"]
+    # One message per version: v2's card became its result, and nobody is pinged for their own re-roll.
+    assert [m.id for m in world.discord.messages(thread.id)] == [video.id, second.id]
+    assert second.content == "" and second.allowed_mentions == {"parse": []}
+    assert [a.filename for a in second.attachments] == ["tween-2.mp4"]  # the frames preview gave way to the video
+    assert buttons(second) == ["tween:reroll:2", "tween:remix:2", "tween:swap:2", "tween:details:2", "tween:vote:2"]
+    card = next(m for m in world.discord.messages(world.discord.guild.channel.id) if m.id == thread.id)
+    await world.discord.wait_for(lambda: "Done in" in str(card.embeds))  # the channel card links to its result
+    assert card.components[0]["components"][0] == {
+        "type": 2,
+        "style": 5,
+        "disabled": False,
+        "label": "▶ Watch v1",
+        "url": f"https://discord.com/channels/{world.discord.guild.id}/{thread.id}/{video.id}",
+    }
     assert world.fal.submits[1].body == world.fal.submits[0].body
     assert len(world.discord.threads()) == 1  # the re-roll stayed in the thread
     bobs = await tween.services.budget.overview(_requester(world, bob.id, thread.id))

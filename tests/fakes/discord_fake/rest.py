@@ -40,6 +40,7 @@ class Rest:
             web.post(f"{api}/webhooks/{{app}}/{{token}}", self.followup),
             web.route("*", f"{api}/webhooks/{{app}}/{{token}}/messages/{{mid}}", self.webhook_message),
             web.get(f"{api}/channels/{{cid}}", self.get_channel),
+            web.delete(f"{api}/channels/{{cid}}", self.remove_channel),
             web.get(f"{api}/channels/{{cid}}/messages", self.history),
             web.post(f"{api}/channels/{{cid}}/messages", self.create_message),
             web.route("*", f"{api}/channels/{{cid}}/messages/{{mid}}", self.one_message),
@@ -192,6 +193,20 @@ class Rest:
         if channel is None:
             return error(404, 10003, "Unknown Channel")
         return answer(payloads.channel(channel))
+
+    async def remove_channel(self, request: web.Request) -> web.Response:
+        """Deleting a thread takes Manage Threads (a channel, Manage Channels, which a bot never gets here); its
+        messages go with it, and the gateway says THREAD_DELETE."""
+        channel = self.fake.channels.get(int(request.match_info["cid"]))
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        if channel.type != 11 or "manage_threads" in self.fake.guilds[channel.guild_id].forbidden:
+            return error(403, 50013, "Missing Permissions")
+        self.fake.delete_channel(channel.id)
+        gone = {"id": str(channel.id), "guild_id": str(channel.guild_id), "parent_id": str(channel.parent_id)}
+        gone["type"] = 11
+        await self.fake.gateway.broadcast("THREAD_DELETE", gone)
+        return answer(payloads.thread(channel))
 
     async def history(self, request: web.Request) -> web.Response:
         cid = int(request.match_info["cid"])
