@@ -113,18 +113,25 @@ def about(seconds: float) -> str:
     return f"about {minutes} min"
 
 
+# Ends that leave no doubt fal never made anything. A run that failed at fal may have started unseen between two
+# looks (started_at is only what Tween saw), so that one keeps its card and its notice.
+_NEVER_STARTED = (FailureReason.DENIED, FailureReason.CANCELLED, FailureReason.STUCK)
+
+
 def ended_before_fal(job: Job) -> bool:
-    """Refused, denied, cancelled or failed before fal began making it: nothing was made, everything refunded."""
-    return (
-        job.state in (JobState.FAILED, JobState.CANCELLED)
-        and job.started_at is None
-        and (job.failure is not FailureReason.LOST)
-    )
+    """Refused, denied, cancelled or timed out before fal began making it: nothing was made, all refunded."""
+    if job.started_at is not None:
+        return False
+    if job.state is JobState.CANCELLED:
+        return True
+    return job.state is JobState.FAILED and (job.request_id is None or job.failure in _NEVER_STARTED)
 
 
 def ended_line(job: Job) -> str:
     """What a card shrinks to when its job ended before fal started: one line, no frames, no buttons."""
-    what = f"Tween #{job.id}{version_label(job)} by <@{job.user_id}>"
+    # A first version that never started is just the job: "v1" would promise a video.
+    version = version_label(job) if job.version and job.version > 1 else ""
+    what = f"Tween #{job.id}{version} by <@{job.user_id}>"
     refund = f"{job.duration} s refunded"
     if job.state is JobState.CANCELLED:
         by = f" by <@{job.cancel_requested_by}>" if job.cancel_requested_by else ""

@@ -107,6 +107,11 @@ def test_a_job_that_ended_before_fal_started_is_one_line(changes, line):
 
 def test_a_job_fal_started_keeps_its_card():
     assert not render.ended_before_fal(replace(JOB, state=JobState.FAILED))
+    # A run that failed at fal may have started between two looks: it keeps its card and its notice.
+    assert not render.ended_before_fal(replace(JOB, state=JobState.FAILED, started_at=None, request_id="r-1"))
+    assert render.ended_before_fal(replace(JOB, state=JobState.FAILED, started_at=None, request_id=None))
+    assert "· v1" not in render.ended_line(replace(JOB, state=JobState.CANCELLED, version=1))
+    assert "Tween #7 · v3 by" in render.ended_line(replace(JOB, state=JobState.CANCELLED, version=3))
     assert not render.ended_before_fal(replace(JOB, state=JobState.DELIVERED, started_at=None))
 
 
