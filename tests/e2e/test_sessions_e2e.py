@@ -121,6 +121,8 @@ async def test_votes_history_and_details(world: World, tween: TweenBot):
     )
     text = embed["description"]
     assert "**v1**" in text and "**v2**" in text and "re-roll" in text and "⭐" in text and "1 👍" in text
+    where = f"https://discord.com/channels/{guild.id}/{thread.id}"
+    assert f"{where}/{video.id}" in text and f"{where}/{second.id}" in text  # both versions live in the thread
     assert "⭐ Favourite" in [f["name"] for f in embed["fields"]]
 
     details = await world.discord.click(second.id, "tween:details:2", user=guild.member)
