@@ -175,3 +175,29 @@ async def test_buttons_obey_the_same_moderation_as_tween(world: World, tween: Tw
     remix = await world.discord.click(video.id, "tween:swap:1", user=guild.member)
     assert "paused" in await world.discord.wait_for(lambda: ephemeral_text(remix))
     assert len(world.fal.submits) == 1
+
+
+async def test_a_restart_after_a_card_became_its_result_finds_it_and_posts_nothing_twice(world: World):
+    import sqlite3
+
+    async with run_bot(world) as bot:
+        thread, video = await first_video(world)
+        await world.discord.click(video.id, "tween:reroll:1", user=world.discord.guild.member)
+        second = await world.discord.wait_for(
+            lambda: len(videos(world, thread.id)) == 2 and videos(world, thread.id)[1], timeout=15
+        )
+        db_path = bot.services.settings.storage.db_path
+    # As if the process died right after the edit, before the job was marked delivered.
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE jobs SET state = 'delivering', result_message_id = NULL WHERE id = 2")
+    edits = second.edits
+    async with run_bot(world) as bot:
+        await world.discord.wait_ready(sessions=2)
+
+        def state() -> tuple[str, int | None]:
+            with sqlite3.connect(db_path) as conn:
+                return conn.execute("SELECT state, result_message_id FROM jobs WHERE id = 2").fetchone()
+
+        assert await world.discord.wait_for(lambda: state()[0] == "delivered" and state()) == ("delivered", second.id)
+    assert [m.id for m in world.discord.messages(thread.id)] == [video.id, second.id] and second.edits == edits
+    assert len(world.fal.submits) == 2
