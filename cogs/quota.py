@@ -143,7 +143,9 @@ def usage_text(report: UsageReport, named: NamedUsage) -> str:
         escape = discord.utils.escape_markdown
         shares = [f"{escape(c.label)} {c.seconds} s · {format_usd(c.micros)}" for c in named.channels[:10]]
         lines.append("**Per channel** (threads count under their channel): " + ", ".join(shares))
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    # Discord takes 2000 characters; only very long channel and member names get near it, and the CSV has them all.
+    return text if len(text) <= 2000 else text[:1999] + "…"
 
 
 async def setup(bot: TweenBot) -> None:

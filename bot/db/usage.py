@@ -14,19 +14,21 @@ from bot.periods import from_db, to_db
 # written once per pot; only the guild pot's line counts, or the pot-less line of a job from before pots existed.
 # A job started in a session thread is filed under the channel the session began in.
 _PERIOD_JOBS = """
+WITH charged AS (
+    SELECT l.job_id, MIN(l.created_at) AS charged_at, SUM(l.seconds) AS seconds
+    FROM ledger l LEFT JOIN pots p ON p.id = l.pot_id
+    WHERE l.guild_id = :guild AND l.created_at >= :start AND l.created_at < :end AND l.kind = 'charge'
+      AND (l.pot_id IS NULL OR p.scope = 'guild')
+    GROUP BY l.job_id
+)
 SELECT j.id, j.created_at, c.charged_at, j.user_id, j.channel_id, s.channel_id AS session_channel_id,
        j.thread_id, j.card_message_id, j.duration, c.seconds AS charged_seconds, j.price_micros, j.model, j.state,
        j.failure, j.prompt
 FROM jobs j
-LEFT JOIN (
-    SELECT l.job_id, MIN(l.created_at) AS charged_at, SUM(l.seconds) AS seconds
-    FROM ledger l LEFT JOIN pots p ON p.id = l.pot_id
-    WHERE l.guild_id = :guild AND l.kind = 'charge' AND l.created_at >= :start AND l.created_at < :end
-      AND (l.pot_id IS NULL OR p.scope = 'guild')
-    GROUP BY l.job_id
-) c ON c.job_id = j.id
+LEFT JOIN charged c ON c.job_id = j.id
 LEFT JOIN sessions s ON s.thread_id = j.channel_id
-WHERE j.guild_id = :guild AND (c.job_id IS NOT NULL OR (j.created_at >= :start AND j.created_at < :end))
+WHERE j.id IN (SELECT job_id FROM charged)
+   OR (j.guild_id = :guild AND j.created_at >= :start AND j.created_at < :end)
 ORDER BY j.id
 """
 
