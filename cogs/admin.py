@@ -16,7 +16,7 @@ from bot.models import GuildPolicy, PotScope
 from bot.pricing import format_usd, price_micros
 from bot.tiers import Tier
 from cogs.common import answer, requester_from
-from cogs.render_admin import seconds_and_dollars
+from cogs.render_admin import period_change_text, seconds_and_dollars
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -100,8 +100,16 @@ class AdminCog(commands.Cog):
             values["period"] = period
         if reset_hour is not None:
             values["reset_hour"] = reset_hour
-        policy = await self.moderation.configure(requester_from(interaction), "budget", **values)
-        await self._done(interaction, policy, "Budget updated.")
+        who = requester_from(interaction)
+        budget = self.bot.services.budget
+        # The pot read before and after the change: the answer says what the change did to this period's count.
+        before = await budget.guild_pot(who.guild_id) if who.is_moderator else None
+        policy = await self.moderation.configure(who, "budget", **values)
+        assert before is not None  # configure refuses members without Manage Server
+        after = await budget.guild_pot(who.guild_id)
+        tier = await budget.price_for(who.guild_id)
+        change = period_change_text(policy.period, policy.reset_hour, before, after, tier.price_per_second)
+        await self._done(interaction, policy, f"Budget updated.\n{change}")
 
     @budget.command(name="topup", description="Add one-off seconds to the server's budget for this period")
     async def budget_topup(

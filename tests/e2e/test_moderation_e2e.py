@@ -143,8 +143,8 @@ async def test_usage_sends_a_chart_and_a_csv(world: World, tween: TweenBot):
     message = await world.discord.wait_for(lambda: usage.original and usage.original.attachments and usage.original)
     files = {a.filename: a for a in message.attachments}
     assert files["usage.png"].data.startswith(b"\x89PNG")
-    csv_text = files["tween-usage.csv"].data.decode()
-    assert csv_text.splitlines()[0].startswith("job,created_at") and ",delivered," in csv_text
+    csv_text = files["tween-usage.csv"].data.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("job,asked_at_utc") and ",delivered," in csv_text
     assert "5 s" in message.content
 
 

@@ -39,6 +39,7 @@ class Rest:
             web.post(f"{api}/interactions/{{iid}}/{{token}}/callback", self.callback),
             web.post(f"{api}/webhooks/{{app}}/{{token}}", self.followup),
             web.route("*", f"{api}/webhooks/{{app}}/{{token}}/messages/{{mid}}", self.webhook_message),
+            web.get(f"{api}/guilds/{{gid}}/members/{{uid}}", self.guild_member),
             web.get(f"{api}/channels/{{cid}}", self.get_channel),
             web.delete(f"{api}/channels/{{cid}}", self.remove_channel),
             web.get(f"{api}/channels/{{cid}}/messages", self.history),
@@ -185,6 +186,17 @@ class Rest:
             self._apply_edit(message, request[BODY].json or {}, request[BODY])
             message.flags &= ~LOADING
         return answer(self.fake.message_json(message))
+
+    # -- members ------------------------------------------------------------------------------------------
+
+    async def guild_member(self, request: web.Request) -> web.Response:
+        guild = self.fake.guilds.get(int(request.match_info["gid"]))
+        if guild is None:
+            return error(404, 10004, "Unknown Guild")
+        found = next((u for u in guild.members if u.id == int(request.match_info["uid"])), None)
+        if found is None:
+            return error(404, 10007, "Unknown Member")
+        return answer(payloads.member(found))
 
     # -- channels and messages ----------------------------------------------------------------------------
 
