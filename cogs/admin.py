@@ -100,16 +100,12 @@ class AdminCog(commands.Cog):
             values["period"] = period
         if reset_hour is not None:
             values["reset_hour"] = reset_hour
-        who = requester_from(interaction)
-        budget = self.bot.services.budget
-        # The pot read before and after the change: the answer says what the change did to this period's count.
-        before = await budget.guild_pot(who.guild_id) if who.is_moderator else None
-        policy = await self.moderation.configure(who, "budget", **values)
-        assert before is not None  # configure refuses members without Manage Server
-        after = await budget.guild_pot(who.guild_id)
-        tier = await budget.price_for(who.guild_id)
-        change = period_change_text(policy.period, policy.reset_hour, before, after, tier.price_per_second)
-        await self._done(interaction, policy, f"Budget updated.\n{change}")
+        change = await self.moderation.configure_budget(requester_from(interaction), **values)
+        policy = change.policy
+        words = period_change_text(
+            policy.period, policy.reset_hour, change.before, change.after, change.price_per_second
+        )
+        await self._done(interaction, policy, f"Budget updated.\n{words}")
 
     @budget.command(name="topup", description="Add one-off seconds to the server's budget for this period")
     async def budget_topup(
