@@ -9,4 +9,5 @@ EXTENSIONS = (
     "cogs.queue",
     "cogs.admin",
     "cogs.sessions",
+    "cogs.help",
 )
