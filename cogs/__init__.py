@@ -2,6 +2,7 @@
 
 EXTENSIONS = (
     "cogs.errors",
+    "cogs.i18n",
     "cogs.jobs",
     "cogs.buttons",
     "cogs.tween",

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
+from bot import i18n
 from bot.errors import ImageRejected, InputRejected
 from bot.pricing import format_seconds_price
 from bot.services import RawFrame
@@ -46,7 +47,8 @@ def image_terms(settings: Settings) -> dict[str, str]:
 
 def described(message: str, **values: str) -> locale_str:
     """An English text with {placeholders} filled in; the values go along so a translation can fill in its own."""
-    return locale_str(message.format(**values), **values)
+    used = {k: v for k, v in values.items() if k in i18n.placeholders(message)}
+    return locale_str(message.format(**used), **used)
 
 
 class TweenCog(commands.Cog):
