@@ -5,7 +5,8 @@ Keys name a text by its place, not by its words, so that rewording the English n
   <command path>.name / .description                  tween.description, tween-admin.budget.set.name
   <command path>.option.<option>.name / .description  tween.option.start.description
   choice.<value>                                       choice.week
-Texts may hold {placeholders}; the code passes the same names with the English text."""
+Texts may hold {placeholders}; the code passes the same names with the English text. Keys under `message.` are
+kept for what Tween says in its answers and posts, which are not translated yet."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ FOLDER = Path(__file__).resolve().parent
 # Discord's rule for a localized command, group or option name (it must also be lowercase where a case exists).
 NAME = re.compile(r"^[-_'\w\u0900-\u097F\u0E00-\u0E7F]{1,32}$")
 MAX_DESCRIPTION = 100
+MESSAGES = "message."
 
 
 def locales() -> tuple[str, ...]:
