@@ -98,12 +98,12 @@ def whom_to_ask(policy: GuildPolicy) -> str:
         "`/queue show` what is running."
     ]
     waits = {
-        Approval.OVER: f"videos longer than {policy.approval_seconds} s",
-        Approval.WITHOUT_ROLE: f"videos by members without <@&{policy.approval_role_id}>",
-        Approval.ALWAYS: "every video",
+        Approval.OVER: f"Here videos longer than {policy.approval_seconds} s wait",
+        Approval.WITHOUT_ROLE: f"Here videos by members without <@&{policy.approval_role_id}> wait",
+        Approval.ALWAYS: "Here every video waits",
     }.get(policy.approval)
     if waits:
-        lines.append(f"Here {waits} wait for a moderator's approval before they start.")
+        lines.append(f"{waits} for a moderator's approval before starting.")
     if policy.log_channel_id:
         lines.append(f"Moderators follow requests and approvals in <#{policy.log_channel_id}>.")
     return "\n".join(lines)

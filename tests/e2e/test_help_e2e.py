@@ -42,5 +42,5 @@ async def test_help_counts_what_was_spent_and_names_the_approval_rule(world: Wor
     fields = await help_fields(world)
     assert "You can make up to **25 s**" in fields["Your allowance now"]
     asked = fields["Questions?"]
-    assert "videos longer than 8 s wait for a moderator's approval" in asked
+    assert "videos longer than 8 s wait for a moderator's approval before starting" in asked
     assert f"<#{guild.log_channel.id}>" in asked
