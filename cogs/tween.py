@@ -35,7 +35,7 @@ def duration_choices(tier: Tier, typed: str = "") -> list[app_commands.Choice[in
     return (matching or choices)[:25]
 
 
-def image_terms(settings: Settings) -> dict[str, str]:
+def option_terms(settings: Settings) -> dict[str, str]:
     """The frame rules and the default length as members read them, from the settings that apply them."""
     limits = settings.limits
     return {
@@ -56,21 +56,21 @@ class TweenCog(commands.Cog):
         self.bot = bot
         self.services = bot.services
         self.settings = bot.services.settings
-        self.commands = (self._build_tween(), self._build_again())
+        self.slash_commands = (self._build_tween(), self._build_again())
 
     async def cog_load(self) -> None:
-        for command in self.commands:
+        for command in self.slash_commands:
             self.bot.tree.add_command(command)
 
     async def cog_unload(self) -> None:
-        for command in self.commands:
+        for command in self.slash_commands:
             self.bot.tree.remove_command(command.name)
 
     def _build_tween(self) -> "app_commands.Command[Any, ..., None]":
         """/tween as a channel needs it: Discord shows the start frame and the prompt as required, first."""
         max_prompt = self.settings.limits.max_prompt_chars
         shortest, longest = self._duration_range()
-        terms = image_terms(self.settings)
+        terms = option_terms(self.settings)
         cog = self
 
         @app_commands.command(name="tween", description="Make a video that moves from a start frame to an end frame")
