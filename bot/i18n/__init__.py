@@ -43,6 +43,13 @@ def lookup(locale: str, key: str) -> str | None:
     return catalog(locale).get(key)
 
 
+def text(locale: str | None, key: str, english: str, **values: object) -> str:
+    """A text in the reader's language (a Discord locale such as "de") when there is a translation, else the English
+    the code passes; either with its placeholders filled in."""
+    template = lookup(locale, key) if locale else None
+    return fill(english if template is None else template, values)
+
+
 def fill(template: str, values: Mapping[str, object]) -> str:
     """A template with its placeholders filled in; one without placeholders comes back as it is."""
     return template.format_map(values) if placeholders(template) else template

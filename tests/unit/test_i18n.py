@@ -123,3 +123,11 @@ async def test_the_bot_installs_the_translator(bot):
     # load_extension imports the module anew, so the class is compared by where it lives.
     installed = type(bot.tree.translator)
     assert (installed.__module__, installed.__qualname__) == ("cogs.i18n", "CatalogTranslator")
+
+
+def test_text_falls_back_to_the_english_the_code_passes():
+    english = "Length in seconds ({default} s if you pick none); the list shows the prices"
+    key = "tween.option.duration.description"
+    assert i18n.text("de", key, english, default=7).startswith("Länge in Sekunden (ohne Auswahl 7 s)")
+    assert i18n.text("en-US", key, english, default=7).startswith("Length in seconds (7 s if")
+    assert i18n.text(None, "message.nothing.yet", "Hi {name}", name="Ana") == "Hi Ana"
