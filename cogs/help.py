@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import discord
@@ -59,11 +60,13 @@ def _how(policy: GuildPolicy, settings: Settings) -> str:
 def frame_rules(settings: Settings) -> str:
     """The frame rules, read from the settings that enforce them."""
     limits = settings.limits
-    side = limits.min_image_side
+    side, pixels = limits.min_image_side, settings.frames.max_pixels
+    most = math.isqrt(pixels)
+    largest = f"{most}×{most} px" if most * most == pixels else f"about {most}×{most} px"
     return (
-        f"PNG, JPEG or WebP · up to {limits.max_image_bytes / 1e6:g} MB · at least {side}×{side} px · "
-        f"up to {settings.frames.max_pixels / 1e6:g} megapixels · width ÷ height from "
-        f"{limits.min_aspect_ratio:.2f} (tall) to {limits.max_aspect_ratio:.2f} (wide)"
+        f"PNG, JPEG or WebP · up to {limits.max_image_bytes / 1e6:g} MB · at least {side} px a side, at most {largest} "
+        f"({pixels / 1e6:.1f} megapixels) · width ÷ height from {limits.min_aspect_ratio:.2f} (tall) to "
+        f"{limits.max_aspect_ratio:.2f} (wide)"
     )
 
 

@@ -25,7 +25,7 @@ async def test_help_explains_tween_and_the_members_allowance(world: World, tween
     fields = await help_fields(world)
     assert "**start** frame (required)" in fields["Make a video"] and "/tween-again" in fields["Make a video"]
     assert "**@Image1** is your start frame" in fields["@Image1 and @Image2"]
-    assert "10 MB" in fields["Frames"] and "300×300 px" in fields["Frames"] and "0.40" in fields["Frames"]
+    assert "10 MB" in fields["Frames"] and "at least 300 px a side" in fields["Frames"] and "0.40" in fields["Frames"]
     assert "You can make up to **30 s**" in fields["Your allowance now"]  # the member's 30 s of the server's 60
     price = next(v for k, v in fields.items() if k.startswith("Lengths and price"))
     assert "3–10 s" in price and "$0.112 per second" in price

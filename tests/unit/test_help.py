@@ -70,7 +70,8 @@ def test_approvals_are_named_only_when_they_apply(changes, said):
 def test_the_frame_rules_come_from_the_settings():
     settings = make_settings(limits={"max_image_bytes": 8_000_000, "min_image_side": 512})
     rules = frame_rules(settings)
-    assert "8 MB" in rules and "512×512 px" in rules and "0.40" in rules and "2.50" in rules
+    assert "8 MB" in rules and "at least 512 px a side" in rules and "4096×4096 px" in rules
+    assert "0.40" in rules and "2.50" in rules
 
 
 def test_the_embed_fits_discords_limits_and_lists_allowed_channels():
