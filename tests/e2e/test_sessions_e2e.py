@@ -7,7 +7,8 @@ import pytest
 from bot.app import TweenBot
 from tests.e2e.conftest import World, run_bot
 from tests.e2e.test_moderation_e2e import buttons
-from tests.e2e.test_tween_e2e import PROMPT, ephemeral_text, run_tween
+from tests.e2e.test_tween_e2e import PROMPT, ephemeral_text, frames, run_tween
+from tests.support.images import image_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -56,16 +57,45 @@ async def test_result_buttons_and_a_reroll_by_another_member_who_pays(world: Wor
     assert (bobs.member.spent_seconds, alices.member.spent_seconds) == (5, 5)
 
 
-async def test_tween_inside_the_thread_reuses_frames_and_prompt(world: World, tween: TweenBot):
+async def test_tween_again_inside_the_thread_reuses_frames_and_prompt(world: World, tween: TweenBot):
     thread, _ = await first_video(world)
     again = await world.discord.slash(
-        "tween", user=world.discord.guild.admin, channel_id=thread.id, options={"duration": 4}
+        "tween-again", user=world.discord.guild.admin, channel_id=thread.id, options={"duration": 4}
     )
     assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(again))
     await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 2, timeout=15)
     first, second = world.fal.submits
     assert second.body == first.body | {"duration": "4"}
     assert second.body["prompt"] == PROMPT
+    assert "v2" in videos(world, thread.id)[1].embeds[0]["title"]
+
+
+async def test_tween_again_outside_a_thread_points_to_tween_and_spends_nothing(world: World, tween: TweenBot):
+    member = world.discord.guild.member
+    here = await world.discord.slash("tween-again", user=member, options={"prompt": PROMPT})
+    refusal = await world.discord.wait_for(lambda: ephemeral_text(here))
+    assert "inside a Tween thread" in refusal and "/tween" in refusal
+    assert world.fal.submits == []
+    view = await tween.services.budget.overview(_requester(world, member.id, world.discord.guild.channel.id))
+    assert view.member.reserved_seconds == view.member.spent_seconds == 0
+
+
+async def test_tween_with_new_frames_inside_the_thread_is_its_next_version(world: World, tween: TweenBot):
+    thread, _ = await first_video(world)
+    fresh = frames(image_bytes(360, 640), image_bytes(360, 640, "JPEG", (200, 40, 40)))
+    new = await world.discord.slash(
+        "tween", user=world.discord.guild.member, channel_id=thread.id, options={"prompt": "spin"}, attachments=fresh
+    )
+    assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(new))
+    await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 2, timeout=15)
+    first, second = world.fal.submits
+    assert second.body["prompt"] == "spin" and second.body["start_image_url"] != first.body["start_image_url"]
+    assert "v2" in videos(world, thread.id)[1].embeds[0]["title"] and len(world.discord.threads()) == 1
+
+
+async def test_tween_without_its_start_frame_is_not_something_discord_sends(world: World, tween: TweenBot):
+    with pytest.raises(AssertionError, match="required option"):
+        await world.discord.slash("tween", user=world.discord.guild.member, options={"prompt": PROMPT})
 
 
 async def test_remix_modal_is_prefilled_refuses_bad_input_and_remixes(world: World, tween: TweenBot):

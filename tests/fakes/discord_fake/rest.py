@@ -10,6 +10,7 @@ from aiohttp import web
 from tests.fakes.discord_fake import payloads
 from tests.fakes.discord_fake.autocomplete import callback_problem
 from tests.fakes.discord_fake.bodies import BODY, Body, answer, error
+from tests.fakes.discord_fake.commands import sync_problem
 from tests.fakes.discord_fake.state import FakeChannel, FakeInteraction, FakeMessage
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class Rest:
         if refused := self._not_ours(request):
             return refused
         body = request[BODY].json or []
+        if problem := sync_problem(body):
+            return error(400, 50035, f"Invalid Form Body: {problem}")
         gid = request.match_info.get("gid")
         synced = []
         for command in body:
