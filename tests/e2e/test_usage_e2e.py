@@ -68,7 +68,7 @@ async def test_usage_and_quota_count_the_same_period_after_the_reset_hour_moves(
     thread = next(iter(world.discord.threads(guild.channel.id)))
     # The fan makes a version inside the first job's thread: it counts under #general, not under the thread.
     await world.discord.slash(
-        "tween", user=fan, channel_id=thread.id, options={"prompt": "now at night", "duration": 3}
+        "tween-again", user=fan, channel_id=thread.id, options={"prompt": "now at night", "duration": 3}
     )
     await delivered(world, tween, 2)
     backdate(tween, first, to_db(week_start + timedelta(minutes=30)))
