@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.coalesce import Coalescer
 from bot.errors import DeliveryFailed
-from bot.models import Job, JobState, LogEvent
+from bot.models import GuildPolicy, Job, JobState, LogEvent
 from bot.services import CardPlacement
 from cogs import render, render_admin
 from cogs.buttons import job_view, result_view
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from bot.app import TweenBot
 
 log = logging.getLogger(__name__)
+
+
+def approvers_only(role_id: int | None) -> discord.AllowedMentions:
+    """Ping the server's approver role, if it set one, and nobody else the request names."""
+    if role_id is None:
+        return NO_PINGS
+    return discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False)
 
 
 def requester_only(job: Job) -> discord.AllowedMentions:
@@ -42,11 +49,15 @@ class DiscordPublisher:
         self._lookback = settings.delivery_lookback
         self._cards: Coalescer[Job] = Coalescer(self._edit_card, settings.card_edit_interval)
 
+    async def _dollars(self, job: Job) -> bool:
+        """Whether the member-facing texts of this job's guild show dollars beside seconds."""
+        return await self._bot.services.budget.dollars_shown(job.guild_id)
+
     async def open_card(self, job: Job, preview: bytes) -> CardPlacement:
         channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         try:
             card = await channel.send(
-                embed=render.card_embed(job),
+                embed=render.card_embed(job, dollars=await self._dollars(job)),
                 file=discord.File(
                     io.BytesIO(preview), filename=render.PREVIEW_NAME, description=render.preview_alt(job)
                 ),
@@ -82,7 +93,8 @@ class DiscordPublisher:
         assert job.card_message_id is not None
         channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         view = None if job.state.terminal or job.state is JobState.COMPLETED else job_view(job.id, "cancel")
-        await channel.get_partial_message(job.card_message_id).edit(embed=render.card_embed(job), view=view)
+        embed = render.card_embed(job, dollars=await self._dollars(job))
+        await channel.get_partial_message(job.card_message_id).edit(embed=embed, view=view)
 
     async def find_delivery(self, job: Job) -> int | None:
         channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)
@@ -119,7 +131,7 @@ class DiscordPublisher:
             view = await self._result_view(job, video) if place == job.destination_id else None
             try:
                 file = discord.File(video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job))
-                embed = render.result_embed(job, link=None)
+                embed = render.result_embed(job, link=None, dollars=await self._dollars(job))
                 message = await channel.send(
                     content, embed=embed, file=file, view=view, allowed_mentions=requester_only(job)
                 )
@@ -130,7 +142,7 @@ class DiscordPublisher:
                 log.info("job %d: Discord refused the file as too large; posting a link", job.id)
         assert job.video_url is not None
         view = await self._result_view(job, None) if place == job.destination_id else None
-        embed = render.result_embed(job, link=job.video_url)
+        embed = render.result_embed(job, link=job.video_url, dollars=await self._dollars(job))
         message = await channel.send(content, embed=embed, view=view, allowed_mentions=requester_only(job))
         return message.id
 
@@ -140,24 +152,28 @@ class DiscordPublisher:
         if not in_session and full_quality is None:
             return None
         votes = await self._bot.services.sessions.votes(job.id) if in_session else None
-        return result_view(job.id, votes, full_quality=full_quality)
+        return result_view(job.id, votes, full_quality=full_quality, seconds=job.duration)
 
     async def notify(self, job: Job) -> None:
+        text = render.failure_text(job, dollars=await self._dollars(job))
         for place in self._places(job):
             channel = self._bot.get_partial_messageable(place, guild_id=job.guild_id)
             try:
-                await channel.send(render.failure_text(job), allowed_mentions=requester_only(job))
+                await channel.send(text, allowed_mentions=requester_only(job))
                 return
             except discord.HTTPException as exc:
                 log.warning("job %d: could not post the notice in %d: %r", job.id, place, exc)
 
-    async def request_approval(self, job: Job, log_channel_id: int | None) -> int:
-        channel = self._bot.get_partial_messageable(log_channel_id or job.channel_id, guild_id=job.guild_id)
+    async def request_approval(self, job: Job, policy: GuildPolicy, preview: bytes) -> int:
+        channel = self._bot.get_partial_messageable(policy.log_channel_id or job.channel_id, guild_id=job.guild_id)
+        frames = discord.File(io.BytesIO(preview), filename=render.PREVIEW_NAME, description=render.preview_alt(job))
         try:
             message = await channel.send(
+                render_admin.approval_request_text(job, policy.approver_role_id),
                 embed=render_admin.approval_embed(job),
+                file=frames,
                 view=job_view(job.id, "approve", "deny"),
-                allowed_mentions=NO_PINGS,
+                allowed_mentions=approvers_only(policy.approver_role_id),
             )
         except discord.HTTPException as exc:
             raise DeliveryFailed(f"cannot post the approval request: {exc}") from exc
