@@ -107,10 +107,10 @@ def decision_text(job: Job, moderator_id: int, *, approve: bool) -> str:
         )
     if job.state is JobState.WAITING:
         return (
-            f"✅ Approved Tween #{job.id} by {member} ({job_cost(job)}). Every slot is busy right now, so it waits "
+            f"✅ Approved Tween #{job.id} by {member}, {job_cost(job)}. Every slot is busy right now, so it waits "
             "its turn and starts by itself."
         )
-    return f"✅ Approved, starting now: Tween #{job.id} by {member} ({job_cost(job)}). Its card shows how it goes."
+    return f"✅ Approved, starting now: Tween #{job.id} by {member}, {job_cost(job)}. Its card shows how it goes."
 
 
 def log_text(event: LogEvent, price: float) -> str:

@@ -54,7 +54,7 @@ def test_the_request_line_names_the_approver_role_and_it_alone_may_ping():
 def test_the_deciding_moderator_is_told_what_happened_and_to_whom():
     started = replace(WAITING_FOR_APPROVAL, state=JobState.SUBMITTING, decided_by=MOD)
     assert decision_text(started, MOD, approve=True) == (
-        "✅ Approved, starting now: Tween #7 by <@3> (5 s ($0.56)). Its card shows how it goes."
+        "✅ Approved, starting now: Tween #7 by <@3>, 5 s ($0.56). Its card shows how it goes."
     )
     waiting = decision_text(replace(started, state=JobState.WAITING), MOD, approve=True)
     assert waiting.startswith("✅ Approved Tween #7 by <@3>") and "waits its turn" in waiting
