@@ -8,7 +8,7 @@ from bot.models import FailureReason, Job, JobState, LogEvent, PotState
 from bot.pricing import cost, format_usd, price_micros
 from bot.services import QuotaView
 from bot.tiers import Tier
-from cogs.render import PREVIEW_NAME, job_cost, price_label, quote, stamp, state_line
+from cogs.render import PREVIEW_NAME, job_cost, jump_url, price_label, quote, stamp, state_line
 
 BAR_WIDTH = 20
 SCOPE_TITLES = {"guild": "Server budget", "member": "Your allowance", "channel": "This channel's pot"}
@@ -84,6 +84,8 @@ def approval_embed(job: Job) -> discord.Embed:
     embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
     embed.add_field(name="Where", value=f"<#{job.channel_id}>")
     embed.add_field(name="Duration and price", value=job_cost(job))
+    if card := jump_url(job.guild_id, job.channel_id, job.card_message_id):
+        embed.add_field(name="Card", value=f"[Tween #{job.id}]({card})")
     embed.set_image(url=f"attachment://{PREVIEW_NAME}")
     frames = "start frame → end frame" if job.end_url else "start frame (no end frame)"
     embed.set_footer(text=f"Above: the {frames} · Deny refunds the member")

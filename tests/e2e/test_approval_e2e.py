@@ -60,6 +60,7 @@ async def test_approve_shows_the_frames_pings_the_approver_role_and_tells_the_mo
         "Asked by": f"<@{guild.member.id}>",
         "Where": f"<#{guild.channel.id}>",
         "Duration and price": "7 s ($0.784)",
+        "Card": f"[Tween #1](https://discord.com/channels/{guild.id}/{guild.channel.id}/{card.id})",
     }
     assert embed["image"]["url"] == "attachment://frames.jpg"
     (frames,) = request.attachments
