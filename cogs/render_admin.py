@@ -112,7 +112,9 @@ def decision_text(job: Job, moderator_id: int, *, approve: bool) -> str:
             f"✅ Approved Tween #{job.id} by {member}, {job_cost(job)}. Every slot is busy right now, so it waits "
             "its turn and starts by itself."
         )
-    return f"✅ Approved, starting now: Tween #{job.id} by {member}, {job_cost(job)}. Its card shows how it goes."
+    if job.state in (JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING):
+        return f"✅ Approved, starting now: Tween #{job.id} by {member}, {job_cost(job)}. Its card shows how it goes."
+    return f"✅ Approved Tween #{job.id} by {member}, {job_cost(job)}. Now: {state_line(job)}"
 
 
 def log_text(event: LogEvent, price: float) -> str:

@@ -13,7 +13,7 @@ from bot.tiers import Tier
 from cogs import render
 from cogs.buttons import RemixModal, duration_label, result_view
 from cogs.jobs import approvers_only
-from cogs.render_admin import approval_embed, approval_request_text, decision_text, quota_embed
+from cogs.render_admin import approval_embed, approval_request_text, decision_text, queue_embed, quota_embed
 from cogs.tween import duration_choices
 from tests.unit.test_render import JOB, T0
 
@@ -56,6 +56,9 @@ def test_the_deciding_moderator_is_told_what_happened_and_to_whom():
     assert decision_text(started, MOD, approve=True) == (
         "✅ Approved, starting now: Tween #7 by <@3>, 5 s ($0.56). Its card shows how it goes."
     )
+    refused = replace(started, state=JobState.FAILED, failure=FailureReason.FAL_REJECTED, failure_detail="bad")
+    failed_at_once = decision_text(refused, MOD, approve=True)
+    assert failed_at_once.endswith("Now: ❌ Failed: fal.ai refused the input (bad). 5 s refunded.")
     waiting = decision_text(replace(started, state=JobState.WAITING), MOD, approve=True)
     assert waiting.startswith("✅ Approved Tween #7 by <@3>") and "waits its turn" in waiting
     denied = replace(started, state=JobState.FAILED, failure=FailureReason.DENIED)
@@ -122,6 +125,7 @@ def test_seconds_only_reaches_every_member_text(dollars: bool):
         str(render.result_embed(job, link=None, dollars=dollars).to_dict()),
         str(render.details_embed(job, dollars=dollars).to_dict()),
         " ".join(c.name for c in duration_choices(PRO, dollars=dollars)),
+        str(queue_embed([job], dollars=dollars).to_dict()),
     ]
     for text in texts:
         assert ("$" in text) is dollars, text
