@@ -15,6 +15,17 @@ if TYPE_CHECKING:
 NO_PINGS = discord.AllowedMentions.none()
 
 
+def private_locale(interaction: discord.Interaction[TweenBot]) -> str:
+    """The language of the member's own Discord client: for answers only they see."""
+    return interaction.locale.value
+
+
+def public_locale(bot: TweenBot, guild_id: int) -> str | None:
+    """The server's preferred language: for posts everyone there reads. None (English) if the guild is not cached."""
+    guild = bot.get_guild(guild_id)
+    return guild.preferred_locale.value if guild is not None else None
+
+
 def requester_from(interaction: discord.Interaction[TweenBot]) -> Requester:
     """The member, their roles and their moderator flag, read from the interaction itself (never a cache)."""
     user = interaction.user

@@ -5,8 +5,13 @@ Keys name a text by its place, not by its words, so that rewording the English n
   <command path>.name / .description                  tween.description, tween-admin.budget.set.name
   <command path>.option.<option>.name / .description  tween.option.start.description
   choice.<value>                                       choice.week
-Texts may hold {placeholders}; the code passes the same names with the English text. Keys under `message.` are
-kept for what Tween says in its answers and posts, which are not translated yet."""
+Texts may hold {placeholders}; the code passes the same names with the English text.
+
+What Tween says in its answers and posts lives under `message.<area>.<name>`, in messages/<area>.<locale>.toml (one
+file per area, so that each part of the bot keeps its own texts). The code asks for them with
+`tr(locale, "message.<area>.<name>", "English text with {placeholders}", placeholders=...)`, key and English as
+literals: tests/unit/test_i18n_messages.py reads every such call and holds each language to it. Private answers go
+in the member's own locale (the interaction's), public posts in the server's preferred locale."""
 
 from __future__ import annotations
 
@@ -35,8 +40,11 @@ def catalog(locale: str) -> Mapping[str, str]:
     path = FOLDER / f"{locale}.toml"
     if not path.is_file():
         return {}
-    with path.open("rb") as file:
-        return dict(_flatten(tomllib.load(file)))
+    texts: dict[str, str] = {}
+    for part in (path, *sorted((FOLDER / "messages").glob(f"*.{locale}.toml"))):
+        with part.open("rb") as file:
+            texts.update(_flatten(tomllib.load(file)))
+    return texts
 
 
 def lookup(locale: str, key: str) -> str | None:
@@ -48,6 +56,11 @@ def text(locale: str | None, key: str, english: str, **values: object) -> str:
     the code passes; either with its placeholders filled in."""
     template = lookup(locale, key) if locale else None
     return fill(english if template is None else template, values)
+
+
+def tr(locale: str | None, key: str, english: str, **values: object) -> str:
+    """text(), under the name the message-catalog test looks for: `key` and `english` must be literals."""
+    return text(locale, key, english, **values)
 
 
 def fill(template: str, values: Mapping[str, object]) -> str:

@@ -45,6 +45,7 @@ class FakeUser:
     bot: bool = False
     permissions: int = MEMBER_PERMISSIONS
     roles: list[int] = field(default_factory=list)
+    locale: str = "en-US"  # the language of their Discord client: sent as an interaction's `locale`
 
 
 @dataclass
@@ -111,6 +112,7 @@ class FakeGuild:
     bot_user: FakeUser
     members: list[FakeUser] = field(default_factory=list)
     forbidden: set[str] = field(default_factory=set)
+    locale: str = "en-US"  # the server's preferred locale (Community servers set it in their settings)
 
     @property
     def everyone_role_id(self) -> int:
