@@ -91,9 +91,7 @@ async def test_crash_after_upload_before_submit_submits_once(fake_fal: FakeFal, 
     assert len(fake_fal.submits) == 1 and len(publisher.deliveries) == 1
 
 
-async def test_crash_after_a_job_began_to_wait_for_approval_but_before_its_card_refunds_it(
-    fake_fal: FakeFal, tmp_path
-):
+async def test_crash_after_a_job_began_to_wait_for_approval_but_before_its_card_refunds_it(fake_fal: FakeFal, tmp_path):
     settings = settings_for(fake_fal, tmp_path)
     publisher = RecordingPublisher()
     async with open_stack(settings, publisher) as first:

@@ -21,10 +21,10 @@ def calls() -> list[tuple[str, str, str]]:
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-            if name != "tr" or path.name == "__init__.py" and path.parent.name == "i18n":
+            if name != "tr" or (path.name == "__init__.py" and path.parent.name == "i18n"):
                 continue
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            key, english = (node.args[1:3] + [None, None])[:2]
+            key, english = [*node.args[1:3], None, None][:2]
             assert isinstance(key, ast.Constant) and isinstance(english, ast.Constant), (
                 f"{where}: tr() takes its key and its English as literals, so this test can read them"
             )
