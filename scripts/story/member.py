@@ -1,0 +1,74 @@
+"""Part 1: members. Mira makes her first tween and watches it; the thread grows versions (re-roll, remix), votes
+and details; /history, /quota and /help."""
+
+from __future__ import annotations
+
+from scripts.story import frames
+from scripts.story.play import Player
+from scripts.story.world import Cast
+
+PROMPT = "The city wakes up: night turns into sunrise over @Image1, lights switch off one by one until @Image2"
+
+
+async def first_tween(p: Player, cast: Cast) -> None:
+    p.step(
+        "Mira makes her first tween",
+        "Mira, new on Pixel Garden, attaches a city at night as the start frame and the same skyline at sunrise as "
+        "the end frame, types what should happen and picks 5 s, in #general.",
+    )
+    attachments = {
+        "start": ("night.png", frames.night(), "image/png"),
+        "end": ("sunrise.jpg", frames.sunrise(), "image/jpeg"),
+    }
+    await p.slash(cast.mira, "tween", options={"prompt": PROMPT, "duration": 5}, attachments=attachments)
+    await p.settled()
+
+
+async def more_versions(p: Player, cast: Cast) -> None:
+    thread = p.thread()
+    p.step("A re-roll", "Mira presses Re-roll under the first version in the thread: same frames, same prompt.")
+    await p.press(cast.mira, p.with_button(thread, "reroll", 0), "reroll")
+    await p.settled()
+
+    p.step(
+        "A remix, through the Remix form",
+        "Jonas likes it and presses Remix under the first version; the form comes prefilled. He adds fireworks and "
+        "makes it 4 s.",
+    )
+    opened = await p.press(cast.jonas, p.with_button(thread, "remix", 0), "remix")
+    await p.fill_in(
+        cast.jonas, opened, lambda v: v | {"prompt": v.get("prompt", "") + ", with fireworks", "duration": "4"}
+    )
+    await p.settled()
+
+
+async def votes_and_details(p: Player, cast: Cast) -> None:
+    thread = p.thread()
+    p.step("Votes", "Jonas and Mira vote for the second version.")
+    await p.press(cast.jonas, p.with_button(thread, "vote", 1), "vote")
+    await p.settled()
+    await p.press(cast.mira, p.with_button(thread, "vote", 1), "vote")
+    await p.settled()
+
+    p.step("Details", "Jonas asks for the details of the remix.")
+    await p.press(cast.jonas, p.with_button(thread, "details", 2), "details")
+    await p.settled()
+
+    p.step("/history", "Mira asks for the versions made in the thread.")
+    await p.slash(cast.mira, "history", channel=thread)
+    await p.settled()
+
+
+async def quota_and_help(p: Player, cast: Cast) -> None:
+    p.step("/quota", "Mira checks what she and the server have left.")
+    await p.slash(cast.mira, "quota")
+    p.step("/help", "Mira asks Tween how it works.")
+    await p.slash(cast.mira, "help")
+    await p.settled()
+
+
+async def play(p: Player, cast: Cast) -> None:
+    await first_tween(p, cast)
+    await more_versions(p, cast)
+    await votes_and_details(p, cast)
+    await quota_and_help(p, cast)
