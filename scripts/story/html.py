@@ -49,7 +49,11 @@ def message(msg: Message, context: Context, files: Files) -> str:
     if msg.get("content"):
         parts.append(f"<div class='content'>{render(msg['content'], context)}</div>")
     # Discord shows a message's files above its embeds, and hides a file an embed shows as its image.
-    referenced = {(e.get("image") or {}).get("url", "")[len("attachment://") :] for e in msg.get("embeds", [])}
+    referenced = {
+        (e.get(kind) or {}).get("url", "")[len("attachment://") :]
+        for e in msg.get("embeds", [])
+        for kind in ("image", "thumbnail")
+    }
     shown = [a for a in msg.get("attachments", []) if a["filename"] not in referenced]
     if shown:
         parts.append("<div class='attachments'>" + "".join(attachment(a, files) for a in shown) + "</div>")
@@ -76,6 +80,8 @@ def embed(data: dict[str, Any], msg: Message, context: Context, files: Files) ->
         parts.append(f"<div class='desc'>{render(description, context)}</div>")
     if fields := data.get("fields"):
         parts.append("<div class='fields'>" + "".join(field(f, context) for f in fields) + "</div>")
+    if (url := (data.get("thumbnail") or {}).get("url")) and (src := image_source(url, msg, files)):
+        parts.insert(0, f"<img class='thumb' src='{html.escape(src)}'>")
     if (url := (data.get("image") or {}).get("url")) and (src := image_source(url, msg, files)):
         parts.append(f"<div class='image'><img src='{html.escape(src)}'></div>")
     if footer := (data.get("footer") or {}).get("text"):

@@ -3,9 +3,12 @@ and details; /history, /quota and /help."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from scripts.story import frames
 from scripts.story.play import Player
-from scripts.story.world import Cast
+from scripts.story.world import PACE, Cast
+from tests.support import media
 
 PROMPT = "The city wakes up: night turns into sunrise over @Image1, lights switch off one by one until @Image2"
 
@@ -42,6 +45,20 @@ async def more_versions(p: Player, cast: Cast) -> None:
     await p.settled()
 
 
+async def in_the_thread(p: Player, cast: Cast) -> None:
+    p.step(
+        "/tween inside the thread, and a video too big to attach as it is",
+        "Mira runs /tween in the thread with only a new prompt: the thread's frames are reused. fal's file this time "
+        "is full size (1080p, 27 MB), over an unboosted server's 10 MiB: Tween re-encodes it to fit and links the "
+        "original.",
+    )
+    p.stage.fal.script_next(replace(PACE, video=media.full_video(5)))
+    await p.slash(
+        cast.mira, "tween", options={"prompt": "same, but it starts snowing", "duration": 5}, channel=p.thread()
+    )
+    await p.settled()
+
+
 async def votes_and_details(p: Player, cast: Cast) -> None:
     thread = p.thread()
     p.step("Votes", "Jonas and Mira vote for the second version.")
@@ -70,5 +87,6 @@ async def quota_and_help(p: Player, cast: Cast) -> None:
 async def play(p: Player, cast: Cast) -> None:
     await first_tween(p, cast)
     await more_versions(p, cast)
+    await in_the_thread(p, cast)
     await votes_and_details(p, cast)
     await quota_and_help(p, cast)

@@ -14,6 +14,7 @@ from discord import app_commands
 from bot.app import TweenBot
 from bot.models import JobState
 from scripts.story.record import LOADING, Recording
+from scripts.story.transcript import thread_name
 from scripts.story.world import Stage
 from tests.fakes.discord_fake import FakeChannel, FakeInteraction, FakeMessage, FakeUser, RoleRef
 from tests.support.waiting import read_until, wait_until
@@ -146,9 +147,10 @@ class Player:
         """The nth message in the channel that has a `tween:<action>:` button (in posting order)."""
         if channel is None:
             return None
-        found = [
-            m for m in self.fake.messages(channel.id) if any(c.startswith(f"tween:{action}:") for c in button_ids(m))
-        ]
+        messages = self.fake.messages(channel.id)
+        if channel.message_id and (starter := self.fake.find_message(channel.message_id)):
+            messages = [starter, *messages]  # a thread's first message is the one in the channel it grew from
+        found = [m for m in messages if any(c.startswith(f"tween:{action}:") for c in button_ids(m))]
         return found[nth] if len(found) > nth else None
 
     def _option_text(self, value: Any) -> str:
@@ -162,7 +164,7 @@ class Player:
         return f"“{text}”" if " " in text else text
 
     def _where(self, channel: FakeChannel) -> str:
-        return f"thread “{channel.name}”" if channel.type == 11 else f"#{channel.name}"
+        return thread_name(channel.name) if channel.type == 11 else f"#{channel.name}"
 
 
 def answered(ix: FakeInteraction) -> bool:

@@ -18,6 +18,7 @@ async def record() -> Recording:
     """Each part on a fresh database: the operator's first start, then the members' and moderator's story."""
     for seconds in range(3, 11):  # made before any fake serves them: making one inside a handler stalls the bot
         media.small_video(seconds)
+    media.full_video(5)
     with tempfile.TemporaryDirectory(prefix="tween-operator-") as ops:
         async with stage(Path(ops)) as ops_stage:
             await operator.play(ops_stage, Path(ops))

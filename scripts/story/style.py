@@ -45,6 +45,7 @@ a { color: #00a8fc; text-decoration: none; }
 .field.wide { grid-column: 1 / -1; }
 .field .fname { color: #f2f3f5; font-weight: 600; margin-bottom: 2px; }
 .embed .image img { max-width: 100%; max-height: 300px; border-radius: 4px; margin-top: 16px; display: block; }
+.embed .thumb { float: right; max-width: 80px; max-height: 80px; border-radius: 4px; margin: 8px 0 0 16px; }
 .embed .footer { color: #b5bac1; font-size: 12px; margin-top: 8px; }
 .attachments { margin-top: 4px; }
 .attachments img.picture { max-width: 400px; max-height: 300px; border-radius: 8px; display: block; margin-top: 4px; }

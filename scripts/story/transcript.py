@@ -49,7 +49,7 @@ def write(recording: Recording, pictures: list[str]) -> str:
 
 
 def message(event: Event, before: Event | None, names: dict[str, dict[str, str]]) -> str:
-    place = f"thread “{event['channel']}”" if event["thread"] else f"#{event['channel']}"
+    place = thread_name(event["channel"]) if event["thread"] else f"#{event['channel']}"
     if event["ephemeral"]:
         head = f"🔒 **private answer to {event['to']}** in {place}"
     else:
@@ -69,10 +69,15 @@ def message(event: Event, before: Event | None, names: dict[str, dict[str, str]]
     return f"{head}\n{quoted}\n"
 
 
+def thread_name(name: str, limit: int = 40) -> str:
+    return f"🧵 “{name if len(name) <= limit else name[: limit - 1] + '…'}”"
+
+
 def embed(data: dict[str, Any], names: dict[str, dict[str, str]], now: float) -> list[str]:
     lines = [f"▌ **{plain(data['title'], names, now)}**"] if data.get("title") else ["▌ *(embed)*"]
     if data.get("description"):
-        lines.append(plain(data["description"], names, now))
+        # Discord's "> " quote, drawn as a bar: a quote inside the transcript's own quote would swallow what follows.
+        lines += [re.sub(r"^> ", "┃ ", line) for line in plain(data["description"], names, now).split("\n")]
     lines += [f"**{f['name']}**: {plain(str(f['value']), names, now)}" for f in data.get("fields", [])]
     if image := (data.get("image") or {}).get("url"):
         lines.append(f"🖼️ `{image}`")
