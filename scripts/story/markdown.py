@@ -105,20 +105,25 @@ def _mention(kind: str, ident: str, names: Names) -> str:
     if kind == "@&":
         return f"<span class='mention'>@{html.escape(names['roles'].get(ident, 'unknown-role'))}</span>"
     if kind == "#":
-        return f"<span class='mention'>#{html.escape(names['channels'].get(ident, 'unknown'))}</span>"
+        return f"<span class='mention'>#{html.escape(_short(names['channels'].get(ident, 'unknown')))}</span>"
     return f"<span class='mention'>@{html.escape(names['users'].get(ident, 'unknown-user'))}</span>"
 
 
 def _url(url: str, names: Names) -> str:
     """A bare link; one to a message or channel of this server shows as Discord shows it, a pill."""
     if (found := _MESSAGE_LINK.match(url)) and found[1] in names["channels"]:
-        channel = html.escape(names["channels"][found[1]])
+        channel = html.escape(_short(names["channels"][found[1]]))
         return (
             f"<span class='mention'>#{channel} › 💬</span>"
             if url.count("/") == 6
             else f"<span class='mention'>#{channel}</span>"
         )
     return _link(url, html.escape(url))
+
+
+def _short(name: str, limit: int = 36) -> str:
+    """A thread's long name, cut as the client cuts it in a pill."""
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
 def _link(url: str, label: str) -> str:

@@ -45,12 +45,24 @@ class Player:
     # -- acting -------------------------------------------------------------------------------------------------
 
     def has_command(self, *path: str) -> bool:
+        return self.command(*path) is not None
+
+    def cannot_run(self, name: str, subcommand: tuple[str, ...], given: set[str]) -> str | None:
+        """Why Discord's client would not send this command (the fake would, and the bot would fail to parse it)."""
+        found = self.command(name, *subcommand)
+        if found is None:
+            return "does not exist in this version of Tween"
+        if missing := [p.name for p in found.parameters if p.required and p.name not in given]:
+            return f"here needs {', '.join(missing)}, which this step does not give"
+        return None
+
+    def command(self, *path: str) -> app_commands.Command[Any, ..., Any] | None:
         found: Any = self.tween.tree.get_command(path[0])
         for name in path[1:]:
             if not isinstance(found, app_commands.Group):
-                return False
+                return None
             found = found.get_command(name)
-        return found is not None
+        return found if isinstance(found, app_commands.Command) else None
 
     async def slash(
         self,
@@ -63,8 +75,8 @@ class Player:
         channel: FakeChannel | None = None,
     ) -> FakeInteraction | None:
         command = " ".join(("/" + name, *subcommand))
-        if not self.has_command(name, *subcommand):
-            self.note(f"{command} does not exist in this version of Tween: step skipped.")
+        if (why := self.cannot_run(name, subcommand, {*(options or {}), *(attachments or {})})) is not None:
+            self.note(f"{command} {why}: step skipped.")
             return None
         where = channel or self.fake.guild.channel
         shown = [f"{k}:{self._option_text(v)}" for k, v in (options or {}).items()]

@@ -28,7 +28,8 @@ body { margin: 0; background: #313338; color: #dbdee1; width: WIDTHpx;
 .time { color: #949ba4; font-size: 12px; margin-left: 2px; }
 .edited { color: #949ba4; font-size: 10px; }
 .content { white-space: normal; overflow-wrap: anywhere; }
-.mention { background: rgba(88,101,242,.3); color: #c9cdfb; border-radius: 3px; padding: 0 2px; font-weight: 500; }
+.mention { background: rgba(88,101,242,.3); color: #c9cdfb; border-radius: 3px; padding: 0 2px; font-weight: 500;
+  white-space: nowrap; }
 .stamp { background: rgba(255,255,255,.06); border-radius: 3px; padding: 0 2px; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: 85%; background: #2b2d31; border: 1px solid #1e1f22;
   border-radius: 4px; padding: 0 3px; }

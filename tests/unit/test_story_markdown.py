@@ -72,3 +72,9 @@ def test_a_link_address_cannot_break_out_of_its_attribute():
 
 def test_placeholder_characters_in_the_text_are_dropped_not_trusted():
     assert md("\ue0000\ue001 **x**") == "0 <strong>x</strong>"
+
+
+def test_a_long_thread_name_is_cut_in_its_pill():
+    names = NAMES | {"channels": {"5": "Tween #1 · The city wakes up: night turns into sunrise over @Image1"}}
+    shown = render("<#5> and https://discord.com/channels/9/5/6", Context(names))
+    assert shown.count("#Tween #1 · The city wakes up: night…") == 2 and "sunrise" not in shown
