@@ -32,6 +32,7 @@ INVITE_PERMISSIONS = discord.Permissions(
     read_message_history=True,
     create_public_threads=True,
     send_messages_in_threads=True,
+    manage_threads=True,
 )
 INVITE_SCOPES = ("bot", "applications.commands")
 SYNC_HINT = "`python -m bot sync` (Docker: `docker compose run --rm tween sync`)"

@@ -52,6 +52,17 @@ class Coalescer(Generic[T]):
             self._last.pop(key, None)
             self._locks.pop(key, None)
 
+    async def forget(self, key: int) -> None:
+        """Drop what waits to be sent for `key`, and wait out a send in flight: what the caller sends next lands
+        last."""
+        if (timer := self._timers.pop(key, None)) is not None:
+            timer.cancel()
+        self._latest.pop(key, None)
+        if (lock := self._locks.get(key)) is not None:
+            async with lock:
+                pass
+        self._last.pop(key, None)
+
     async def close(self) -> None:
         for timer in self._timers.values():
             timer.cancel()

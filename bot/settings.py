@@ -118,6 +118,8 @@ class TrackerSettings:
     longest_run: float
     error_backoff_cap: float
     max_delivery_attempts: int
+    usual_run_base: float = 60.0
+    usual_run_per_second: float = 12.0
 
 
 @dataclass(frozen=True)

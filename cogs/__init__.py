@@ -2,6 +2,7 @@
 
 EXTENSIONS = (
     "cogs.errors",
+    "cogs.i18n",
     "cogs.jobs",
     "cogs.buttons",
     "cogs.tween",
@@ -9,4 +10,5 @@ EXTENSIONS = (
     "cogs.queue",
     "cogs.admin",
     "cogs.sessions",
+    "cogs.help",
 )

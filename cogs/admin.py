@@ -16,7 +16,7 @@ from bot.models import GuildPolicy, PotScope
 from bot.pricing import format_usd, price_micros
 from bot.tiers import Tier
 from cogs.common import answer, requester_from
-from cogs.render_admin import seconds_and_dollars
+from cogs.render_admin import period_change_text, seconds_and_dollars
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -100,10 +100,15 @@ class AdminCog(commands.Cog):
             values["period"] = period
         if reset_hour is not None:
             values["reset_hour"] = reset_hour
-        policy = await self.moderation.configure(requester_from(interaction), "budget", **values)
-        await self._done(interaction, policy, "Budget updated.")
+        change = await self.moderation.configure_budget(requester_from(interaction), **values)
+        policy = change.policy
+        words = period_change_text(
+            policy.period, policy.reset_hour, change.before, change.after, change.price_per_second
+        )
+        await self._done(interaction, policy, f"Budget updated.\n{words}")
 
     @budget.command(name="topup", description="Add one-off seconds to the server's budget for this period")
+    @app_commands.describe(seconds="Video-seconds to add; they last until the period resets")
     async def budget_topup(
         self, interaction: discord.Interaction[TweenBot], seconds: app_commands.Range[int, 1, 100_000]
     ) -> None:
@@ -114,6 +119,7 @@ class AdminCog(commands.Cog):
         )
 
     @budget.command(name="member", description="Set each member's default allowance per period")
+    @app_commands.describe(seconds="Video-seconds each member may use per period, unless a role gives more")
     async def budget_member(self, interaction: discord.Interaction[TweenBot], seconds: Seconds) -> None:
         policy = await self.moderation.configure(
             requester_from(interaction), "member_allowance", member_seconds=seconds
@@ -121,6 +127,10 @@ class AdminCog(commands.Cog):
         await self._done(interaction, policy, "Member allowance updated.")
 
     @budget.command(name="role", description="Give a role its own allowance (leave seconds empty to remove it)")
+    @app_commands.describe(
+        role="The role whose members get this allowance",
+        seconds="Video-seconds per period for its members; leave empty to remove the role's allowance",
+    )
     async def budget_role(
         self, interaction: discord.Interaction[TweenBot], role: discord.Role, seconds: Seconds | None = None
     ) -> None:
@@ -132,6 +142,7 @@ class AdminCog(commands.Cog):
         await self._done(interaction, policy, f"Allowance for {role.mention} updated.")
 
     @budget.command(name="grant", description="Give a member extra seconds for this period")
+    @app_commands.describe(member="Who gets the extra seconds", seconds="Extra video-seconds, for this period only")
     async def budget_grant(
         self,
         interaction: discord.Interaction[TweenBot],
@@ -144,6 +155,10 @@ class AdminCog(commands.Cog):
         )
 
     @budget.command(name="channel", description="Give a channel its own pot (leave seconds empty to remove it)")
+    @app_commands.describe(
+        channel="The channel that gets its own pot",
+        seconds="Video-seconds per period for videos made there; leave empty to remove the pot",
+    )
     async def budget_channel(
         self, interaction: discord.Interaction[TweenBot], channel: discord.TextChannel, seconds: Seconds | None = None
     ) -> None:
@@ -167,6 +182,7 @@ class AdminCog(commands.Cog):
         await self._done(interaction, policy, "Generation resumed.")
 
     @access.command(name="block", description="Stop a member from making videos")
+    @app_commands.describe(member="Who may no longer make videos", reason="Shown to the member when they try")
     async def access_block(
         self,
         interaction: discord.Interaction[TweenBot],
@@ -177,11 +193,16 @@ class AdminCog(commands.Cog):
         await self._done(interaction, policy, f"{member.mention} is blocked from /tween.")
 
     @access.command(name="unblock", description="Let a blocked member make videos again")
+    @app_commands.describe(member="The blocked member")
     async def access_unblock(self, interaction: discord.Interaction[TweenBot], member: discord.Member) -> None:
         policy = await self.moderation.unblock(requester_from(interaction), member.id)
         await self._done(interaction, policy, f"{member.mention} may use /tween again.")
 
     @access.command(name="channel", description="Allow /tween in a channel (or stop allowing it)")
+    @app_commands.describe(
+        channel="The channel to allow or stop allowing",
+        allowed="True to allow /tween there (the default), False to stop allowing it",
+    )
     async def access_channel(
         self, interaction: discord.Interaction[TweenBot], channel: discord.TextChannel, allowed: bool = True
     ) -> None:
@@ -193,6 +214,9 @@ class AdminCog(commands.Cog):
         await self._done(interaction, policy, "Channels updated (no channels listed means any channel).")
 
     @access.command(name="word", description="Ban a word in prompts (or lift the ban)")
+    @app_commands.describe(
+        word="The word, in any letter case", banned="True to ban it (the default), False to lift the ban"
+    )
     async def access_word(
         self, interaction: discord.Interaction[TweenBot], word: app_commands.Range[str, 1, 50], banned: bool = True
     ) -> None:
@@ -232,6 +256,7 @@ class AdminCog(commands.Cog):
         return tier_choices(list(self.bot.services.settings.tiers.values()), str(typed))
 
     @settings.command(name="log", description="Where audits, approvals and warnings go (empty: none)")
+    @app_commands.describe(channel="The channel for the log; leave empty to turn the log off")
     async def settings_log(
         self, interaction: discord.Interaction[TweenBot], channel: discord.TextChannel | None = None
     ) -> None:
@@ -266,6 +291,9 @@ class AdminCog(commands.Cog):
         await self._done(interaction, updated, "Approval policy updated.")
 
     @settings.command(name="caps", description="How many jobs may run at fal at once")
+    @app_commands.describe(
+        per_member="Jobs one member may have running at once", per_server="Jobs the whole server may have running"
+    )
     async def settings_caps(
         self,
         interaction: discord.Interaction[TweenBot],

@@ -82,8 +82,10 @@ def _input_text(error: InputRejected) -> str:
         "unreadable_attachment": "I couldn't download your attachment from Discord. Please try again.",
         "guild_only": "Tween works in server channels, not in direct messages.",
         "empty_word": "That word is empty.",
-        "missing_start": "Attach a start frame (and usually an end frame). Inside a Tween thread you can leave "
-        "them out to reuse the thread's frames.",
+        "missing_start": "Attach a start frame (and usually an end frame). Inside a Tween thread, /tween-again "
+        "reuses the thread's frames.",
+        "again_outside_thread": "/tween-again makes the next version inside a Tween thread, reusing its frames and "
+        "prompt. Here, start a new video with /tween and attach a start frame.",
         "no_session": "That video isn't part of a Tween thread, so it can't be re-rolled here.",
         "swap_needs_two": "Swapping needs both a start and an end frame.",
         "not_a_session": "Use /history inside a Tween thread.",

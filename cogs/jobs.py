@@ -32,6 +32,18 @@ def requester_only(job: Job) -> discord.AllowedMentions:
 TOO_LARGE = 40005
 
 
+def in_place(job: Job) -> bool:
+    """The card sits where the result goes (a version inside a session thread, or a channel with no thread): it is
+    edited into the result instead of a second message beside it."""
+    return job.card_message_id is not None and job.thread_id is None
+
+
+def watch_view(label: str, url: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=url))
+    return view
+
+
 class DiscordPublisher:
     """Posts job cards and results to channels and threads by id, never through interaction tokens."""
 
@@ -80,9 +92,42 @@ class DiscordPublisher:
 
     async def _edit_card(self, job: Job) -> None:
         assert job.card_message_id is not None
-        channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
-        view = None if job.state.terminal or job.state is JobState.COMPLETED else job_view(job.id, "cancel")
-        await channel.get_partial_message(job.card_message_id).edit(embed=render.card_embed(job), view=view)
+        card = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id).get_partial_message(
+            job.card_message_id
+        )
+        if render.ended_before_fal(job):
+            # Nothing was made: the card shrinks to a line, and a thread that holds nothing goes away.
+            await card.edit(
+                content=render.ended_line(job), embeds=[], attachments=[], view=None, allowed_mentions=NO_PINGS
+            )
+            if job.thread_id is not None:
+                await self._remove_empty_thread(job)
+            return
+        if in_place(job) and job.state in (JobState.DELIVERING, JobState.DELIVERED):
+            return  # the card has become the result: deliver() wrote it, and a card must not cover it again
+        usual = self._bot.services.tracker.usual_run(job.model, job.duration) if job.state.at_fal else None
+        await card.edit(embed=render.card_embed(job, usual), view=self._card_view(job))
+
+    def _card_view(self, job: Job) -> discord.ui.View | None:
+        if job.state is JobState.DELIVERED and job.thread_id is not None:
+            url = render.jump_url(job.guild_id, job.thread_id, job.result_message_id)
+            return watch_view(render.watch_label(job), url) if url else None
+        if job.state.terminal or job.state is JobState.COMPLETED:
+            return None
+        return job_view(job.id, "cancel")
+
+    async def _remove_empty_thread(self, job: Job) -> None:
+        assert job.thread_id is not None
+        thread = self._bot.get_partial_messageable(job.thread_id, guild_id=job.guild_id)
+        try:
+            async for _ in thread.history(limit=1):
+                return  # members talked in it: theirs to keep
+            await self._bot.http.delete_channel(job.thread_id, reason=f"Tween #{job.id} ended before it started")
+        except discord.NotFound:
+            return
+        except discord.HTTPException as exc:
+            # Deleting a thread takes Manage Threads; without it the empty thread archives by itself.
+            log.info("job %d: could not remove its empty thread %d: %r", job.id, job.thread_id, exc)
 
     async def find_delivery(self, job: Job) -> int | None:
         channel = self._bot.get_partial_messageable(job.destination_id, guild_id=job.guild_id)
@@ -99,6 +144,13 @@ class DiscordPublisher:
         return None
 
     async def deliver(self, job: Job, video: Path | None) -> int:
+        if in_place(job):
+            try:
+                return await self._deliver_in_place(job, video)
+            except discord.NotFound as exc:
+                log.warning("job %d: its card is gone (%s); posting the result anew", job.id, exc)
+            except discord.HTTPException as exc:
+                raise DeliveryFailed(f"cannot turn the card into the result: {exc}") from exc
         for place in self._places(job):
             try:
                 return await self._deliver_to(place, job, video)
@@ -107,6 +159,29 @@ class DiscordPublisher:
             except discord.HTTPException as exc:
                 raise DeliveryFailed(f"cannot post the video: {exc}") from exc
         raise DeliveryFailed("the thread and the channel are both gone", permanent=True)
+
+    async def _deliver_in_place(self, job: Job, video: Path | None) -> int:
+        """One message per version: the card, edited from progress into the result (no ping: the member asked
+        for it right here)."""
+        assert job.card_message_id is not None
+        await self._cards.forget(job.id)
+        card = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id).get_partial_message(
+            job.card_message_id
+        )
+        view = await self._result_view(job, video)
+        if video is not None:
+            try:
+                file = discord.File(video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job))
+                await card.edit(embed=render.result_embed(job, link=None), attachments=[file], view=view)
+                return card.id
+            except discord.HTTPException as exc:
+                if exc.code != TOO_LARGE:
+                    raise
+                log.info("job %d: Discord refused the file as too large; showing a link", job.id)
+                view = await self._result_view(job, None)
+        assert job.video_url is not None
+        await card.edit(embed=render.result_embed(job, link=job.video_url), attachments=[], view=view)
+        return card.id
 
     def _places(self, job: Job) -> list[int]:
         """Where a result may go: its thread, and if that was deleted, the channel the job came from."""
@@ -143,10 +218,13 @@ class DiscordPublisher:
         return result_view(job.id, votes, full_quality=full_quality)
 
     async def notify(self, job: Job) -> None:
+        if render.ended_before_fal(job) or in_place(job):
+            return  # the card itself says how it ended: one message per version
+        mentions = NO_PINGS if job.cancel_requested_by == job.user_id else requester_only(job)
         for place in self._places(job):
             channel = self._bot.get_partial_messageable(place, guild_id=job.guild_id)
             try:
-                await channel.send(render.failure_text(job), allowed_mentions=requester_only(job))
+                await channel.send(render.failure_text(job), allowed_mentions=mentions)
                 return
             except discord.HTTPException as exc:
                 log.warning("job %d: could not post the notice in %d: %r", job.id, place, exc)

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.charts import usage_chart
+from bot.charts import day_label, usage_alt, usage_chart
 from bot.pricing import format_usd
+from bot.services.usage import NamedUsage, Names, Place, UsageReport
 from cogs.common import answer, requester_from
+from cogs.render import stamp
 from cogs.render_admin import quota_embed
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
-    from bot.services.usage import UsageReport
 
 MANAGE = discord.Permissions(manage_guild=True)
+# Names not in discord.py's cache are fetched one request each; past this many the CSV says "member <id>".
+FETCH_LIMIT = 50
 
 
 class QuotaCog(commands.Cog):
@@ -42,36 +46,106 @@ class QuotaCog(commands.Cog):
     async def usage(self, interaction: discord.Interaction[TweenBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await self.bot.services.usage.report(requester_from(interaction))
-        names = {row.subject_id: await self._name(interaction, row.subject_id) for row in report.members[:15]}
-        rows = [(names[r.subject_id], r.seconds) for r in report.members[:15]]
-        chart = await asyncio.to_thread(usage_chart, "Video-seconds per member this period", rows)
-        files = [discord.File(io.BytesIO(chart), "usage.png"), discord.File(io.BytesIO(report.csv), "tween-usage.csv")]
-        await answer(
-            interaction, usage_text(report), embed=discord.Embed().set_image(url="attachment://usage.png"), files=files
-        )
+        named = report.named(await self._names(interaction.guild, report))
+        title, subtitle = chart_titles(report)
+        hourly = is_daily(report)
+        chart = await asyncio.to_thread(usage_chart, title, subtitle, named.chart_members, named.slots, hourly=hourly)
+        alt = usage_alt(f"{title}, {subtitle}", named.members, named.slots, hourly=hourly)
+        files = [
+            discord.File(io.BytesIO(chart), "usage.png", description=alt),
+            discord.File(io.BytesIO(named.csv), "tween-usage.csv", description="Every job this period, one row each"),
+        ]
+        embed = discord.Embed(colour=0x5865F2).set_image(url="attachment://usage.png")
+        await answer(interaction, usage_text(report, named), embed=embed, files=files)
 
-    async def _name(self, interaction: discord.Interaction[TweenBot], user_id: int) -> str:
-        guild = interaction.guild
-        member = guild.get_member(user_id) if guild else None
-        if member is None and guild is not None:
+    async def _names(self, guild: discord.Guild | None, report: UsageReport) -> Names:
+        """Display names for the report's members and channels, from the cache or fetched (up to FETCH_LIMIT).
+        An id Discord says is gone maps to None; one not looked up (or refused) is left out."""
+        names = Names()
+        if guild is None:
+            return names
+        fetches = [FETCH_LIMIT]
+        for user_id in report.member_ids():
+            await _member(guild, user_id, fetches, names.members)
+        for channel_id in report.place_ids():
+            await self._place(guild, channel_id, fetches, names.places)
+        return names
+
+    async def _place(
+        self, guild: discord.Guild, channel_id: int, fetches: list[int], into: dict[int, Place | None]
+    ) -> None:
+        channel = guild.get_channel_or_thread(channel_id)
+        if channel is None:
+            if fetches[0] <= 0:
+                return
+            fetches[0] -= 1
             try:
-                member = await guild.fetch_member(user_id)
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.NotFound:
+                into[channel_id] = None
+                return
             except discord.HTTPException:
-                return str(user_id)
-        return member.display_name if member else str(user_id)
+                return  # e.g. a private thread Tween cannot see: not known to be gone
+        parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+        into[channel_id] = Place(getattr(channel, "name", None) or str(channel_id), parent)
 
 
-def usage_text(report: UsageReport) -> str:
+async def _member(guild: discord.Guild, user_id: int, fetches: list[int], into: dict[int, str | None]) -> None:
+    member = guild.get_member(user_id)
+    if member is None:
+        if fetches[0] <= 0:
+            return
+        fetches[0] -= 1
+        try:
+            member = await guild.fetch_member(user_id)
+        except discord.NotFound:
+            into[user_id] = None  # no longer a member of this server
+            return
+        except discord.HTTPException:
+            return
+    into[user_id] = member.display_name
+
+
+def is_daily(report: UsageReport) -> bool:
+    return report.period_end - report.period_start <= timedelta(days=1)
+
+
+def chart_titles(report: UsageReport) -> tuple[str, str]:
+    """The chart's heading (totals) and subheading (the period's dates in UTC, and the budget)."""
+    start, end = report.period_start, report.period_end - timedelta(seconds=1)
+    if is_daily(report):
+        dates = f"{start:%a} {start.day} {start:%b %H:%M} to {end:%a} {end.day} {end:%b %H:%M} UTC"
+    else:
+        dates = f"{day_label(start)} {start:%b} to {day_label(end)} {end:%b %Y} (UTC)"
+    pot = report.pot
+    title = f"Tween usage: {report.total_seconds} s · {format_usd(report.total_micros)}"
+    return title, f"{dates} · budget {pot.total_seconds} s"
+
+
+def usage_text(report: UsageReport, named: NamedUsage) -> str:
+    pot = report.pot
     lines = [
-        f"**This period** (since <t:{int(report.period_start.timestamp())}:f>): {report.total_seconds} s, "
-        f"{format_usd(report.total_micros)}"
+        f"**Tween usage this period**: since {stamp(report.period_start, 'f')}, resets {stamp(report.period_end)} "
+        "(the same period and seconds as /quota)",
+        f"**{report.total_seconds} s ({format_usd(report.total_micros)})** charged of the server's "
+        f"{pot.total_seconds} s · {pot.reserved_seconds} s in flight · {pot.remaining_seconds} s left",
     ]
-    lines += [
-        f"<@{r.subject_id}> · {r.jobs} videos · {r.seconds} s · {format_usd(r.micros)}" for r in report.members[:10]
-    ]
-    if report.channels:
-        lines.append("**Per channel:** " + ", ".join(f"<#{r.subject_id}> {r.seconds} s" for r in report.channels[:10]))
-    return "\n".join(lines)
+    if named.members:
+        lines.append("**Per member:**")
+        lines += [
+            f"- {discord.utils.escape_markdown(m.label)} · {m.jobs} video{'s' * (m.jobs != 1)} · {m.seconds} s · "
+            f"{format_usd(m.micros)}"
+            for m in named.members[:10]
+        ]
+        if len(named.members) > 10:
+            lines.append(f"…and {len(named.members) - 10} more in the CSV")
+    if named.channels:
+        escape = discord.utils.escape_markdown
+        shares = [f"{escape(c.label)} {c.seconds} s · {format_usd(c.micros)}" for c in named.channels[:10]]
+        lines.append("**Per channel** (threads count under their channel): " + ", ".join(shares))
+    text = "\n".join(lines)
+    # Discord takes 2000 characters; only very long channel and member names get near it, and the CSV has them all.
+    return text if len(text) <= 2000 else text[:1999] + "…"
 
 
 async def setup(bot: TweenBot) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import discord
 
@@ -55,26 +55,21 @@ def price_label(job: Job) -> str:
     return f"{job.duration} s · {format_usd(job.price_micros)}"
 
 
-def state_line(job: Job) -> str:
+def state_line(job: Job, usual: float | None = None) -> str:
+    """The card's one-line state. `usual`: how many seconds a run of this model and duration usually takes."""
     state = job.state
     if state in (JobState.RESERVED, JobState.UPLOADED, JobState.SUBMITTING):
         return "📤 Sending to fal.ai…"
     if state is JobState.WAITING:
-        ahead = job.queue_position or 0
-        return (
-            "🕒 Waiting for a free slot — next in line" if ahead == 0 else f"🕒 Waiting for a free slot — {ahead} ahead"
-        )
+        return f"🕒 Waiting for a free slot on this server — {_ahead(job.queue_position, 'in line here')}"
     if state is JobState.AWAITING_APPROVAL:
         return "🛂 Waiting for a moderator's approval"
     if state is JobState.QUEUED:
-        where = ""
-        if job.queue_position is not None:
-            where = " — next in line" if job.queue_position == 0 else f" — {job.queue_position} ahead"
-        return f"⏳ Queued at fal.ai{where}"
+        where = f" — {_ahead(job.queue_position, 'at fal')}" if job.queue_position is not None else ""
+        then = f", then usually {about(usual)} to make" if usual else ""
+        return f"⏳ In fal.ai's queue{where}{then}"
     if state is JobState.RUNNING:
-        since = f" since {stamp(job.started_at)}" if job.started_at else ""
-        cancel = " (cancel requested: fal.ai had started, so it may still be billed)" if job.cancel_requested_by else ""
-        return f"🎞️ Generating{since}{cancel}"
+        return _running_line(job, usual)
     if state in (JobState.COMPLETED, JobState.DELIVERING):
         return "📦 Done — posting the video…"
     if state is JobState.DELIVERED:
@@ -92,6 +87,61 @@ def state_line(job: Job) -> str:
     return "Cancelled"
 
 
+def _ahead(position: int | None, where: str) -> str:
+    """fal's queue is everyone's: "3 ahead at fal" is not a place in this server's line."""
+    return f"next {where}" if not position else f"{position} ahead {where}"
+
+
+def _running_line(job: Job, usual: float | None) -> str:
+    line = "🎞️ Generating"
+    if job.started_at:
+        line += f" since {stamp(job.started_at)}"
+        if usual:
+            line += f" · usually {about(usual)} · ready {stamp(job.started_at + timedelta(seconds=usual))}"
+    elif usual:
+        line += f" · usually {about(usual)}"
+    if job.cancel_requested_by:
+        line += " (cancel requested: fal.ai had started, so it may still be billed)"
+    return line
+
+
+def about(seconds: float) -> str:
+    """A run length as people say it: "about 2 min", never a false precision."""
+    if seconds < 60:
+        return "under a minute"
+    minutes = max(1, round(seconds / 60))
+    return f"about {minutes} min"
+
+
+# Ends that leave no doubt fal never made anything. A run that failed at fal may have started unseen between two
+# looks (started_at is only what Tween saw), so that one keeps its card and its notice.
+_NEVER_STARTED = (FailureReason.DENIED, FailureReason.CANCELLED, FailureReason.STUCK)
+
+
+def ended_before_fal(job: Job) -> bool:
+    """Refused, denied, cancelled or timed out before fal began making it: nothing was made, all refunded."""
+    if job.started_at is not None:
+        return False
+    if job.state is JobState.CANCELLED:
+        return True
+    return job.state is JobState.FAILED and (job.request_id is None or job.failure in _NEVER_STARTED)
+
+
+def ended_line(job: Job) -> str:
+    """What a card shrinks to when its job ended before fal started: one line, no frames, no buttons."""
+    # A first version that never started is just the job: "v1" would promise a video.
+    version = version_label(job) if job.version and job.version > 1 else ""
+    what = f"Tween #{job.id}{version} by <@{job.user_id}>"
+    refund = f"{job.duration} s refunded"
+    if job.state is JobState.CANCELLED:
+        by = f" by <@{job.cancel_requested_by}>" if job.cancel_requested_by else ""
+        return f"-# 🚫 {what} was cancelled{by} before fal.ai started it · {refund}"
+    if job.failure is FailureReason.DENIED:
+        by = f" by <@{job.decided_by}>" if job.decided_by else ""
+        return f"-# 🚫 {what} was denied{by} · {refund}"
+    return f"-# ❌ {what} didn't start: {failure_words(job)} · {refund}"
+
+
 def elapsed(job: Job) -> str:
     end = job.finished_at or job.updated_at
     seconds = max(0, int((end - job.created_at).total_seconds()))
@@ -106,13 +156,13 @@ def failure_words(job: Job) -> str:
     return words
 
 
-def card_embed(job: Job) -> discord.Embed:
+def card_embed(job: Job, usual: float | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=f"🎬 Tween #{job.id}{version_label(job)}",
         description=quote(job.prompt),
         colour=COLOURS.get(job.state, 0x5865F2),
     )
-    embed.add_field(name="State", value=state_line(job), inline=False)
+    embed.add_field(name="State", value=state_line(job, usual), inline=False)
     embed.add_field(name="Duration", value=price_label(job))
     embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
     embed.add_field(name="Started", value=stamp(job.created_at))
@@ -319,6 +369,10 @@ def cancel_text(job: Job, *, refunded: bool, too_late: bool = False) -> str:
         f"{asked} If fal stops it, its {money} are refunded; if fal was already making the video, it will be "
         "posted and charged. Its card shows how it ends."
     )
+
+
+def watch_label(job: Job) -> str:
+    return f"▶ Watch v{job.version}" if job.version else "▶ Watch the video"
 
 
 def version_label(job: Job) -> str:

@@ -46,12 +46,47 @@ def quota_embed(view: QuotaView, tier: Tier, *, paused: bool) -> discord.Embed:
         embed.add_field(name=SCOPE_TITLES[pot.scope.value], value=pot_field(pot, price), inline=False)
     embed.add_field(name="In flight", value=f"{view.guild_in_flight} at fal.ai ({view.member_in_flight} yours)")
     embed.add_field(name="Waiting", value=str(view.guild_waiting))
-    embed.add_field(name="Resets", value=f"{stamp(view.guild.period_end)} ({stamp(view.guild.period_end, 'f')})")
+    pot = view.guild
+    resets = f"{stamp(pot.period_end)} ({stamp(pot.period_end, 'f')})\nthis period began {stamp(pot.period_start, 'f')}"
+    embed.add_field(name="Resets", value=resets)
     notes = [f"Price: {format_usd(price_micros(1, price))} per second ({tier.name} tier)"]
     if paused:
         notes.append("⏸️ Generation is paused by the moderators.")
     embed.set_footer(text=" · ".join(notes))
     return embed
+
+
+def reset_schedule(period: str, hour: int) -> str:
+    """When a budget period starts, in words: "every Monday at 06:00 UTC"."""
+    at = f"at {hour:02d}:00 UTC"
+    return {"day": f"every day {at}", "week": f"every Monday {at}", "month": f"on the 1st of each month {at}"}.get(
+        period, f"each {period} {at}"
+    )
+
+
+def period_change_text(period: str, hour: int, before: PotState, after: PotState, price: float) -> str:
+    """What a budget change did to the current period: when it began, what already counts, when it resets."""
+    lines = [f"The budget resets {reset_schedule(period, hour)}."]
+    if (before.period_start, before.period_end) == (after.period_start, after.period_end):
+        lines.append(f"This {period} began {stamp(after.period_start, 'f')}; that has not moved.")
+    else:
+        moved = f"{stamp(after.period_start, 'f')} (it was counted from {stamp(before.period_start, 'f')})"
+        lines.append(f"This {period} is now counted from {moved}.")
+    lines.append(
+        f"Videos charged since then count against it: {seconds_and_dollars(after.spent_seconds, price)} so far, "
+        f"{after.reserved_seconds} s in flight, {after.remaining_seconds} s left of {after.total_seconds} s."
+    )
+    if after.spent_seconds < before.spent_seconds:
+        lines.append(f"The {before.spent_seconds - after.spent_seconds} s charged before that no longer count.")
+    elif after.spent_seconds > before.spent_seconds:
+        lines.append(f"That takes in {after.spent_seconds - before.spent_seconds} s charged earlier in the {period}.")
+    if after.extra_seconds:
+        lines.append(f"The {after.extra_seconds} s of one-off top-ups stay until the reset.")
+    lines.append(
+        f"Members' allowances follow the same {period}. Next reset: {stamp(after.period_end)} "
+        f"({stamp(after.period_end, 'f')})."
+    )
+    return "\n".join(lines)
 
 
 def queue_embed(jobs: list[Job]) -> discord.Embed:

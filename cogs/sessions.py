@@ -45,7 +45,7 @@ def history_embed(lineage: Lineage) -> discord.Embed:
     walk(None, 0)
     embed = discord.Embed(title="🌳 Versions in this thread", colour=0x5865F2, description="\n".join(lines)[:4000])
     if favourite is not None:
-        link = render.jump_url(favourite.guild_id, favourite.channel_id, favourite.result_message_id)
+        link = render.jump_url(favourite.guild_id, favourite.destination_id, favourite.result_message_id)
         embed.add_field(
             name="⭐ Favourite", value=f"v{favourite.version} ({lineage.votes[favourite.id]} 👍) {link or ''}"
         )
@@ -60,7 +60,7 @@ def _line(job: Job, parent: Job | None, depth: int, votes: int, favourite: bool)
         change = f" · {render.ORIGINS.get(job.origin, job.origin)}" + (f": {diff[:120]}" if diff else "")
         if job.duration != parent.duration:
             change += f" · {parent.duration}→{job.duration} s"
-    link = render.jump_url(job.guild_id, job.channel_id, job.result_message_id)
+    link = render.jump_url(job.guild_id, job.destination_id, job.result_message_id)
     outcome = OUTCOMES.get(job.state, "⏳")
     tail = (f" · {votes} 👍" if votes else "") + (" ⭐" if favourite else "") + (f" · [jump]({link})" if link else "")
     indent = "\u2003" * depth + ("└ " if depth else "")

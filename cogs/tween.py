@@ -1,4 +1,4 @@
-"""/tween: parse the interaction, hand it to the job service, answer privately."""
+"""/tween and /tween-again: parse the interaction, hand it to the sessions service, answer privately."""
 
 # No `from __future__ import annotations`: discord.py reads the command's annotations, and the prompt's length
 # limit and the duration's range are local values that a string annotation could not see. (The interaction's own
@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
+from bot import i18n
 from bot.errors import ImageRejected, InputRejected
 from bot.pricing import format_seconds_price
 from bot.services import RawFrame
+from bot.settings import Settings
 from bot.tiers import Tier
 from cogs import render
 from cogs.common import answer, requester_from
@@ -32,46 +35,96 @@ def duration_choices(tier: Tier, typed: str = "") -> list[app_commands.Choice[in
     return (matching or choices)[:25]
 
 
+def option_terms(settings: Settings) -> dict[str, str]:
+    """The frame rules and the default length as members read them, from the settings that apply them."""
+    limits = settings.limits
+    return {
+        "side": str(limits.min_image_side),
+        "mb": f"{limits.max_image_bytes / 1e6:g}",
+        "default": str(settings.model.default_duration),
+    }
+
+
+def described(message: str, **values: str) -> locale_str:
+    """An English text with {placeholders} filled in; the values go along so a translation can fill in its own."""
+    used = {k: v for k, v in values.items() if k in i18n.placeholders(message)}
+    return locale_str(message.format(**used), **used)
+
+
 class TweenCog(commands.Cog):
     def __init__(self, bot: "TweenBot") -> None:
         self.bot = bot
         self.services = bot.services
         self.settings = bot.services.settings
-        self.command = self._build_command()
+        self.slash_commands = (self._build_tween(), self._build_again())
 
     async def cog_load(self) -> None:
-        self.bot.tree.add_command(self.command)
+        for command in self.slash_commands:
+            self.bot.tree.add_command(command)
 
     async def cog_unload(self) -> None:
-        self.bot.tree.remove_command(self.command.name)
+        for command in self.slash_commands:
+            self.bot.tree.remove_command(command.name)
 
-    def _build_command(self) -> "app_commands.Command[Any, ..., None]":
+    def _build_tween(self) -> "app_commands.Command[Any, ..., None]":
+        """/tween as a channel needs it: Discord shows the start frame and the prompt as required, first."""
         max_prompt = self.settings.limits.max_prompt_chars
-        default = self.settings.model.default_duration
-        # Discord enforces this range itself; a guild's own tier narrows it in the suggestions and in validation.
-        shortest = min(t.min_duration for t in self.settings.tiers.values())
-        longest = max(t.max_duration for t in self.settings.tiers.values())
+        shortest, longest = self._duration_range()
+        terms = option_terms(self.settings)
         cog = self
 
-        @app_commands.command(name="tween", description="Make a video that moves from a start frame to an end frame.")
+        @app_commands.command(name="tween", description="Make a video that moves from a start frame to an end frame")
         @app_commands.describe(
-            start="The first frame: PNG, JPEG or WebP, 300 to 4096 px a side, up to 10 MB; optional in a Tween thread",
-            prompt="What happens between the frames (@Image1 = start, @Image2 = end); in a Tween thread: optional",
-            end="The last frame (optional, same rules as the start frame)",
-            duration=f"Length of the video; {default} s if you pick none",
+            start=described("The first frame: PNG, JPEG or WebP, at least {side} px a side, up to {mb} MB", **terms),
+            prompt="What happens between the frames; @Image1 is the start frame, @Image2 the end frame",
+            end="The last frame, if you want the video to arrive somewhere (same rules as the start frame)",
+            duration=described("Length in seconds ({default} s if you pick none); the list shows the prices", **terms),
         )
         @app_commands.autocomplete(duration=self.durations)
         @app_commands.guild_only()
         async def tween(
             interaction: "discord.Interaction[TweenBot]",
-            start: discord.Attachment | None = None,
-            prompt: app_commands.Range[str, 1, max_prompt] | None = None,
+            start: discord.Attachment,
+            prompt: app_commands.Range[str, 1, max_prompt],
             end: discord.Attachment | None = None,
             duration: app_commands.Range[int, shortest, longest] | None = None,
         ) -> None:
-            await cog.tween(interaction, start, prompt, end, duration)
+            await cog.tween(interaction, start, prompt, end, duration, again=False)
 
         return tween
+
+    def _build_again(self) -> "app_commands.Command[Any, ..., None]":
+        """/tween-again for a Tween thread: every option optional, what is left out comes from the thread."""
+        max_prompt = self.settings.limits.max_prompt_chars
+        shortest, longest = self._duration_range()
+        cog = self
+
+        @app_commands.command(
+            name="tween-again", description="In a Tween thread: make the next version, changing only what you pick"
+        )
+        @app_commands.describe(
+            prompt="A new prompt (@Image1 = start, @Image2 = end); leave empty to keep the thread's prompt",
+            duration="A new length in seconds; leave empty to keep the thread's length",
+            start="A new first frame; leave empty to keep the thread's start frame",
+            end="A new last frame; leave empty to keep the thread's end frame",
+        )
+        @app_commands.autocomplete(duration=self.durations)
+        @app_commands.guild_only()
+        async def tween_again(
+            interaction: "discord.Interaction[TweenBot]",
+            prompt: app_commands.Range[str, 1, max_prompt] | None = None,
+            duration: app_commands.Range[int, shortest, longest] | None = None,
+            start: discord.Attachment | None = None,
+            end: discord.Attachment | None = None,
+        ) -> None:
+            await cog.tween(interaction, start, prompt, end, duration, again=True)
+
+        return tween_again
+
+    def _duration_range(self) -> tuple[int, int]:
+        # Discord enforces this range itself; a guild's own tier narrows it in the suggestions and in validation.
+        tiers = self.settings.tiers.values()
+        return min(t.min_duration for t in tiers), max(t.max_duration for t in tiers)
 
     async def durations(
         self, interaction: "discord.Interaction[TweenBot]", typed: str
@@ -87,12 +140,15 @@ class TweenCog(commands.Cog):
         prompt: str | None,
         end: discord.Attachment | None,
         duration: int | None,
+        *,
+        again: bool,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         if interaction.guild_id is None or interaction.channel_id is None:
             raise InputRejected("guild_only")
+        submit = self.services.sessions.again if again else self.services.sessions.tween
         async with self.bot.working():
-            job = await self.services.sessions.tween(
+            job = await submit(
                 requester_from(interaction),
                 prompt=prompt,
                 duration=duration,

@@ -14,14 +14,28 @@ _ENSURE = """
 INSERT INTO pots (guild_id, scope, subject_id, limit_seconds, period_start, period_end) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (guild_id, scope, subject_id) DO NOTHING
 """
-# A new period: spending, one-off extras and the warning start afresh; in-flight reservations carry over.
-_ROLL = """
-UPDATE pots SET spent_seconds = 0, extra_seconds = 0, warned = 0, period_start = ?, period_end = ?
-WHERE id = ? AND period_end <= ?
+# What a pot has spent in the period [start, end): its charge lines in the ledger (for a guild pot also the lines
+# from before pots existed, which name no pot). Whenever a pot's bounds move, its spending is read from here, so a
+# pot always holds what was charged inside the period it shows, the same figure /usage adds up from the ledger.
+_SPENT_IN = """
+(SELECT COALESCE(SUM(l.seconds), 0) FROM ledger l
+ WHERE l.guild_id = pots.guild_id AND l.kind = 'charge' AND l.created_at >= :start AND l.created_at < :end
+   AND (l.pot_id = pots.id OR (l.pot_id IS NULL AND pots.scope = 'guild')))
 """
-# The period's bounds moved (a new reset hour or period kind) before it ended: the same period, anchored anew. Its
-# spending stays, so a settings change is never a way to a fresh budget.
-_REANCHOR = "UPDATE pots SET period_start = ?, period_end = ? WHERE id = ? AND period_start != ?"
+# A new period: one-off extras and the warning start afresh; in-flight reservations carry over. Spending is what
+# was charged since the new start, which is nothing unless a job was charged after the old period ended and before
+# anyone looked at the pot (its charge landed on the old period's row).
+_ROLL = f"""
+UPDATE pots SET spent_seconds = {_SPENT_IN}, extra_seconds = 0, warned = 0, period_start = :start, period_end = :end
+WHERE id = :id AND period_end <= :now
+"""
+# The period's bounds moved (a new reset hour or period kind) before it ended: the same budget, anchored anew. Its
+# extras stay, and its spending becomes what was charged within the new bounds: a switch from day to week counts
+# the whole week's videos, a later reset hour leaves out those made before it.
+_REANCHOR = f"""
+UPDATE pots SET spent_seconds = {_SPENT_IN}, period_start = :start, period_end = :end
+WHERE id = :id AND period_start != :start
+"""
 _LIMIT = "UPDATE pots SET limit_seconds = ? WHERE id = ?"
 _RESERVE = """
 UPDATE pots SET reserved_seconds = reserved_seconds + :s
@@ -73,8 +87,9 @@ async def current(
     async with conn.execute(_GET, (guild_id, scope.value, subject_id)) as cursor:
         row = await cursor.fetchone()
     assert row is not None
-    await conn.execute(_ROLL, (start, end, row["id"], to_db(now)))
-    await conn.execute(_REANCHOR, (start, end, row["id"], start))
+    moved = {"start": start, "end": end, "id": row["id"]}
+    await conn.execute(_ROLL, {**moved, "now": to_db(now)})
+    await conn.execute(_REANCHOR, moved)
     if row["limit_seconds"] != limit:
         await conn.execute(_LIMIT, (limit, row["id"]))
     async with conn.execute("SELECT * FROM pots WHERE id = ?", (row["id"],)) as cursor:

@@ -13,7 +13,7 @@ from bot.fal import FalClient
 from bot.periods import utcnow
 from bot.ratelimit import MemberThrottle
 from bot.services.board import Board
-from bot.services.budget import BudgetService, QuotaView
+from bot.services.budget import BudgetService, QuotaView, Standing
 from bot.services.frames import FrameReader, RawFrame, StoredFrame
 from bot.services.jobs import JobService, TweenRequest
 from bot.services.lifecycle import Lifecycle
@@ -33,6 +33,7 @@ __all__ = [
     "QuotaView",
     "RawFrame",
     "Services",
+    "Standing",
     "StoredFrame",
     "TweenRequest",
     "build_services",

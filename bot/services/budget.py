@@ -32,6 +32,15 @@ class QuotaView:
     guild_waiting: int
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What /help tells a member about their server right now: their pots, its rules and its tier."""
+
+    quota: QuotaView
+    policy: GuildPolicy
+    tier: Tier
+
+
 class BudgetService:
     def __init__(
         self,
@@ -90,6 +99,12 @@ class BudgetService:
             found = {p.scope: p for p in await self.pots_for(conn, policy, requester)}
         counts = await self._jobs.in_flight(requester.guild_id, requester.user_id)
         return QuotaView(found[PotScope.GUILD], found[PotScope.MEMBER], found.get(PotScope.CHANNEL), *counts)
+
+    async def standing(self, requester: Requester) -> Standing:
+        """The member's pots with the guild's policy and tier, for /help."""
+        view = await self.overview(requester)
+        policy = await self._guilds.policy(requester.guild_id)
+        return Standing(view, policy, self.tier_of(policy))
 
     async def ensure_affordable(self, policy: GuildPolicy, requester: Requester, seconds: int) -> None:
         """Raise the BudgetExhausted the reservation would raise if a pot this member draws on cannot cover `seconds`

@@ -43,6 +43,16 @@ class CancelOutcome:
     too_late: bool = False  # fal had already finished it: it will be posted and charged
 
 
+@dataclass(frozen=True)
+class BudgetChange:
+    """A budget change and what it did to this period: the guild's pot before and after, at the guild's price."""
+
+    policy: GuildPolicy
+    before: PotState
+    after: PotState
+    price_per_second: float
+
+
 class ModerationService:
     def __init__(
         self,
@@ -87,6 +97,16 @@ class ModerationService:
             }
 
         return await self._change(who, action, values, lambda conn: self._guilds.set(conn, who.guild_id, **values), was)
+
+    async def configure_budget(self, who: Requester, **values: Any) -> BudgetChange:
+        """configure("budget"), and the server's pot as it was and as it is now: a moved period or reset hour
+        changes which charges count."""
+        _require(who)  # before the pot is read: a member learns nothing of it
+        before = await self._budget.guild_pot(who.guild_id)
+        policy = await self.configure(who, "budget", **values)
+        after = await self._budget.guild_pot(who.guild_id)
+        tier = await self._budget.price_for(who.guild_id)
+        return BudgetChange(policy, before, after, tier.price_per_second)
 
     async def set_entry(self, who: Requester, list_name: str, key: Any, value: Any = None) -> GuildPolicy:
         """Add or update an entry of a guild list: role allowances, channel budgets, /tween channels, words."""

@@ -15,6 +15,8 @@ from bot.settings import TrackerSettings
 
 # Past runs are timed from the last look that saw the job queued, so they never understate how long a run takes.
 HISTORY = 200
+# A guessed run length counts as this many real runs: a first odd run moves the estimate, but does not make it.
+PRIOR_WEIGHT = 3
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,18 @@ class RunTimes:
         if key not in self._earliest:
             self._earliest[key] = self._compute(self._samples.get(key))
         return self._earliest[key]
+
+    def usual(self, model: str, duration: int) -> float:
+        """How long a run of this model and duration usually takes, in seconds: a prior from the settings, moved
+        towards the median of the runs seen as they come (the prior counts as PRIOR_WEIGHT runs)."""
+        s = self._settings
+        prior = s.usual_run_base + s.usual_run_per_second * duration
+        samples = self._samples.get((model, duration))
+        if not samples:
+            return prior
+        ordered = sorted(samples)
+        median = ordered[len(ordered) // 2]
+        return (PRIOR_WEIGHT * prior + len(ordered) * median) / (PRIOR_WEIGHT + len(ordered))
 
     def _compute(self, samples: deque[float] | None) -> float | None:
         if samples is None or len(samples) < self._settings.min_run_samples:

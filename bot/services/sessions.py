@@ -1,4 +1,4 @@
-"""Sessions: a job's thread is a shared workspace. /tween inside it reuses the current frames and prompt; every
+"""Sessions: a job's thread is a shared workspace. /tween-again inside it reuses the current frames and prompt; every
 result is a numbered version with a parent, and anyone can push it one step further (and pays for it)."""
 
 from __future__ import annotations
@@ -56,30 +56,64 @@ class SessionService:
         end: RawFrame | None,
         upload_limit: int,
     ) -> Job:
-        """/tween: in a session thread, what is not given comes from the session; elsewhere a new session."""
+        """/tween: in a session thread the next version (what is not given comes from the session); elsewhere a new
+        session."""
+        session = await self._session_here(who)
+        if session is not None:
+            return await self._next_version(who, session, prompt, duration, start, end, upload_limit)
+        if start is None:
+            raise InputRejected("missing_start")
+        request = TweenRequest(
+            who,
+            prompt or "",
+            self._settings.model.default_duration if duration is None else duration,
+            start,
+            end,
+            upload_limit,
+        )
+        return await self._record(await self._jobs.submit(request))
+
+    async def again(
+        self,
+        who: Requester,
+        *,
+        prompt: str | None,
+        duration: int | None,
+        start: RawFrame | None,
+        end: RawFrame | None,
+        upload_limit: int,
+    ) -> Job:
+        """/tween-again: the next version of the session thread the member is in; refused anywhere else, before any
+        money moves."""
+        session = await self._session_here(who)
+        if session is None:
+            raise InputRejected("again_outside_thread")
+        return await self._next_version(who, session, prompt, duration, start, end, upload_limit)
+
+    async def _session_here(self, who: Requester) -> Session | None:
         session = await self._repo.by_thread(who.channel_id)
-        if session is None or session.guild_id != who.guild_id:
-            if start is None:
-                raise InputRejected("missing_start")
-            request = TweenRequest(
-                who,
-                prompt or "",
-                self._settings.model.default_duration if duration is None else duration,
-                start,
-                end,
-                upload_limit,
-            )
-        else:
-            request = TweenRequest(
-                who,
-                prompt or session.prompt,
-                session.duration if duration is None else duration,
-                start or StoredFrame(session.start_url),
-                end or (StoredFrame(session.end_url) if session.end_url else None),
-                upload_limit,
-                session_id=session.id,
-                parent_job_id=session.last_job_id,
-            )
+        return session if session is not None and session.guild_id == who.guild_id else None
+
+    async def _next_version(
+        self,
+        who: Requester,
+        session: Session,
+        prompt: str | None,
+        duration: int | None,
+        start: RawFrame | None,
+        end: RawFrame | None,
+        upload_limit: int,
+    ) -> Job:
+        request = TweenRequest(
+            who,
+            prompt or session.prompt,
+            session.duration if duration is None else duration,
+            start or StoredFrame(session.start_url),
+            end or (StoredFrame(session.end_url) if session.end_url else None),
+            upload_limit,
+            session_id=session.id,
+            parent_job_id=session.last_job_id,
+        )
         return await self._record(await self._jobs.submit(request))
 
     async def follow_up(

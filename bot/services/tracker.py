@@ -122,6 +122,10 @@ class JobTracker:
             self._schedule.watch(job.id)
         return True
 
+    def usual_run(self, model: str, duration: int) -> float:
+        """Seconds a run of this model and duration usually takes at fal, from the runs this bot has seen."""
+        return self.pacer.runs.usual(model, duration)
+
     def state(self) -> TrackerState:
         """For /health and /metrics: is the scheduler alive, how many jobs it watches, and since when it slept."""
         running = self._loop_task is not None and not self._loop_task.done()

@@ -105,6 +105,8 @@ async def run_bot(world: World, extra_toml: str = "") -> AsyncIterator[TweenBot]
 @pytest.fixture
 async def tween(world: World) -> AsyncIterator[TweenBot]:
     async with run_bot(world) as bot:
+        # As an operator does once: the fake then holds every slash command to what a member could really send.
+        await bot.tree.sync()
         yield bot
 
 

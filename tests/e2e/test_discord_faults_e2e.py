@@ -6,6 +6,7 @@ import pytest
 
 from bot.app import TweenBot
 from tests.e2e.conftest import World
+from tests.e2e.test_moderation_e2e import admin
 from tests.e2e.test_tween_e2e import ephemeral_text, run_tween
 from tests.fakes.fal_server import JobScript
 
@@ -30,8 +31,45 @@ async def test_no_permission_for_threads_posts_results_in_the_channel(world: Wor
     world.discord.forbid(world.discord.guild, "create_thread")
     await run_tween(world)
     channel = world.discord.guild.channel.id
-    await world.discord.wait_for(lambda: videos(world, channel), timeout=15)
+    posted = await world.discord.wait_for(lambda: videos(world, channel) and videos(world, channel)[0], timeout=15)
     assert world.discord.threads() == []
+    # No thread: the card itself became the result, so the channel holds one message for the job, not two.
+    assert [m.id for m in world.discord.messages(channel)] == [posted.id]
+    assert "is ready" in posted.embeds[0]["title"] and [a.filename for a in posted.attachments] == ["tween-1.mp4"]
+
+
+async def test_a_card_deleted_where_its_result_goes_gets_the_result_posted_anew(world: World, tween: TweenBot):
+    world.discord.forbid(world.discord.guild, "create_thread")
+    world.fal.script_next(JobScript(queue_seconds=0, run_seconds=None))
+    await run_tween(world)
+    channel = world.discord.guild.channel.id
+    card = await world.discord.wait_for(lambda: next(iter(world.discord.messages(channel)), None))
+    await world.discord.wait_for(lambda: world.fal.submits)
+    card.deleted = True  # a moderator removed the card while fal was making the video
+    world.fal.release(world.fal.submits[0].request_id)
+    posted = await world.discord.wait_for(lambda: videos(world, channel) and videos(world, channel)[0], timeout=15)
+    assert posted.id != card.id and posted.content == f"<@{world.discord.guild.member.id}>"
+    await world.discord.wait_for(lambda: _state(tween) == "delivered")
+
+
+async def test_without_manage_threads_an_empty_thread_stays_and_the_card_still_shrinks(world: World, tween: TweenBot):
+    world.discord.forbid(world.discord.guild, "manage_threads")
+    await admin(world, "settings", "caps", per_member=1, per_server=4)
+    world.fal.script_next(JobScript(run_seconds=None))
+    await run_tween(world)
+    await world.discord.wait_for(lambda: world.fal.submits)
+    waiting = await run_tween(world)  # the member's second job waits for a slot: one at a time each
+    assert "free slot" in await world.discord.wait_for(lambda: ephemeral_text(waiting))
+    channel = world.discord.guild.channel.id
+    card = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(channel) if "Tween #2" in str(m.embeds)), None)
+    )
+    await world.discord.click(card.id, "tween:cancel:2", user=world.discord.guild.member)
+    await world.discord.wait_for(lambda: "was cancelled by" in card.content)
+    assert (card.embeds, card.attachments, card.components) == ([], [], [])
+    assert card.allowed_mentions == {"parse": []}
+    assert len(world.discord.threads()) == 2  # Discord refused the delete: the thread archives by itself
+    world.fal.release(world.fal.submits[0].request_id)
 
 
 async def test_gateway_drop_mid_job_resumes_and_delivers(world: World, tween: TweenBot):

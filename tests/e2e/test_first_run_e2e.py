@@ -25,7 +25,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
-PERMISSIONS = 309237763072  # the seven permissions of docs/OPERATIONS.md, as the README's invite link asks
+PERMISSIONS = 326417632256  # the eight permissions of docs/OPERATIONS.md, as the README's invite link asks
 
 
 def closed_port() -> int:
@@ -176,6 +176,9 @@ async def test_after_a_sync_the_log_counts_the_commands_discord_has(world: World
     with restored_discord_globals():
         await sync(Settings.load(world.env()), None)
     synced = sorted(f"/{c['name']}" for c in world.discord.registered[None])
+    # The operator's sync sends the translations as well: the translator is installed before it.
+    help_command = next(c for c in world.discord.registered[None] if c["name"] == "help")
+    assert help_command["name_localizations"] == {"de": "hilfe", "pt-BR": "ajuda"}
     caplog.set_level(logging.INFO, logger="bot")
     async with run_bot(world):
         (counted,) = await wait_until(lambda: logged(caplog, "global slash command(s)"), what="the command count")

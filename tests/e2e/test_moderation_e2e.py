@@ -98,13 +98,13 @@ async def test_approval_buttons_approve_runs_deny_refunds(world: World, tween: T
         lambda: next((m for m in world.discord.messages(guild.log_channel.id) if "tween:deny:2" in buttons(m)), None)
     )
     await world.discord.click(second.id, "tween:deny:2", user=guild.admin)
-    threads = await world.discord.wait_for(
-        lambda: len(world.discord.threads(guild.channel.id)) == 2 and world.discord.threads(guild.channel.id)
+    # Nothing was made: the card shrinks to one line (no frames, no buttons) and its empty thread goes away.
+    card = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(guild.channel.id) if "denied" in m.content), None)
     )
-    notice = await world.discord.wait_for(
-        lambda: next((m for m in world.discord.messages(threads[1].id) if "denied" in m.content), None)
-    )
-    assert "7 s" in notice.content and "refunded" in notice.content
+    assert card.content == f"-# 🚫 Tween #2 by <@{guild.member.id}> was denied by <@{guild.admin.id}> · 7 s refunded"
+    assert (card.embeds, card.attachments, card.components) == ([], [], [])
+    await world.discord.wait_for(lambda: [t.id for t in world.discord.threads(guild.channel.id)] == [thread.id])
     assert len(world.fal.submits) == 1
     pot = await tween.services.budget.guild_pot(guild.id)
     assert (pot.spent_seconds, pot.reserved_seconds) == (5, 0)
@@ -128,7 +128,8 @@ async def test_queue_shows_waiting_jobs_and_the_card_cancel_button_refunds(world
     assert "only cancel your own" in await world.discord.wait_for(lambda: ephemeral_text(stranger))
     mine = await world.discord.click(card.id, "tween:cancel:2", user=guild.member)
     assert "refunded" in await world.discord.wait_for(lambda: ephemeral_text(mine))
-    await world.discord.wait_for(lambda: "Cancelled" in str(card.embeds) and card.components == [])
+    await world.discord.wait_for(lambda: "was cancelled by" in card.content and card.components == [])
+    assert card.embeds == [] and card.attachments == []  # nothing was made: one line is left of the card
     world.fal.release(world.fal.submits[0].request_id)
     pot = await tween.services.budget.guild_pot(guild.id)
     assert pot.reserved_seconds in (0, 5) and len(world.fal.submits) == 1
@@ -142,8 +143,8 @@ async def test_usage_sends_a_chart_and_a_csv(world: World, tween: TweenBot):
     message = await world.discord.wait_for(lambda: usage.original and usage.original.attachments and usage.original)
     files = {a.filename: a for a in message.attachments}
     assert files["usage.png"].data.startswith(b"\x89PNG")
-    csv_text = files["tween-usage.csv"].data.decode()
-    assert csv_text.splitlines()[0].startswith("job,created_at") and ",delivered," in csv_text
+    csv_text = files["tween-usage.csv"].data.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("job,asked_at_utc") and ",delivered," in csv_text
     assert "5 s" in message.content
 
 

@@ -76,11 +76,13 @@ async def test_secrets_never_reach_logs_or_messages(world: World, tmp_path):
     log = tmp_path / "bot.log"
     with bot_process(env, log):
         await world.discord.wait_ready(timeout=30)
-        await run_tween(world)  # submit refused by fal: refunded and explained
-        await world.discord.wait_for(lambda: world.discord.threads(), timeout=20)
+        await run_tween(world)  # submit refused by fal: refunded, and its card says so in one line
+        channel = world.discord.guild.channel.id
+        await world.discord.wait_for(lambda: any("didn't start" in m.content for m in world.discord.messages(channel)))
         await run_tween(world)  # a 401 while polling, then it completes
-        await world.discord.wait_for(lambda: len(world.discord.threads()) == 2, timeout=20)
-        thread = world.discord.threads()[1]
+        thread = await world.discord.wait_for(
+            lambda: next((t for t in world.discord.threads() if t.name.startswith("Tween #2")), None), timeout=20
+        )
         await world.discord.wait_for(lambda: videos_in(world, thread.id), timeout=30)
     text = log.read_text()
     assert "DEBUG" in text and len(text) > 2000

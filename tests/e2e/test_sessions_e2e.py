@@ -7,7 +7,8 @@ import pytest
 from bot.app import TweenBot
 from tests.e2e.conftest import World, run_bot
 from tests.e2e.test_moderation_e2e import buttons
-from tests.e2e.test_tween_e2e import PROMPT, ephemeral_text, run_tween
+from tests.e2e.test_tween_e2e import PROMPT, ephemeral_text, frames, run_tween
+from tests.support.images import image_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +35,21 @@ async def test_result_buttons_and_a_reroll_by_another_member_who_pays(world: Wor
     second = await world.discord.wait_for(
         lambda: len(videos(world, thread.id)) == 2 and videos(world, thread.id)[1], timeout=15
     )
-    assert "v2" in second.embeds[0]["title"] and second.content == f"<@{bob.id}>"
+    assert "v2" in second.embeds[0]["title"] and "is ready" in second.embeds[0]["title"]
+    # One message per version: v2's card became its result, and nobody is pinged for their own re-roll.
+    assert [m.id for m in world.discord.messages(thread.id)] == [video.id, second.id]
+    assert second.content == "" and second.allowed_mentions == {"parse": []}
+    assert [a.filename for a in second.attachments] == ["tween-2.mp4"]  # the frames preview gave way to the video
+    assert buttons(second) == ["tween:reroll:2", "tween:remix:2", "tween:swap:2", "tween:details:2", "tween:vote:2"]
+    card = next(m for m in world.discord.messages(world.discord.guild.channel.id) if m.id == thread.id)
+    await world.discord.wait_for(lambda: "Done in" in str(card.embeds))  # the channel card links to its result
+    assert card.components[0]["components"][0] == {
+        "type": 2,
+        "style": 5,
+        "disabled": False,
+        "label": "▶ Watch v1",
+        "url": f"https://discord.com/channels/{world.discord.guild.id}/{thread.id}/{video.id}",
+    }
     assert world.fal.submits[1].body == world.fal.submits[0].body
     assert len(world.discord.threads()) == 1  # the re-roll stayed in the thread
     bobs = await tween.services.budget.overview(_requester(world, bob.id, thread.id))
@@ -42,16 +57,45 @@ async def test_result_buttons_and_a_reroll_by_another_member_who_pays(world: Wor
     assert (bobs.member.spent_seconds, alices.member.spent_seconds) == (5, 5)
 
 
-async def test_tween_inside_the_thread_reuses_frames_and_prompt(world: World, tween: TweenBot):
+async def test_tween_again_inside_the_thread_reuses_frames_and_prompt(world: World, tween: TweenBot):
     thread, _ = await first_video(world)
     again = await world.discord.slash(
-        "tween", user=world.discord.guild.admin, channel_id=thread.id, options={"duration": 4}
+        "tween-again", user=world.discord.guild.admin, channel_id=thread.id, options={"duration": 4}
     )
     assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(again))
     await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 2, timeout=15)
     first, second = world.fal.submits
     assert second.body == first.body | {"duration": "4"}
     assert second.body["prompt"] == PROMPT
+    assert "v2" in videos(world, thread.id)[1].embeds[0]["title"]
+
+
+async def test_tween_again_outside_a_thread_points_to_tween_and_spends_nothing(world: World, tween: TweenBot):
+    member = world.discord.guild.member
+    here = await world.discord.slash("tween-again", user=member, options={"prompt": PROMPT})
+    refusal = await world.discord.wait_for(lambda: ephemeral_text(here))
+    assert "inside a Tween thread" in refusal and "/tween" in refusal
+    assert world.fal.submits == []
+    view = await tween.services.budget.overview(_requester(world, member.id, world.discord.guild.channel.id))
+    assert view.member.reserved_seconds == view.member.spent_seconds == 0
+
+
+async def test_tween_with_new_frames_inside_the_thread_is_its_next_version(world: World, tween: TweenBot):
+    thread, _ = await first_video(world)
+    fresh = frames(image_bytes(360, 640), image_bytes(360, 640, "JPEG", (200, 40, 40)))
+    new = await world.discord.slash(
+        "tween", user=world.discord.guild.member, channel_id=thread.id, options={"prompt": "spin"}, attachments=fresh
+    )
+    assert "on its way" in await world.discord.wait_for(lambda: ephemeral_text(new))
+    await world.discord.wait_for(lambda: len(videos(world, thread.id)) == 2, timeout=15)
+    first, second = world.fal.submits
+    assert second.body["prompt"] == "spin" and second.body["start_image_url"] != first.body["start_image_url"]
+    assert "v2" in videos(world, thread.id)[1].embeds[0]["title"] and len(world.discord.threads()) == 1
+
+
+async def test_tween_without_its_start_frame_is_not_something_discord_sends(world: World, tween: TweenBot):
+    with pytest.raises(AssertionError, match="required option"):
+        await world.discord.slash("tween", user=world.discord.guild.member, options={"prompt": PROMPT})
 
 
 async def test_remix_modal_is_prefilled_refuses_bad_input_and_remixes(world: World, tween: TweenBot):
@@ -107,6 +151,8 @@ async def test_votes_history_and_details(world: World, tween: TweenBot):
     )
     text = embed["description"]
     assert "**v1**" in text and "**v2**" in text and "re-roll" in text and "⭐" in text and "1 👍" in text
+    where = f"https://discord.com/channels/{guild.id}/{thread.id}"
+    assert f"{where}/{video.id}" in text and f"{where}/{second.id}" in text  # both versions live in the thread
     assert "⭐ Favourite" in [f["name"] for f in embed["fields"]]
 
     details = await world.discord.click(second.id, "tween:details:2", user=guild.member)
@@ -159,3 +205,29 @@ async def test_buttons_obey_the_same_moderation_as_tween(world: World, tween: Tw
     remix = await world.discord.click(video.id, "tween:swap:1", user=guild.member)
     assert "paused" in await world.discord.wait_for(lambda: ephemeral_text(remix))
     assert len(world.fal.submits) == 1
+
+
+async def test_a_restart_after_a_card_became_its_result_finds_it_and_posts_nothing_twice(world: World):
+    import sqlite3
+
+    async with run_bot(world) as bot:
+        thread, video = await first_video(world)
+        await world.discord.click(video.id, "tween:reroll:1", user=world.discord.guild.member)
+        second = await world.discord.wait_for(
+            lambda: len(videos(world, thread.id)) == 2 and videos(world, thread.id)[1], timeout=15
+        )
+        db_path = bot.services.settings.storage.db_path
+    # As if the process died right after the edit, before the job was marked delivered.
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE jobs SET state = 'delivering', result_message_id = NULL WHERE id = 2")
+    edits = second.edits
+    async with run_bot(world) as bot:
+        await world.discord.wait_ready(sessions=2)
+
+        def state() -> tuple[str, int | None]:
+            with sqlite3.connect(db_path) as conn:
+                return conn.execute("SELECT state, result_message_id FROM jobs WHERE id = 2").fetchone()
+
+        assert await world.discord.wait_for(lambda: state()[0] == "delivered" and state()) == ("delivered", second.id)
+    assert [m.id for m in world.discord.messages(thread.id)] == [video.id, second.id] and second.edits == edits
+    assert len(world.fal.submits) == 2

@@ -207,3 +207,19 @@ async def test_thread_deleted_mid_job_delivers_to_the_channel(world: World, twee
     assert fallback.attachments[0].filename == "tween-1.mp4"
     # The message is posted before the row is marked delivered: wait for the row, not for the message.
     await read_until(lambda: tween.services.jobs.get(1), lambda job: job.state.value == "delivered", what="delivered")
+
+
+async def test_the_card_says_whose_queue_and_how_long_a_run_usually_takes(world: World, tween: TweenBot):
+    world.fal.script_next(JobScript(queue_seconds=0, run_seconds=None))
+    await run_tween(world, duration=5)
+    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads()), None))
+    card = world.discord.all_messages[thread.message_id]
+
+    def state() -> str:
+        return next((f["value"] for f in card.embeds[0].get("fields", []) if f["name"] == "State"), "")
+
+    # No run seen yet: the prior (60 s + 12 s per second of video) says about 2 min for 5 s.
+    line = await world.discord.wait_for(lambda: "Generating" in state() and state())
+    assert " · usually about 2 min · ready <t:" in line
+    world.fal.release(world.fal.submits[0].request_id)
+    await world.discord.wait_for(lambda: "Done in" in state())

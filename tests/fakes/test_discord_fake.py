@@ -178,6 +178,16 @@ async def test_autocomplete_only_for_synced_options_that_ask_for_it(fake: FakeDi
         await fake.autocomplete("pick", user=fake.guild.member, focused="note")
 
 
+async def test_a_synced_command_is_sent_only_with_its_required_options(fake: FakeDiscord, bot: EchoBot):
+    await bot.tree.sync()
+    with pytest.raises(AssertionError, match=r"needs its required option\(s\) \['n'\]"):
+        await fake.slash("pick", user=fake.guild.member, options={"note": "x"})
+    with pytest.raises(AssertionError, match="has no option"):
+        await fake.slash("pick", user=fake.guild.member, options={"n": 1, "colour": "red"})
+    ix = await fake.slash("pick", user=fake.guild.member, options={"n": 5})
+    await fake.wait_for(lambda: ix.original and ix.original.content == "picked 5")
+
+
 async def test_choices_answer_only_autocomplete(fake: FakeDiscord, http):
     async with _no_bot_interaction(fake) as ix:
         url = f"{fake.api_base}/interactions/{ix.id}/{ix.token}/callback"

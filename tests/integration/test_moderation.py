@@ -9,6 +9,7 @@ import pytest
 
 from bot.errors import BudgetExhausted, CannotCancel, JobNotFound, NotModerator, Refused
 from bot.models import FailureReason, JobState, PotScope
+from bot.services.usage import Names
 from tests.fakes.fal_server import FakeFal, JobScript
 from tests.integration.conftest import GUILD, MOD, member, open_stack, settings_for, tween_request
 from tests.integration.test_job_flow import ledger, settled
@@ -238,9 +239,11 @@ async def test_usage_report_counts_charged_jobs_per_member_and_channel(fake_fal:
         await settled(stack, jobs[1].id, JobState.DELIVERED)
         await settled(stack, jobs[2].id, JobState.FAILED)
         report = await stack.services.usage.report(MOD)
-    assert [(r.subject_id, r.seconds) for r in report.members] == [(2, 7), (1, 5)]
-    assert report.total_seconds == 12 and report.total_micros == 1_344_000
-    assert report.csv.decode().count("\n") == 4  # header and three jobs (the failed one too)
+        pot = await stack.services.budget.guild_pot(MOD.guild_id)
+    named = report.named(Names())
+    assert [(r.subject_id, r.seconds) for r in named.members] == [(2, 7), (1, 5)]
+    assert report.total_seconds == 12 == pot.spent_seconds and report.total_micros == 1_344_000
+    assert named.csv.decode("utf-8-sig").count("\n") == 4  # header and three jobs (the failed one too)
 
 
 @pytest.mark.parametrize("billed", [True, False])

@@ -76,6 +76,27 @@ async def test_attachments_given_in_a_session_replace_the_frames(fake_fal: FakeF
     assert (v3.start_url, v3.prompt, v3.duration, v3.parent_job_id) == (v2.start_url, "now spinning", 7, v2.id)
 
 
+async def test_again_makes_the_next_version_in_a_thread_and_is_refused_elsewhere(fake_fal: FakeFal, settings):
+    async with open_stack(settings) as stack:
+        sessions = stack.services.sessions
+        with pytest.raises(InputRejected, match="again_outside_thread"):
+            await sessions.again(
+                member(), prompt="p", duration=5, start=tween_request().start, end=None, upload_limit=LIMIT
+            )
+        assert fake_fal.count("cdn_upload") == 0  # refused before a frame was read or a second reserved
+        untouched = await stack.services.budget.overview(member())
+        assert untouched.member.reserved_seconds == untouched.member.spent_seconds == 0
+        v1 = await first_version(stack)
+        v2 = await sessions.again(in_thread(v1), prompt=None, duration=4, start=None, end=None, upload_limit=LIMIT)
+    assert (v2.version, v2.parent_job_id, v2.start_url, v2.prompt, v2.duration) == (
+        2,
+        v1.id,
+        v1.start_url,
+        v1.prompt,
+        4,
+    )
+
+
 async def test_follow_ups_are_paid_by_whoever_presses(fake_fal: FakeFal, settings):
     async with open_stack(settings) as stack:
         v1 = await first_version(stack)

@@ -62,3 +62,27 @@ async def test_rate_limiter_spaces_requests():
     for _ in range(6):
         await limiter.acquire()
     assert loop.time() - start >= 5 / 50 * 0.9
+
+
+async def test_forget_drops_a_pending_update_and_waits_out_one_in_flight():
+    sent: list[str] = []
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def send(value: str) -> None:
+        if value == "slow":
+            entered.set()
+            await release.wait()
+        sent.append(value)
+
+    cards = Coalescer(send, interval=10.0)
+    in_flight = asyncio.create_task(cards.push(1, "slow"))
+    await entered.wait()
+    await cards.push(1, "pending")  # within the interval: it would go out later
+    forgetting = asyncio.create_task(cards.forget(1))
+    await asyncio.sleep(0)
+    assert not forgetting.done()  # the send in flight is waited for
+    release.set()
+    await asyncio.gather(in_flight, forgetting)
+    assert sent == ["slow"]  # the pending one is gone: whatever the caller sends now lands last
+    await cards.push(1, "result", final=True)
+    assert sent == ["slow", "result"]

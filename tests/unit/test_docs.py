@@ -27,6 +27,7 @@ PERMISSION_NAMES = {
     "read_message_history": "Read Message History",
     "create_public_threads": "Create Public Threads",
     "send_messages_in_threads": "Send Messages in Threads",
+    "manage_threads": "Manage Threads",
 }
 
 

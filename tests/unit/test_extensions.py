@@ -39,15 +39,25 @@ async def test_tween_command_shape(bot):
     payload = command.to_dict(bot.tree)
     options = {o["name"]: o for o in payload["options"]}
     assert [o["name"] for o in payload["options"]] == ["start", "prompt", "end", "duration"]
-    # Optional since sessions: inside a Tween thread the thread's frames and prompt are reused.
-    assert options["start"]["type"] == 11 and not options["start"].get("required", False)
+    # In a channel a start frame and a prompt are needed, and Discord shows required options first and marked.
+    assert options["start"]["type"] == 11 and options["start"]["required"] is True
+    assert options["prompt"]["type"] == 3 and options["prompt"]["required"] is True
+    assert options["prompt"]["max_length"] == 2500
     assert options["end"]["type"] == 11 and not options["end"].get("required", False)
-    assert options["prompt"]["type"] == 3 and options["prompt"]["max_length"] == 2500
     # Prices depend on the server's tier, so Discord asks the bot for them (autocomplete) instead of fixed choices.
     duration = options["duration"]
     assert duration["type"] == 4 and duration["autocomplete"] is True and "choices" not in duration
     assert (duration["min_value"], duration["max_value"]) == (3, 10)
     assert payload["contexts"] == [0]  # guild channels only
+
+
+async def test_tween_again_takes_everything_from_the_thread_unless_told(bot):
+    payload = bot.tree.get_command("tween-again").to_dict(bot.tree)
+    options = {o["name"]: o for o in payload["options"]}
+    assert list(options) == ["prompt", "duration", "start", "end"]
+    assert not any(o.get("required", False) for o in options.values())
+    assert options["duration"]["autocomplete"] is True and options["prompt"]["max_length"] == 2500
+    assert payload["contexts"] == [0]
 
 
 async def test_the_tier_option_lists_the_configured_tiers_when_asked(bot):

@@ -70,3 +70,14 @@ def test_a_new_run_moves_the_earliest_finish():
     assert p.runs.earliest(MODEL, 5) == pytest.approx(80.0)
     p.runs.extend(RunSample(MODEL, 5, 50.0) for _ in range(8))
     assert p.runs.earliest(MODEL, 5) == pytest.approx(40.0)
+
+
+def test_the_usual_run_starts_from_the_prior_and_moves_to_the_median_of_real_runs():
+    runs = pacer().runs
+    assert runs.usual(MODEL, 5) == 60 + 12 * 5  # the defaults: 2 min for 5 s before any run was seen
+    assert runs.usual(MODEL, 10) == 60 + 12 * 10
+    runs.add(RunSample(MODEL, 5, 300.0))
+    assert runs.usual(MODEL, 5) == (3 * 120 + 300) / 4  # one odd run moves the guess, it does not make it
+    runs.extend(RunSample(MODEL, 5, 90.0) for _ in range(40))
+    assert 90 < runs.usual(MODEL, 5) < 95
+    assert runs.usual(MODEL, 10) == 180  # other durations learn on their own

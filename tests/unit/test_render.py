@@ -63,8 +63,56 @@ def test_state_line(state, text):
     assert text in render.state_line(replace(JOB, state=state))
 
 
-def test_queue_position_zero_is_next_in_line():
-    assert "next in line" in render.state_line(replace(JOB, queue_position=0))
+def test_queue_positions_say_whose_queue_they_are():
+    assert render.state_line(replace(JOB, queue_position=0)) == "⏳ In fal.ai's queue — next at fal"
+    assert render.state_line(replace(JOB, queue_position=3)) == "⏳ In fal.ai's queue — 3 ahead at fal"
+    assert "then usually about 2 min to make" in render.state_line(JOB, usual=130)
+    waiting = replace(JOB, state=JobState.WAITING)
+    assert render.state_line(replace(waiting, queue_position=0)).endswith("next in line here")
+    assert render.state_line(waiting).endswith("2 ahead in line here")
+
+
+def test_a_running_job_says_how_long_it_usually_takes_and_when_it_should_be_ready():
+    line = render.state_line(replace(JOB, state=JobState.RUNNING), usual=125)
+    ready = int((JOB.started_at + timedelta(seconds=125)).timestamp())
+    since = int(JOB.started_at.timestamp())
+    assert line == f"🎞️ Generating since <t:{since}:R> · usually about 2 min · ready <t:{ready}:R>"
+    assert render.about(40) == "under a minute"
+    assert render.about(61) == "about 1 min"
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        (
+            {"state": JobState.CANCELLED, "cancel_requested_by": 3},
+            "-# 🚫 Tween #7 by <@3> was cancelled by <@3> before fal.ai started it · 5 s refunded",
+        ),
+        (
+            {"state": JobState.FAILED, "failure": FailureReason.DENIED, "decided_by": 9},
+            "-# 🚫 Tween #7 by <@3> was denied by <@9> · 5 s refunded",
+        ),
+        (
+            {"state": JobState.FAILED, "failure": FailureReason.STUCK, "failure_detail": None},
+            "-# ❌ Tween #7 by <@3> didn't start: fal.ai's queue was too slow, so Tween cancelled it there"
+            " · 5 s refunded",
+        ),
+    ],
+)
+def test_a_job_that_ended_before_fal_started_is_one_line(changes, line):
+    job = replace(JOB, started_at=None, **changes)
+    assert render.ended_before_fal(job)
+    assert render.ended_line(job) == line
+
+
+def test_a_job_fal_started_keeps_its_card():
+    assert not render.ended_before_fal(replace(JOB, state=JobState.FAILED))
+    # A run that failed at fal may have started between two looks: it keeps its card and its notice.
+    assert not render.ended_before_fal(replace(JOB, state=JobState.FAILED, started_at=None, request_id="r-1"))
+    assert render.ended_before_fal(replace(JOB, state=JobState.FAILED, started_at=None, request_id=None))
+    assert "· v1" not in render.ended_line(replace(JOB, state=JobState.CANCELLED, version=1))
+    assert "Tween #7 · v3 by" in render.ended_line(replace(JOB, state=JobState.CANCELLED, version=3))
+    assert not render.ended_before_fal(replace(JOB, state=JobState.DELIVERED, started_at=None))
 
 
 def test_card_shows_price_and_requester_and_prompt_quoted():

@@ -73,6 +73,7 @@ class Interactions:
                 "ephemeral": True
             }
             opts.append({"name": option, "type": 11, "value": str(stored.id)})
+        _check_options(self.commands.get(name), name, subcommand, [o["name"] for o in opts])
         data = self._command_data(name, guild, _nest(opts, subcommand), resolved)
         return await self._interact(2, user, guild, channel, data)
 
@@ -186,6 +187,23 @@ class Interactions:
         )
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return ix
+
+
+def _check_options(command: dict[str, Any] | None, name: str, subcommand: tuple[str, ...], given: list[str]) -> None:
+    """Discord's client sends a synced command only with every required option filled in and no unknown one:
+    AssertionError for an invocation no member could make. (A command never synced is not checked here.)"""
+    if command is None:
+        return
+    level = command
+    for part in subcommand:
+        level = next((o for o in level.get("options", []) if o["name"] == part and o["type"] in (1, 2)), {})
+        assert level, f"/{name} has no subcommand {' '.join(subcommand)!r}"
+    where = " ".join((name, *subcommand))
+    known = {o["name"]: o for o in level.get("options", [])}
+    unknown = [g for g in given if g not in known]
+    assert not unknown, f"/{where} has no option(s) {unknown}"
+    missing = [n for n, o in known.items() if o.get("required") and n not in given]
+    assert not missing, f"/{where} needs its required option(s) {missing}: Discord would not send it without them"
 
 
 def _nest(opts: list[dict[str, Any]], subcommand: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from aiohttp import web
 from tests.fakes.discord_fake import payloads
 from tests.fakes.discord_fake.autocomplete import callback_problem
 from tests.fakes.discord_fake.bodies import BODY, Body, answer, error
+from tests.fakes.discord_fake.commands import sync_problem
 from tests.fakes.discord_fake.state import FakeChannel, FakeInteraction, FakeMessage
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ class Rest:
             web.post(f"{api}/interactions/{{iid}}/{{token}}/callback", self.callback),
             web.post(f"{api}/webhooks/{{app}}/{{token}}", self.followup),
             web.route("*", f"{api}/webhooks/{{app}}/{{token}}/messages/{{mid}}", self.webhook_message),
+            web.get(f"{api}/guilds/{{gid}}/members/{{uid}}", self.guild_member),
             web.get(f"{api}/channels/{{cid}}", self.get_channel),
+            web.delete(f"{api}/channels/{{cid}}", self.remove_channel),
             web.get(f"{api}/channels/{{cid}}/messages", self.history),
             web.post(f"{api}/channels/{{cid}}/messages", self.create_message),
             web.route("*", f"{api}/channels/{{cid}}/messages/{{mid}}", self.one_message),
@@ -78,6 +81,8 @@ class Rest:
         if refused := self._not_ours(request):
             return refused
         body = request[BODY].json or []
+        if problem := sync_problem(body):
+            return error(400, 50035, f"Invalid Form Body: {problem}")
         gid = request.match_info.get("gid")
         synced = []
         for command in body:
@@ -185,6 +190,17 @@ class Rest:
             message.flags &= ~LOADING
         return answer(self.fake.message_json(message))
 
+    # -- members ------------------------------------------------------------------------------------------
+
+    async def guild_member(self, request: web.Request) -> web.Response:
+        guild = self.fake.guilds.get(int(request.match_info["gid"]))
+        if guild is None:
+            return error(404, 10004, "Unknown Guild")
+        found = next((u for u in guild.members if u.id == int(request.match_info["uid"])), None)
+        if found is None:
+            return error(404, 10007, "Unknown Member")
+        return answer(payloads.member(found))
+
     # -- channels and messages ----------------------------------------------------------------------------
 
     async def get_channel(self, request: web.Request) -> web.Response:
@@ -192,6 +208,20 @@ class Rest:
         if channel is None:
             return error(404, 10003, "Unknown Channel")
         return answer(payloads.channel(channel))
+
+    async def remove_channel(self, request: web.Request) -> web.Response:
+        """Deleting a thread takes Manage Threads (a channel, Manage Channels, which a bot never gets here); its
+        messages go with it, and the gateway says THREAD_DELETE."""
+        channel = self.fake.channels.get(int(request.match_info["cid"]))
+        if channel is None:
+            return error(404, 10003, "Unknown Channel")
+        if channel.type != 11 or "manage_threads" in self.fake.guilds[channel.guild_id].forbidden:
+            return error(403, 50013, "Missing Permissions")
+        self.fake.delete_channel(channel.id)
+        gone = {"id": str(channel.id), "guild_id": str(channel.guild_id), "parent_id": str(channel.parent_id)}
+        gone["type"] = 11
+        await self.fake.gateway.broadcast("THREAD_DELETE", gone)
+        return answer(payloads.thread(channel))
 
     async def history(self, request: web.Request) -> web.Response:
         cid = int(request.match_info["cid"])

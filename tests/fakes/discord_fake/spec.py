@@ -50,6 +50,11 @@ def _validator(template: str, method: str) -> Draft202012Validator | None:
     return Draft202012Validator({"$ref": ref}, registry=_registry())
 
 
+def schemas() -> dict[str, Any]:
+    """The spec's named schemas ({} without the spec)."""
+    return (_spec() or {}).get("components", {}).get("schemas", {})
+
+
 def available() -> bool:
     return _spec() is not None
 
