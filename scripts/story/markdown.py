@@ -1,7 +1,7 @@
 """Discord's markdown, for the subset Tween writes, to HTML: **bold**, *italics*/_italics_, __underline__,
-~~strike~~, `code`, ```code blocks```, [masked links](url), bare links, > quotes, \\-escaped characters, mentions
-(<@user>, <@&role>, <#channel>) as pills and <t:unix:style> timestamps. Every piece of text is HTML-escaped: the
-text is the bot's, and the bot echoes what members typed."""
+~~strike~~, `code`, ```code blocks```, [masked links](url), bare links, > quotes, - lists, # headings, -# subtext,
+\\-escaped characters, mentions (<@user>, <@&role>, <#channel>) as pills and <t:unix:style> timestamps. Every piece
+of text is HTML-escaped: the text is the bot's, and the bot echoes what members typed."""
 
 from __future__ import annotations
 
@@ -81,7 +81,8 @@ def _styled(text: str) -> str:
 
 
 def _quotes(text: str) -> str:
-    """Lines starting with "> " become one quote block per run of such lines."""
+    """Lines starting with "> " become one quote block per run of such lines; other lines may be list items,
+    headings or subtext."""
     out: list[str] = []
     quoted: list[str] = []
     for line in text.split("\n"):
@@ -91,10 +92,21 @@ def _quotes(text: str) -> str:
         if quoted:
             out.append(_quote_block(quoted))
             quoted = []
-        out.append(line)
+        out.append(_block(line))
     if quoted:
         out.append(_quote_block(quoted))
     return "\n".join(out)
+
+
+def _block(line: str) -> str:
+    """A line that is a list item, a heading or subtext (-#) in Discord's markdown."""
+    if found := re.match(r"(?:-|\*) (.*)$", line):
+        return f"<div class='li'>{found[1]}</div>"
+    if found := re.match(r"-# (.*)$", line):
+        return f"<div class='subtext'>{found[1]}</div>"
+    if found := re.match(r"(#{1,3}) (.*)$", line):
+        return f"<div class='h{len(found[1])}'>{found[2]}</div>"
+    return line
 
 
 def _quote_block(lines: list[str]) -> str:

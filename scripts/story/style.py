@@ -36,6 +36,12 @@ code { font-family: "DejaVu Sans Mono", monospace; font-size: 85%; background: #
 pre.codeblock { font-family: "DejaVu Sans Mono", monospace; font-size: 13px; background: #2b2d31;
   border: 1px solid #1e1f22; border-radius: 4px; padding: 8px; margin: 4px 0; white-space: pre-wrap; }
 a { color: #00a8fc; text-decoration: none; }
+.li { padding-left: 20px; position: relative; }
+.li::before { content: "•"; position: absolute; left: 6px; }
+.h1 { font-size: 24px; font-weight: 700; color: #f2f3f5; margin: 8px 0 4px; }
+.h2 { font-size: 20px; font-weight: 700; color: #f2f3f5; margin: 8px 0 4px; }
+.h3 { font-size: 16px; font-weight: 700; color: #f2f3f5; margin: 8px 0 4px; }
+.subtext { font-size: 12px; color: #949ba4; }
 .quote { border-left: 4px solid #4e5058; padding: 0 8px 0 12px; margin: 2px 0; }
 .embed { background: #2b2d31; border-left: 4px solid #1e1f22; border-radius: 4px; max-width: 520px;
   padding: 8px 16px 16px 12px; margin-top: 4px; }

@@ -78,3 +78,12 @@ def test_a_long_thread_name_is_cut_in_its_pill():
     names = NAMES | {"channels": {"5": "Tween #1 · The city wakes up: night turns into sunrise over @Image1"}}
     shown = render("<#5> and https://discord.com/channels/9/5/6", Context(names))
     assert shown.count("#Tween #1 · The city wakes up: night…") == 2 and "sunrise" not in shown
+
+
+def test_list_items_headings_and_subtext_are_blocks():
+    shown = md("**Per member:**\n- Mira · 3 videos\n- <@1> · 2 videos\n## Big\n-# small print\n2 - 1 = 1")
+    assert shown == (
+        "<strong>Per member:</strong><br><div class='li'>Mira · 3 videos</div>"
+        "<div class='li'><span class='mention'>@Mira</span> · 2 videos</div>"
+        "<div class='h2'>Big</div><div class='subtext'>small print</div>2 - 1 = 1"
+    )
