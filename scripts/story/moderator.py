@@ -3,6 +3,7 @@ approves one job and denies another, and reads /usage."""
 
 from __future__ import annotations
 
+from scripts.story import frames
 from scripts.story.play import Player
 from scripts.story.world import Cast
 from tests.fakes.discord_fake import RoleRef
@@ -64,8 +65,6 @@ async def usage(p: Player, cast: Cast) -> None:
 
 
 def _frames() -> dict[str, tuple[str, bytes, str | None]]:
-    from scripts.story import frames
-
     return {"start": ("night.png", frames.night(), "image/png"), "end": ("sunrise.jpg", frames.sunrise(), "image/jpeg")}
 
 
