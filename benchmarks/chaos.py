@@ -200,7 +200,7 @@ class FilePublisher:
     async def notify(self, job) -> None:
         self._post("notice", job.id)
 
-    async def request_approval(self, job, log_channel_id) -> int:
+    async def request_approval(self, job, policy, preview) -> int:
         return self._post("approval", job.id)
 
     async def close_approval(self, job) -> None:

@@ -273,6 +273,8 @@ class GuildPolicy:
     channel_budgets: dict[int, int]
     tween_channels: frozenset[int]
     banned_words: tuple[str, ...]
+    approver_role_id: int | None = None  # pinged with each approval request
+    seconds_only: bool = False  # members see seconds, no dollars; moderators always see both
 
     def member_allowance(self, role_ids: frozenset[int]) -> int:
         """Seconds per period for a member: the best of their roles' overrides, else the default share."""

@@ -19,6 +19,14 @@ def format_usd(micros: int) -> str:
     return f"${text}"
 
 
-def format_seconds_price(seconds: int, price_per_second: float) -> str:
+def cost(seconds: int, micros: int, *, dollars: bool = True, inline: bool = False) -> str:
+    """Seconds of video and what they cost: `10 s ($1.12)`, or `10 s · $1.12` inline (labels, lists), or `10 s`
+    where a server shows its members seconds only. Every text that says what a video costs says it through this."""
+    if not dollars:
+        return f"{seconds} s"
+    return f"{seconds} s · {format_usd(micros)}" if inline else f"{seconds} s ({format_usd(micros)})"
+
+
+def format_seconds_price(seconds: int, price_per_second: float, *, dollars: bool = True) -> str:
     """`5 s · $0.56`: how a duration is offered to members."""
-    return f"{seconds} s · {format_usd(price_micros(seconds, price_per_second))}"
+    return cost(seconds, price_micros(seconds, price_per_second), dollars=dollars, inline=True)

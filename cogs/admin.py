@@ -44,6 +44,8 @@ def policy_text(policy: GuildPolicy, price: float) -> str:
         approval += f" {policy.approval_seconds} s"
     elif policy.approval.value == "without_role":
         approval += f" <@&{policy.approval_role_id}>"
+    approver = f"<@&{policy.approver_role_id}>" if policy.approver_role_id else "nobody"
+    money = "seconds only, no dollars" if policy.seconds_only else "seconds and dollars"
     return "\n".join(
         [
             f"**Budget:** {seconds_and_dollars(policy.guild_seconds, price)} per {policy.period} "
@@ -52,6 +54,7 @@ def policy_text(policy: GuildPolicy, price: float) -> str:
             f"**Channel pots:** {channels}",
             f"**/tween allowed in:** {where}",
             f"**Paused:** {'yes' if policy.paused else 'no'} · **tier:** {policy.tier} · **approval:** {approval}",
+            f"**Approval requests ping:** {approver} · **members see:** {money}",
             f"**Caps:** {policy.member_concurrency} per member, {policy.guild_concurrency} per server",
             f"**Log channel:** {f'<#{policy.log_channel_id}>' if policy.log_channel_id else 'none'}",
             f"**Banned words:** {', '.join(f'`{w}`' for w in policy.banned_words) or 'none'}",
@@ -289,6 +292,23 @@ class AdminCog(commands.Cog):
             approval_role_id=role.id if role else None,
         )
         await self._done(interaction, updated, "Approval policy updated.")
+
+    @settings.command(name="approver", description="A role pinged with each approval request (empty: nobody)")
+    @app_commands.describe(role="Pinged, and only it, when a job waits for approval")
+    async def settings_approver(
+        self, interaction: discord.Interaction[TweenBot], role: discord.Role | None = None
+    ) -> None:
+        role_id = role.id if role else None
+        policy = await self.moderation.configure(requester_from(interaction), "approver", approver_role_id=role_id)
+        await self._done(interaction, policy, f"Approval requests now ping {role.mention if role else 'nobody'}.")
+
+    @settings.command(name="prices", description="Whether members see dollars beside seconds (moderators always do)")
+    @app_commands.describe(dollars="Off: members see seconds only, on buttons, cards, answers and /quota")
+    async def settings_prices(self, interaction: discord.Interaction[TweenBot], dollars: bool) -> None:
+        who = requester_from(interaction)
+        policy = await self.moderation.configure(who, "prices", seconds_only=int(not dollars))
+        shown = "seconds and dollars" if dollars else "seconds only, no dollars"
+        await self._done(interaction, policy, f"Members now see {shown}.")
 
     @settings.command(name="caps", description="How many jobs may run at fal at once")
     @app_commands.describe(

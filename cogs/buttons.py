@@ -15,9 +15,10 @@ from discord.ext import commands
 
 from bot.errors import InputRejected
 from bot.models import Job
+from bot.pricing import format_usd, price_micros
 from bot.tiers import Tier
-from cogs import render
-from cogs.common import answer, requester_from
+from cogs import render, render_admin
+from cogs.common import answer, requester_from, submitted
 from cogs.errors import report, report_error
 
 if TYPE_CHECKING:
@@ -38,6 +39,11 @@ LABELS = {
 }
 
 
+# The session buttons that make a new version, and so cost its seconds (a remix starts from the same length).
+COSTING = frozenset({"reroll", "remix", "swap"})
+COST_RE = re.compile(r" · (\d+) s$")
+
+
 def template(*actions: str) -> str:
     return rf"tween:(?P<action>{'|'.join(actions)}):(?P<job>\d+)"
 
@@ -56,8 +62,10 @@ class TweenButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=templ
         super().__init_subclass__(template=template(*actions))
         cls.ACTIONS = actions
 
-    def __init__(self, action: str, job_id: int, *, count: int | None = None) -> None:
+    def __init__(self, action: str, job_id: int, *, count: int | None = None, seconds: int | None = None) -> None:
         label = LABELS[action] + (f" {count}" if count is not None else "")
+        if seconds is not None and action in COSTING:
+            label += f" · {seconds} s"  # what the next version costs: only seconds, so every server may show it
         style = STYLES.get(action, discord.ButtonStyle.secondary)
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id(action, job_id)))
         self.action = action
@@ -94,8 +102,11 @@ class JobButton(TweenButton, actions=("cancel",)):
 
     async def cancel(self, interaction: discord.Interaction[TweenBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await interaction.client.services.moderation.cancel(requester_from(interaction), self.job_id)
-        await answer(interaction, render.cancel_text(outcome.job, refunded=outcome.refunded, too_late=outcome.too_late))
+        services = interaction.client.services
+        outcome = await services.moderation.cancel(requester_from(interaction), self.job_id)
+        dollars = await services.budget.dollars_shown(outcome.job.guild_id)
+        text = render.cancel_text(outcome.job, refunded=outcome.refunded, too_late=outcome.too_late, dollars=dollars)
+        await answer(interaction, text)
 
 
 class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", "vote")):
@@ -117,25 +128,40 @@ class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", 
         job = await sessions.follow_up(
             requester_from(interaction), self.job_id, self.action, upload_limit=upload_limit(interaction)
         )
-        paid = await interaction.client.services.budget.paid_from(job.id)
-        await answer(interaction, render.submitted_text(job, paid))
+        await answer(interaction, await submitted(interaction, job))
 
     async def remix(self, interaction: discord.Interaction[TweenBot]) -> None:
         services = interaction.client.services
         job = await services.sessions.details(requester_from(interaction), self.job_id)
         tier = await services.budget.price_for(job.guild_id)
-        await interaction.response.send_modal(RemixModal(job, services.settings.limits.max_prompt_chars, tier))
+        dollars = await services.budget.dollars_shown(job.guild_id)
+        modal = RemixModal(job, services.settings.limits.max_prompt_chars, tier, dollars=dollars)
+        await interaction.response.send_modal(modal)
 
     async def details(self, interaction: discord.Interaction[TweenBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await interaction.client.services.sessions.details(requester_from(interaction), self.job_id)
-        await answer(interaction, embed=render.details_embed(job))
+        services = interaction.client.services
+        job = await services.sessions.details(requester_from(interaction), self.job_id)
+        dollars = await services.budget.dollars_shown(job.guild_id)
+        await answer(interaction, embed=render.details_embed(job, dollars=dollars))
 
     async def vote(self, interaction: discord.Interaction[TweenBot]) -> None:
         voted, count = await interaction.client.services.sessions.vote(requester_from(interaction), self.job_id)
-        view = result_view(self.job_id, count, full_quality=link_button_url(interaction.message))
+        message = interaction.message
+        view = result_view(
+            self.job_id, count, full_quality=link_button_url(message), seconds=seconds_on_buttons(message)
+        )
         await interaction.response.edit_message(view=view)
         await answer(interaction, "👍 Vote counted." if voted else "Vote taken back.")
+
+
+def seconds_on_buttons(message: discord.Message | None) -> int | None:
+    """The cost a result's buttons already show (`🔁 Re-roll · 10 s`), so redrawing them keeps it."""
+    for row in message.components if message else []:
+        for item in getattr(row, "children", []):
+            if isinstance(item, discord.Button) and item.label and (found := COST_RE.search(item.label)):
+                return int(found[1])
+    return None
 
 
 def link_button_url(message: discord.Message | None) -> str | None:
@@ -156,23 +182,34 @@ class ModerationButton(TweenButton, actions=("approve", "deny")):
     async def decide(self, interaction: discord.Interaction[TweenBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         moderation = interaction.client.services.moderation
-        job = await moderation.decide(requester_from(interaction), self.job_id, approve=self.action == "approve")
-        await answer(interaction, f"Tween #{job.id}: {render.state_line(job)}")
+        who = requester_from(interaction)
+        approve = self.action == "approve"
+        job = await moderation.decide(who, self.job_id, approve=approve)
+        await answer(interaction, render_admin.decision_text(job, who.user_id, approve=approve))
 
 
 FAMILIES: tuple[type[TweenButton], ...] = (JobButton, SessionButton, ModerationButton)
 
 
-def button(action: str, job_id: int, *, count: int | None = None) -> TweenButton:
+def button(action: str, job_id: int, *, count: int | None = None, seconds: int | None = None) -> TweenButton:
     family = next(f for f in FAMILIES if action in f.ACTIONS)
-    return family(action, job_id, count=count)
+    return family(action, job_id, count=count, seconds=seconds)
+
+
+def duration_label(tier: Tier, *, dollars: bool) -> str:
+    """The Remix form's duration label (Discord allows 45 characters): the range, and the price where shown."""
+    span = f"{tier.min_duration}–{tier.max_duration}"
+    if not dollars:
+        return f"Duration in seconds ({span})"
+    return f"Duration in seconds ({span}, {format_usd(price_micros(1, tier.price_per_second))} each)"
 
 
 class RemixModal(discord.ui.Modal):
     """The prompt and duration of a version, prefilled, to make the next one from."""
 
-    def __init__(self, job: Job, max_prompt: int, tier: Tier) -> None:
-        super().__init__(title=f"Remix Tween #{job.id}", custom_id=f"tween:remix-modal:{job.id}")
+    def __init__(self, job: Job, max_prompt: int, tier: Tier, *, dollars: bool = True) -> None:
+        title = f"Remix Tween #{job.id}{render.version_label(job)}"
+        super().__init__(title=title, custom_id=f"tween:remix-modal:{job.id}")
         self.job_id = job.id
         self.tier = tier
         self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
@@ -183,7 +220,7 @@ class RemixModal(discord.ui.Modal):
             custom_id="prompt",
         )
         self.duration: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
-            label=f"Duration in seconds ({tier.min_duration}-{tier.max_duration})",
+            label=duration_label(tier, dollars=dollars),
             default=str(job.duration),
             max_length=2,
             custom_id="duration",
@@ -206,8 +243,8 @@ class RemixModal(discord.ui.Modal):
                 duration=int(text),
                 upload_limit=upload_limit(interaction),
             )
-            paid = await interaction.client.services.budget.paid_from(job.id)
-        await answer(interaction, render.submitted_text(job, paid))
+            text = await submitted(interaction, job)
+        await answer(interaction, text)
 
     async def on_error(self, interaction: discord.Interaction[TweenBot], error: Exception) -> None:
         await report(interaction, error, "remix")
@@ -217,13 +254,16 @@ def upload_limit(interaction: discord.Interaction[TweenBot]) -> int:
     return interaction.filesize_limit or interaction.client.services.settings.limits.default_upload_limit
 
 
-def result_view(job_id: int, votes: int | None, *, full_quality: str | None = None) -> discord.ui.View:
-    """The buttons under a result: the session's (when `votes` is given, i.e. the job has a session) and a link to
-    fal's original file when the attachment is a smaller re-encode of it."""
+def result_view(
+    job_id: int, votes: int | None, *, full_quality: str | None = None, seconds: int | None = None
+) -> discord.ui.View:
+    """The buttons under a result: the session's (when `votes` is given, i.e. the job has a session), those that
+    make a new version labelled with its `seconds`, and a link to fal's original file when the attachment is a
+    smaller re-encode of it."""
     view = discord.ui.View(timeout=None)
     if votes is not None:
         for action in ("reroll", "remix", "swap", "details"):
-            view.add_item(button(action, job_id))
+            view.add_item(button(action, job_id, seconds=seconds))
         view.add_item(button("vote", job_id, count=votes))
     if full_quality is not None:
         view.add_item(discord.ui.Button(label="Full quality", emoji="🎞️", url=full_quality, row=1))

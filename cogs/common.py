@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.models import Requester
+from bot.models import Job, Requester
+from cogs import render
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -28,6 +29,14 @@ def requester_from(interaction: discord.Interaction[TweenBot]) -> Requester:
         role_ids=roles,
         is_moderator=interaction.permissions.manage_guild,
     )
+
+
+async def submitted(interaction: discord.Interaction[TweenBot], job: Job) -> str:
+    """The answer to a submit (/tween, a button, the Remix form): the money said once, from the pots the job
+    reserved from, as this server shows money to its members."""
+    budget = interaction.client.services.budget
+    paid = await budget.paid_from(job.id)
+    return render.submitted_text(job, paid, dollars=await budget.dollars_shown(job.guild_id))
 
 
 async def answer(interaction: discord.Interaction[TweenBot], content: str | None = None, **kwargs: object) -> None:

@@ -24,7 +24,7 @@ from bot.errors import (
     Refused,
     TweenError,
 )
-from bot.pricing import format_usd, price_micros
+from bot.pricing import cost, price_micros
 from cogs import render
 from cogs.common import answer
 
@@ -137,9 +137,9 @@ def _budget_text(error: BudgetExhausted, origin: str) -> str:
     if error.scope == "member" and error.total is not None and error.total <= 0:
         who = f"Your role <@&{error.role_id}> has" if error.role_id else "You have"
         return f"{who} no video time here; ask a moderator for an allowance.{charged}"
-    left = f"{error.remaining} s"
-    if error.price_per_second is not None:
-        left += f" ({format_usd(price_micros(error.remaining, error.price_per_second))})"
+    # No price: the server shows its members seconds only (the budget service leaves it out).
+    price = error.price_per_second
+    left = cost(error.remaining, price_micros(error.remaining, price or 0), dollars=price is not None)
     pot = POT_NAMES.get(error.scope, POT_NAMES["guild"])
     if error.scope == "channel" and error.subject_id:
         pot = f"the budget of <#{error.subject_id}>"

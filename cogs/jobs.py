@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.coalesce import Coalescer
 from bot.errors import DeliveryFailed
-from bot.models import Job, JobState, LogEvent
+from bot.models import GuildPolicy, Job, JobState, LogEvent
 from bot.services import CardPlacement
 from cogs import render, render_admin
 from cogs.buttons import job_view, result_view
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from bot.app import TweenBot
 
 log = logging.getLogger(__name__)
+
+
+def approvers_only(role_id: int | None) -> discord.AllowedMentions:
+    """Ping the server's approver role, if it set one, and nobody else the request names."""
+    if role_id is None:
+        return NO_PINGS
+    return discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False)
 
 
 def requester_only(job: Job) -> discord.AllowedMentions:
@@ -54,11 +61,15 @@ class DiscordPublisher:
         self._lookback = settings.delivery_lookback
         self._cards: Coalescer[Job] = Coalescer(self._edit_card, settings.card_edit_interval)
 
+    async def _dollars(self, job: Job) -> bool:
+        """Whether the member-facing texts of this job's guild show dollars beside seconds."""
+        return await self._bot.services.budget.dollars_shown(job.guild_id)
+
     async def open_card(self, job: Job, preview: bytes) -> CardPlacement:
         channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         try:
             card = await channel.send(
-                embed=render.card_embed(job),
+                embed=render.card_embed(job, dollars=await self._dollars(job)),
                 file=discord.File(
                     io.BytesIO(preview), filename=render.PREVIEW_NAME, description=render.preview_alt(job)
                 ),
@@ -106,7 +117,8 @@ class DiscordPublisher:
         if in_place(job) and job.state in (JobState.DELIVERING, JobState.DELIVERED):
             return  # the card has become the result: deliver() wrote it, and a card must not cover it again
         usual = self._bot.services.tracker.usual_run(job.model, job.duration) if job.state.at_fal else None
-        await card.edit(embed=render.card_embed(job, usual), view=self._card_view(job))
+        embed = render.card_embed(job, usual, dollars=await self._dollars(job))
+        await card.edit(embed=embed, view=self._card_view(job))
 
     def _card_view(self, job: Job) -> discord.ui.View | None:
         if job.state is JobState.DELIVERED and job.thread_id is not None:
@@ -169,10 +181,12 @@ class DiscordPublisher:
             job.card_message_id
         )
         view = await self._result_view(job, video)
+        dollars = await self._dollars(job)
         if video is not None:
             try:
                 file = discord.File(video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job))
-                await card.edit(embed=render.result_embed(job, link=None), attachments=[file], view=view)
+                embed = render.result_embed(job, link=None, dollars=dollars)
+                await card.edit(embed=embed, attachments=[file], view=view)
                 return card.id
             except discord.HTTPException as exc:
                 if exc.code != TOO_LARGE:
@@ -180,7 +194,8 @@ class DiscordPublisher:
                 log.info("job %d: Discord refused the file as too large; showing a link", job.id)
                 view = await self._result_view(job, None)
         assert job.video_url is not None
-        await card.edit(embed=render.result_embed(job, link=job.video_url), attachments=[], view=view)
+        embed = render.result_embed(job, link=job.video_url, dollars=dollars)
+        await card.edit(embed=embed, attachments=[], view=view)
         return card.id
 
     def _places(self, job: Job) -> list[int]:
@@ -194,7 +209,7 @@ class DiscordPublisher:
             view = await self._result_view(job, video) if place == job.destination_id else None
             try:
                 file = discord.File(video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job))
-                embed = render.result_embed(job, link=None)
+                embed = render.result_embed(job, link=None, dollars=await self._dollars(job))
                 message = await channel.send(
                     content, embed=embed, file=file, view=view, allowed_mentions=requester_only(job)
                 )
@@ -205,7 +220,7 @@ class DiscordPublisher:
                 log.info("job %d: Discord refused the file as too large; posting a link", job.id)
         assert job.video_url is not None
         view = await self._result_view(job, None) if place == job.destination_id else None
-        embed = render.result_embed(job, link=job.video_url)
+        embed = render.result_embed(job, link=job.video_url, dollars=await self._dollars(job))
         message = await channel.send(content, embed=embed, view=view, allowed_mentions=requester_only(job))
         return message.id
 
@@ -215,27 +230,31 @@ class DiscordPublisher:
         if not in_session and full_quality is None:
             return None
         votes = await self._bot.services.sessions.votes(job.id) if in_session else None
-        return result_view(job.id, votes, full_quality=full_quality)
+        return result_view(job.id, votes, full_quality=full_quality, seconds=job.duration)
 
     async def notify(self, job: Job) -> None:
         if render.ended_before_fal(job) or in_place(job):
             return  # the card itself says how it ended: one message per version
         mentions = NO_PINGS if job.cancel_requested_by == job.user_id else requester_only(job)
+        text = render.failure_text(job, dollars=await self._dollars(job))
         for place in self._places(job):
             channel = self._bot.get_partial_messageable(place, guild_id=job.guild_id)
             try:
-                await channel.send(render.failure_text(job), allowed_mentions=mentions)
+                await channel.send(text, allowed_mentions=mentions)
                 return
             except discord.HTTPException as exc:
                 log.warning("job %d: could not post the notice in %d: %r", job.id, place, exc)
 
-    async def request_approval(self, job: Job, log_channel_id: int | None) -> int:
-        channel = self._bot.get_partial_messageable(log_channel_id or job.channel_id, guild_id=job.guild_id)
+    async def request_approval(self, job: Job, policy: GuildPolicy, preview: bytes) -> int:
+        channel = self._bot.get_partial_messageable(policy.log_channel_id or job.channel_id, guild_id=job.guild_id)
+        frames = discord.File(io.BytesIO(preview), filename=render.PREVIEW_NAME, description=render.preview_alt(job))
         try:
             message = await channel.send(
+                render_admin.approval_request_text(job, policy.approver_role_id),
                 embed=render_admin.approval_embed(job),
+                file=frames,
                 view=job_view(job.id, "approve", "deny"),
-                allowed_mentions=NO_PINGS,
+                allowed_mentions=approvers_only(policy.approver_role_id),
             )
         except discord.HTTPException as exc:
             raise DeliveryFailed(f"cannot post the approval request: {exc}") from exc

@@ -29,14 +29,18 @@ class QueueCog(commands.Cog):
     async def queue_show(self, interaction: discord.Interaction[TweenBot]) -> None:
         who = requester_from(interaction)
         jobs = await self.bot.services.jobs.queue(who.guild_id, SHOWN)
-        await answer(interaction, embed=queue_embed(jobs))
+        dollars = await self.bot.services.budget.dollars_shown(who.guild_id)
+        await answer(interaction, embed=queue_embed(jobs, dollars=dollars))
 
     @queue.command(name="cancel", description="Cancel a job: your own, or any as a moderator")
     @app_commands.describe(job="The job number, as on its card (#12)")
     async def queue_cancel(self, interaction: discord.Interaction[TweenBot], job: app_commands.Range[int, 1]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await self.bot.services.moderation.cancel(requester_from(interaction), job)
-        await answer(interaction, render.cancel_text(outcome.job, refunded=outcome.refunded, too_late=outcome.too_late))
+        who = requester_from(interaction)
+        outcome = await self.bot.services.moderation.cancel(who, job)
+        dollars = await self.bot.services.budget.dollars_shown(who.guild_id)
+        text = render.cancel_text(outcome.job, refunded=outcome.refunded, too_late=outcome.too_late, dollars=dollars)
+        await answer(interaction, text)
 
 
 async def setup(bot: TweenBot) -> None:

@@ -38,7 +38,8 @@ class QuotaCog(commands.Cog):
         view = await services.budget.overview(who)
         policy = await services.moderation.policy(who.guild_id)
         tier = await services.budget.price_for(who.guild_id)
-        await answer(interaction, embed=quota_embed(view, tier, paused=policy.paused))
+        dollars = not policy.seconds_only
+        await answer(interaction, embed=quota_embed(view, tier, paused=policy.paused, dollars=dollars))
 
     @app_commands.command(name="usage", description="This period's spending per member and channel (Manage Server)")
     @app_commands.guild_only()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import discord
 
 from bot.models import FailureReason, Job, JobState, PotScope, PotState
-from bot.pricing import format_usd
+from bot.pricing import cost
 
 PREVIEW_NAME = "frames.jpg"
 MARKER = "Tween job {id}"
@@ -51,23 +51,31 @@ def stamp(moment: datetime, style: str = "R") -> str:
     return f"<t:{int(moment.timestamp())}:{style}>"
 
 
-def price_label(job: Job) -> str:
-    return f"{job.duration} s · {format_usd(job.price_micros)}"
+def price_label(job: Job, *, dollars: bool = True) -> str:
+    """`10 s · $1.12`, or `10 s` where the server shows its members seconds only."""
+    return cost(job.duration, job.price_micros, dollars=dollars, inline=True)
+
+
+def job_cost(job: Job, *, dollars: bool = True) -> str:
+    """`10 s ($1.12)`, or `10 s` where the server shows its members seconds only."""
+    return cost(job.duration, job.price_micros, dollars=dollars)
 
 
 def state_line(job: Job, usual: float | None = None) -> str:
     """The card's one-line state. `usual`: how many seconds a run of this model and duration usually takes."""
     state = job.state
     if state in (JobState.RESERVED, JobState.UPLOADED, JobState.SUBMITTING):
-        return "📤 Sending to fal.ai…"
+        return f"{_approved(job)}📤 Sending to fal.ai…"
     if state is JobState.WAITING:
-        return f"🕒 Waiting for a free slot on this server — {_ahead(job.queue_position, 'in line here')}"
+        return (
+            f"{_approved(job)}🕒 Waiting for a free slot on this server — {_ahead(job.queue_position, 'in line here')}"
+        )
     if state is JobState.AWAITING_APPROVAL:
-        return "🛂 Waiting for a moderator's approval"
+        return "🛂 Waiting for a moderator's approval; it starts once approved"
     if state is JobState.QUEUED:
         where = f" — {_ahead(job.queue_position, 'at fal')}" if job.queue_position is not None else ""
         then = f", then usually {about(usual)} to make" if usual else ""
-        return f"⏳ In fal.ai's queue{where}{then}"
+        return f"{_approved(job)}⏳ In fal.ai's queue{where}{then}"
     if state is JobState.RUNNING:
         return _running_line(job, usual)
     if state in (JobState.COMPLETED, JobState.DELIVERING):
@@ -142,6 +150,11 @@ def ended_line(job: Job) -> str:
     return f"-# ❌ {what} didn't start: {failure_words(job)} · {refund}"
 
 
+def _approved(job: Job) -> str:
+    """Until fal starts it, an approved job's card says it was approved: the member saw it wait for that."""
+    return "✅ Approved · " if job.decided_by is not None else ""
+
+
 def elapsed(job: Job) -> str:
     end = job.finished_at or job.updated_at
     seconds = max(0, int((end - job.created_at).total_seconds()))
@@ -156,14 +169,14 @@ def failure_words(job: Job) -> str:
     return words
 
 
-def card_embed(job: Job, usual: float | None = None) -> discord.Embed:
+def card_embed(job: Job, usual: float | None = None, *, dollars: bool = True) -> discord.Embed:
     embed = discord.Embed(
         title=f"🎬 Tween #{job.id}{version_label(job)}",
         description=quote(job.prompt),
         colour=COLOURS.get(job.state, 0x5865F2),
     )
     embed.add_field(name="State", value=state_line(job, usual), inline=False)
-    embed.add_field(name="Duration", value=price_label(job))
+    embed.add_field(name="Duration", value=price_label(job, dollars=dollars))
     embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
     embed.add_field(name="Started", value=stamp(job.created_at))
     embed.set_image(url=f"attachment://{PREVIEW_NAME}")
@@ -171,11 +184,11 @@ def card_embed(job: Job, usual: float | None = None) -> discord.Embed:
     return embed
 
 
-def result_embed(job: Job, *, link: str | None) -> discord.Embed:
+def result_embed(job: Job, *, link: str | None, dollars: bool = True) -> discord.Embed:
     embed = discord.Embed(
         title=f"🎬 Tween #{job.id}{version_label(job)} is ready", description=quote(job.prompt), colour=0x57F287
     )
-    embed.add_field(name="Duration", value=price_label(job))
+    embed.add_field(name="Duration", value=price_label(job, dollars=dollars))
     embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
     embed.add_field(name="Took", value=elapsed(job))
     if job.cancel_requested_by is not None:
@@ -248,22 +261,26 @@ def attachment_line(job: Job) -> str | None:
     return None
 
 
-def failure_text(job: Job) -> str:
-    if job.state is JobState.CANCELLED or job.failure is FailureReason.DENIED:
-        who = (
-            f"<@{job.cancel_requested_by or job.decided_by}>"
-            if (job.cancel_requested_by or job.decided_by)
-            else "a moderator"
-        )
-        verb = "cancelled" if job.state is JobState.CANCELLED else "denied"
+def failure_text(job: Job, *, dollars: bool = True) -> str:
+    """The notice in a job's thread when it ends without a video. Names pinged: the member only (the publisher's
+    allowed mentions), so a moderator's name here does not ping them."""
+    money = job_cost(job, dollars=dollars)
+    if job.failure is FailureReason.DENIED:
+        who = f"<@{job.decided_by}>" if job.decided_by else "a moderator"
         return (
-            f"🚫 Tween #{job.id} was {verb} by {who} before fal.ai started it. "
-            f"<@{job.user_id}>, your {job.duration} s ({format_usd(job.price_micros)}) were refunded."
+            f"🚫 <@{job.user_id}>, Tween #{job.id} was denied by {who}, so it was not made and nothing was "
+            f"charged: your {money} were refunded."
+        )
+    if job.state is JobState.CANCELLED:
+        who = f"<@{job.cancel_requested_by}>" if job.cancel_requested_by else "a moderator"
+        return (
+            f"🚫 Tween #{job.id} was cancelled by {who} before fal.ai started it. "
+            f"<@{job.user_id}>, your {money} were refunded."
         )
     if job.state is JobState.UNDELIVERABLE:
         return (
             f"⚠️ <@{job.user_id}>, fal.ai made Tween #{job.id} but no longer hands the video out, so I can't post "
-            f"it. fal billed it, so its {job.duration} s ({format_usd(job.price_micros)}) were charged."
+            f"it. fal billed it, so its {money} were charged."
         )
     if job.state is JobState.SUBMIT_UNKNOWN:
         return (
@@ -271,17 +288,14 @@ def failure_text(job: Job) -> str:
             f"can't tell whether fal received it. I won't send it twice. Its {job.duration} s stay reserved "
             "until a moderator checks; if a video arrives on fal's side it was billed."
         )
-    return (
-        f"❌ <@{job.user_id}>, Tween #{job.id} failed: {failure_words(job)}. "
-        f"Your {job.duration} s ({format_usd(job.price_micros)}) were refunded."
-    )
+    return f"❌ <@{job.user_id}>, Tween #{job.id} failed: {failure_words(job)}. Your {money} were refunded."
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int | None) -> str | None:
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}" if message_id else None
 
 
-def submitted_text(job: Job, paid_from: Sequence[PotState] = ()) -> str:
+def submitted_text(job: Job, paid_from: Sequence[PotState] = (), *, dollars: bool = True) -> str:
     """The private answer to a submit. With the pots the job reserved from, the money is said once: who pays, from
     which pots, and what each has left."""
     link = jump_url(job.guild_id, job.channel_id, job.card_message_id)
@@ -289,17 +303,18 @@ def submitted_text(job: Job, paid_from: Sequence[PotState] = ()) -> str:
     if job.state in (JobState.FAILED, JobState.SUBMIT_UNKNOWN):
         return f"{state_line(job)}{where}"
     if paid_from:
-        paid = f" {job.duration} s ({format_usd(job.price_micros)}) from {_pots_left(paid_from)}."
+        paid = f" {job_cost(job, dollars=dollars)} from {_pots_left(paid_from)}."
         if job.state is JobState.AWAITING_APPROVAL:
             return f"Your tween is reserved and waits for a moderator's approval.{paid}{where}"
         if job.state is JobState.WAITING:
             return f"Your tween is reserved and waits for a free slot; it starts by itself.{paid}{where}"
         return f"Your tween is on its way.{paid}{where}"
+    label = price_label(job, dollars=dollars)
     if job.state is JobState.AWAITING_APPROVAL:
-        return f"Your tween ({price_label(job)}) is reserved and waits for a moderator's approval.{where}"
+        return f"Your tween ({label}) is reserved and waits for a moderator's approval.{where}"
     if job.state is JobState.WAITING:
-        return f"Your tween ({price_label(job)}) is reserved and waits for a free slot; it starts by itself.{where}"
-    return f"Your tween is on its way ({price_label(job)}, reserved from the server's budget).{where}"
+        return f"Your tween ({label}) is reserved and waits for a free slot; it starts by itself.{where}"
+    return f"Your tween is on its way ({label}, reserved from the server's budget).{where}"
 
 
 # The member's own pot first: it is the one they can do something about.
@@ -354,8 +369,8 @@ def safe_text(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
-def cancel_text(job: Job, *, refunded: bool, too_late: bool = False) -> str:
-    money = f"{job.duration} s ({format_usd(job.price_micros)})"
+def cancel_text(job: Job, *, refunded: bool, too_late: bool = False, dollars: bool = True) -> str:
+    money = job_cost(job, dollars=dollars)
     if refunded:
         return f"🚫 Tween #{job.id} is cancelled and its {money} refunded."
     if too_late:
@@ -382,9 +397,9 @@ def version_label(job: Job) -> str:
 ORIGINS = {"tween": "/tween", "reroll": "re-roll", "remix": "remix", "swap": "swapped frames"}
 
 
-def details_embed(job: Job) -> discord.Embed:
+def details_embed(job: Job, *, dollars: bool = True) -> discord.Embed:
     embed = discord.Embed(title=f"ℹ️ Tween #{job.id}{version_label(job)}", description=full_prompt(job.prompt))
-    embed.add_field(name="Price", value=price_label(job))
+    embed.add_field(name="Price", value=price_label(job, dollars=dollars))
     embed.add_field(name="Asked by", value=f"<@{job.user_id}> ({ORIGINS.get(job.origin, job.origin)})")
     embed.add_field(name="State", value=state_line(job), inline=False)
     embed.add_field(name="Model", value=f"`{job.model}`", inline=False)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import discord
 
-from bot.models import Job, JobState, LogEvent, PotState
-from bot.pricing import format_usd, price_micros
+from bot.models import FailureReason, Job, JobState, LogEvent, PotState
+from bot.pricing import cost, format_usd, price_micros
 from bot.services import QuotaView
 from bot.tiers import Tier
-from cogs.render import price_label, quote, stamp, state_line
+from cogs.render import PREVIEW_NAME, job_cost, jump_url, price_label, quote, stamp, state_line
 
 BAR_WIDTH = 20
 SCOPE_TITLES = {"guild": "Server budget", "member": "Your allowance", "channel": "This channel's pot"}
 
 
-def seconds_and_dollars(seconds: int, price_per_second: float) -> str:
-    return f"{seconds} s ({format_usd(price_micros(seconds, price_per_second))})"
+def seconds_and_dollars(seconds: int, price_per_second: float, *, dollars: bool = True) -> str:
+    return cost(seconds, price_micros(seconds, price_per_second), dollars=dollars)
 
 
 def bar(pot: PotState) -> str:
@@ -25,11 +25,12 @@ def bar(pot: PotState) -> str:
     return "█" * left + "░" * (BAR_WIDTH - left)
 
 
-def pot_field(pot: PotState, price: float) -> str:
+def pot_field(pot: PotState, price: float, *, dollars: bool = True) -> str:
     # The words come first and carry everything: a screen reader reads the bar as a row of block characters.
     share = 0 if pot.total_seconds == 0 else round(100 * pot.remaining_seconds / pot.total_seconds)
+    left = seconds_and_dollars(pot.remaining_seconds, price, dollars=dollars)
     lines = [
-        f"**{seconds_and_dollars(pot.remaining_seconds, price)} left** of {pot.total_seconds} s ({share} % left)",
+        f"**{left} left** of {pot.total_seconds} s ({share} % left)",
         f"`{bar(pot)}`",
         f"spent {pot.spent_seconds} s · in flight {pot.reserved_seconds} s",
     ]
@@ -38,18 +39,18 @@ def pot_field(pot: PotState, price: float) -> str:
     return "\n".join(lines)
 
 
-def quota_embed(view: QuotaView, tier: Tier, *, paused: bool) -> discord.Embed:
+def quota_embed(view: QuotaView, tier: Tier, *, paused: bool, dollars: bool = True) -> discord.Embed:
     price = tier.price_per_second
     embed = discord.Embed(title="🎬 Tween budget", colour=0x5865F2)
     pots = [view.guild, view.member] + ([view.channel] if view.channel else [])
     for pot in pots:
-        embed.add_field(name=SCOPE_TITLES[pot.scope.value], value=pot_field(pot, price), inline=False)
+        embed.add_field(name=SCOPE_TITLES[pot.scope.value], value=pot_field(pot, price, dollars=dollars), inline=False)
     embed.add_field(name="In flight", value=f"{view.guild_in_flight} at fal.ai ({view.member_in_flight} yours)")
     embed.add_field(name="Waiting", value=str(view.guild_waiting))
     pot = view.guild
     resets = f"{stamp(pot.period_end)} ({stamp(pot.period_end, 'f')})\nthis period began {stamp(pot.period_start, 'f')}"
     embed.add_field(name="Resets", value=resets)
-    notes = [f"Price: {format_usd(price_micros(1, price))} per second ({tier.name} tier)"]
+    notes = [f"Price: {format_usd(price_micros(1, price))} per second ({tier.name} tier)" if dollars else tier.name]
     if paused:
         notes.append("⏸️ Generation is paused by the moderators.")
     embed.set_footer(text=" · ".join(notes))
@@ -89,12 +90,12 @@ def period_change_text(period: str, hour: int, before: PotState, after: PotState
     return "\n".join(lines)
 
 
-def queue_embed(jobs: list[Job]) -> discord.Embed:
+def queue_embed(jobs: list[Job], *, dollars: bool = True) -> discord.Embed:
     embed = discord.Embed(title="🎬 Tween queue", colour=0x5865F2)
     if not jobs:
         embed.description = "Nothing is running or waiting."
         return embed
-    lines = [f"**#{j.id}** <@{j.user_id}> · {price_label(j)} · {state_line(j)}" for j in jobs[:25]]
+    lines = [f"**#{j.id}** <@{j.user_id}> · {price_label(j, dollars=dollars)} · {state_line(j)}" for j in jobs[:25]]
     if len(jobs) > 25:
         lines.append(f"…and {len(jobs) - 25} more")
     embed.description = "\n".join(lines)
@@ -102,17 +103,53 @@ def queue_embed(jobs: list[Job]) -> discord.Embed:
     return embed
 
 
+def approval_request_text(job: Job, approver_role_id: int | None) -> str:
+    """The request's own line: what a notification shows. The approver role, when the server set one, is the only
+    mention the publisher lets ping."""
+    ping = f"<@&{approver_role_id}> " if approver_role_id else ""
+    return (
+        f"{ping}🛂 Tween #{job.id} by <@{job.user_id}> in <#{job.channel_id}> waits for approval: "
+        f"{job_cost(job)}. Its frames and prompt are below."
+    )
+
+
 def approval_embed(job: Job) -> discord.Embed:
+    """For moderators: who asked, where, the prompt, both frames (the attached preview) and the price in dollars."""
     embed = discord.Embed(title=f"🛂 Approve Tween #{job.id}?", description=quote(job.prompt), colour=0xFEE75C)
     embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
-    embed.add_field(name="Duration", value=price_label(job))
     embed.add_field(name="Where", value=f"<#{job.channel_id}>")
+    embed.add_field(name="Duration and price", value=job_cost(job))
+    if card := jump_url(job.guild_id, job.channel_id, job.card_message_id):
+        embed.add_field(name="Card", value=f"[Tween #{job.id}]({card})")
+    embed.set_image(url=f"attachment://{PREVIEW_NAME}")
+    frames = "start frame → end frame" if job.end_url else "start frame (no end frame)"
+    embed.set_footer(text=f"Above: the {frames} · Deny refunds the member")
     if job.state is not JobState.AWAITING_APPROVAL:
         decided = f" by <@{job.decided_by}>" if job.decided_by else ""
         verdict = "✅ Approved" if job.state not in (JobState.FAILED, JobState.CANCELLED) else "🚫 Denied or cancelled"
         embed.add_field(name="Decision", value=f"{verdict}{decided}", inline=False)
         embed.colour = discord.Colour(0x99AAB5)
     return embed
+
+
+def decision_text(job: Job, moderator_id: int, *, approve: bool) -> str:
+    """The private answer to the moderator who pressed Approve or Deny."""
+    member = f"<@{job.user_id}>"
+    if job.decided_by != moderator_id or (job.failure is FailureReason.DENIED) == approve:
+        return f"Nothing to decide: Tween #{job.id} no longer waits for approval. Now: {state_line(job)}"
+    if not approve:
+        return (
+            f"🚫 Denied Tween #{job.id} by {member}. Nothing was sent to fal.ai, and {member}'s {job_cost(job)} were "
+            "refunded; they are told in the job's thread."
+        )
+    if job.state is JobState.WAITING:
+        return (
+            f"✅ Approved Tween #{job.id} by {member}, {job_cost(job)}. Every slot is busy right now, so it waits "
+            "its turn and starts by itself."
+        )
+    if job.state in (JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING):
+        return f"✅ Approved, starting now: Tween #{job.id} by {member}, {job_cost(job)}. Its card shows how it goes."
+    return f"✅ Approved Tween #{job.id} by {member}, {job_cost(job)}. Now: {state_line(job)}"
 
 
 def log_text(event: LogEvent, price: float) -> str:
@@ -208,6 +245,15 @@ def _setting_words(action: str, detail: dict[str, object]) -> str | None:
         new = _approval_words(detail.get("approval"), detail.get("approval_seconds"), detail.get("approval_role_id"))
         old = _approval_words(was.get("approval"), was.get("approval_seconds"), was.get("approval_role_id"))
         return f"changed approvals: {new} (was: {old})"
+    if action == "approver":
+        role = detail.get("approver_role_id")
+        old = was.get("approver_role_id")
+        now = f"pings <@&{role}> with each approval request" if role else "pings nobody with approval requests"
+        return f"changed who is pinged: Tween now {now} (was: {f'<@&{old}>' if old else 'nobody'})"
+    if action == "prices":
+        shown = "seconds only, no dollars" if detail.get("seconds_only") else "seconds and dollars"
+        old = "seconds only" if was.get("seconds_only") else "seconds and dollars"
+        return f"made Tween show members {shown} (was: {old})"
     if action == "caps":
         return (
             f"set the concurrency caps to {detail.get('member_concurrency')} per member and "

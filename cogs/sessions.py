@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 OUTCOMES = {JobState.DELIVERED: "✅", JobState.FAILED: "❌", JobState.CANCELLED: "🚫", JobState.UNDELIVERABLE: "⚠️"}
 
 
-def history_embed(lineage: Lineage) -> discord.Embed:
+def history_embed(lineage: Lineage, *, dollars: bool = True) -> discord.Embed:
     by_id = {j.id: j for j in lineage.versions}
     children: dict[int | None, list[Job]] = {}
     for job in lineage.versions:
@@ -38,6 +38,7 @@ def history_embed(lineage: Lineage) -> discord.Embed:
                     depth,
                     lineage.votes.get(job.id, 0),
                     favourite is not None and favourite.id == job.id,
+                    dollars,
                 )
             )
             walk(job.id, depth + 1)
@@ -53,7 +54,7 @@ def history_embed(lineage: Lineage) -> discord.Embed:
     return embed
 
 
-def _line(job: Job, parent: Job | None, depth: int, votes: int, favourite: bool) -> str:
+def _line(job: Job, parent: Job | None, depth: int, votes: int, favourite: bool, dollars: bool) -> str:
     change = ""
     if parent is not None:
         diff = prompt_change(parent.prompt, job.prompt)
@@ -64,7 +65,8 @@ def _line(job: Job, parent: Job | None, depth: int, votes: int, favourite: bool)
     outcome = OUTCOMES.get(job.state, "⏳")
     tail = (f" · {votes} 👍" if votes else "") + (" ⭐" if favourite else "") + (f" · [jump]({link})" if link else "")
     indent = "\u2003" * depth + ("└ " if depth else "")
-    return f"{indent}**v{job.version}** <@{job.user_id}>{change} · {render.price_label(job)} {outcome}{tail}"
+    price = render.price_label(job, dollars=dollars)
+    return f"{indent}**v{job.version}** <@{job.user_id}>{change} · {price} {outcome}{tail}"
 
 
 class SessionsCog(commands.Cog):
@@ -74,8 +76,10 @@ class SessionsCog(commands.Cog):
     @app_commands.command(name="history", description="The versions made in this thread, as a tree")
     @app_commands.guild_only()
     async def history(self, interaction: discord.Interaction[TweenBot]) -> None:
-        lineage = await self.bot.services.sessions.lineage(requester_from(interaction))
-        await answer(interaction, embed=history_embed(lineage))
+        who = requester_from(interaction)
+        lineage = await self.bot.services.sessions.lineage(who)
+        dollars = await self.bot.services.budget.dollars_shown(who.guild_id)
+        await answer(interaction, embed=history_embed(lineage, dollars=dollars))
 
 
 async def setup(bot: TweenBot) -> None:

@@ -17,8 +17,7 @@ from bot.pricing import format_seconds_price
 from bot.services import RawFrame
 from bot.settings import Settings
 from bot.tiers import Tier
-from cogs import render
-from cogs.common import answer, requester_from
+from cogs.common import answer, requester_from, submitted
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -26,10 +25,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def duration_choices(tier: Tier, typed: str = "") -> list[app_commands.Choice[int]]:
-    """The durations a tier takes, each priced at that tier; those that start with what the member typed, or all."""
+def duration_choices(tier: Tier, typed: str = "", *, dollars: bool = True) -> list[app_commands.Choice[int]]:
+    """The durations a tier takes, each priced at that tier (in seconds only where the server shows its members no
+    dollars); those that start with what the member typed, or all."""
     choices = [
-        app_commands.Choice(name=format_seconds_price(s, tier.price_per_second), value=s) for s in tier.durations
+        app_commands.Choice(name=format_seconds_price(s, tier.price_per_second, dollars=dollars), value=s)
+        for s in tier.durations
     ]
     matching = [c for c in choices if str(c.value).startswith(typed.strip())]
     return (matching or choices)[:25]
@@ -130,8 +131,9 @@ class TweenCog(commands.Cog):
         self, interaction: "discord.Interaction[TweenBot]", typed: str
     ) -> list[app_commands.Choice[int]]:
         """Suggestions for the duration while the member types: their server's tier's range and prices."""
-        tier = await self.services.budget.price_for(interaction.guild_id or 0)
-        return duration_choices(tier, str(typed))
+        guild_id = interaction.guild_id or 0
+        tier = await self.services.budget.price_for(guild_id)
+        return duration_choices(tier, str(typed), dollars=await self.services.budget.dollars_shown(guild_id))
 
     async def tween(
         self,
@@ -156,7 +158,7 @@ class TweenCog(commands.Cog):
                 end=self._frame(end, "end") if end else None,
                 upload_limit=interaction.filesize_limit or self.settings.limits.default_upload_limit,
             )
-            await answer(interaction, render.submitted_text(job, await self.services.budget.paid_from(job.id)))
+            await answer(interaction, await submitted(interaction, job))
 
     def _frame(self, attachment: discord.Attachment, frame: str) -> RawFrame:
         """An attachment, downloaded only when the job service reads it; an oversized one is refused at once."""

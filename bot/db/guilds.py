@@ -31,6 +31,8 @@ SETTING_COLUMNS = frozenset(
         "approval_role_id",
         "member_concurrency",
         "guild_concurrency",
+        "approver_role_id",
+        "seconds_only",
     }
 )
 
@@ -73,7 +75,14 @@ class GuildRepo:
             channel_budgets=dict(lists["channel_budgets"]),
             tween_channels=frozenset(k for k, _ in lists["tween_channels"]),
             banned_words=tuple(sorted(str(k) for k, _ in lists["banned_words"])),
+            approver_role_id=values.get("approver_role_id"),
+            seconds_only=bool(values.get("seconds_only", 0)),
         )
+
+    async def seconds_only(self, guild_id: int) -> bool:
+        """Whether the guild shows its members seconds only: one read, for texts redrawn often (job cards)."""
+        row = await self._one(None, "SELECT seconds_only FROM guild_settings WHERE guild_id = ?", (guild_id,))
+        return bool(row and row["seconds_only"])
 
     async def set(self, conn: Transaction, guild_id: int, **values: Any) -> None:
         """Upsert settings columns for the guild."""

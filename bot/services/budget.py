@@ -84,6 +84,10 @@ class BudgetService:
         """The model tier this guild uses, with its price: the one answer to every price question."""
         return self.tier_of(await self._guilds.policy(guild_id))
 
+    async def dollars_shown(self, guild_id: int) -> bool:
+        """Whether this guild's members see dollars beside seconds (moderators always do)."""
+        return not await self._guilds.seconds_only(guild_id)
+
     def tier_of(self, policy: GuildPolicy) -> Tier:
         return self._settings.tier(policy.tier)
 
@@ -130,7 +134,7 @@ class BudgetService:
             remaining=max(0, pot.remaining_seconds),
             resets_at=pot.period_end,
             scope=pot.scope,
-            price_per_second=tier.price_per_second,
+            price_per_second=None if policy.seconds_only else tier.price_per_second,
             fits=max(0, min(p.remaining_seconds for p in drawn_on)),
             min_duration=tier.min_duration,
             total=pot.total_seconds,

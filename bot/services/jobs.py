@@ -1,5 +1,5 @@
-"""The job service: check → reserve → upload → card → (approval | our queue → submit). Every state change goes
-through the lifecycle; this service decides which one, and when."""
+"""The job service: check → reserve → upload → (awaiting approval →) card → (approval request | our queue → submit).
+Every state change goes through the lifecycle; this service decides which one, and when."""
 
 from __future__ import annotations
 
@@ -85,15 +85,20 @@ class JobService:
         await self._account_ready(policy.guild_id)
         start, end = await self.validate_frames(request)
         job = await self._reserve(request, policy, prompt)
+        approval = policy.needs_approval(job.duration, request.requester.role_ids)
         try:
             job = await self._upload(job, start, end)
-            job = await self._place_card(job, start, end)
+            if approval:
+                # Before the card is posted, so that the card says from its first look that it waits for approval.
+                job = _moved(await self._lifecycle.move(job, Transition.ASK_APPROVAL), job)
+            preview = await self._frames.preview(start, end)
+            job = await self._place_card(job, preview)
         except Exception as exc:
             await self._lifecycle.fail(job, _reason_for(exc), str(exc), notified=True)
             await self._alert_account(job.guild_id, exc)
             raise
-        if policy.needs_approval(job.duration, request.requester.role_ids):
-            return await self._ask_approval(job, policy)
+        if approval:
+            return await self._ask_approval(job, policy, preview)
         await self._lifecycle.move(job, Transition.ENQUEUE, waited_at=self._lifecycle.clock())
         await self.start_waiting()
         job = await self.get(job.id)
@@ -181,23 +186,21 @@ class JobService:
         frame = checked.frame
         return await self._fal.storage.upload(frame.data, frame.content_type, frame.filename)
 
-    async def _place_card(self, job: Job, start: Checked, end: Checked | None) -> Job:
-        preview = await self._frames.preview(start, end)
+    async def _place_card(self, job: Job, preview: bytes) -> Job:
         placement = await self._board.publisher.open_card(job, preview)
         placed = await self._lifecycle.note(
             job, card_message_id=placement.card_message_id, thread_id=placement.thread_id
         )
         return _moved(placed, job)
 
-    async def _ask_approval(self, job: Job, policy: GuildPolicy) -> Job:
-        job = _moved(await self._lifecycle.move(job, Transition.ASK_APPROVAL), job)
+    async def _ask_approval(self, job: Job, policy: GuildPolicy, preview: bytes) -> Job:
+        """The job already waits for approval (its card says so); the moderators are asked, with its frames."""
         log.info("job %d: awaiting a moderator's approval", job.id, extra=job.log_ids)
         try:
-            message_id = await self._board.publisher.request_approval(job, policy.log_channel_id)
+            message_id = await self._board.publisher.request_approval(job, policy, preview)
             job = _moved(await self._lifecycle.note(job, approval_message_id=message_id), job)
         except DeliveryFailed as exc:
             log.warning("job %d: approval request could not be posted: %s", job.id, exc, extra=job.log_ids)
-        await self._board.show_quietly(job)
         return job
 
     async def _account_ready(self, guild_id: int) -> None:

@@ -156,7 +156,8 @@ class ModerationService:
     # -- approvals and cancels ----------------------------------------------------------------------------
 
     async def decide(self, who: Requester, job_id: int, *, approve: bool) -> Job:
-        """Approve (the job joins the queue) or deny (refunded) a job awaiting approval."""
+        """Approve (the job joins the queue) or deny (refunded) a job awaiting approval. The job as it is after
+        the decision: an approved one already started if a slot was free."""
         _require(who)
         job = await self._job_of(who, job_id)
         if job.state is not JobState.AWAITING_APPROVAL:
@@ -172,7 +173,7 @@ class ModerationService:
         if decided is None:
             return await self._job_of(who, job_id)
         await self._after_decision(who, decided, approve)
-        return decided
+        return await self._job_of(who, job_id) if approve else decided
 
     async def settle(self, who: Requester, job_id: int, *, billed: bool) -> Job:
         """Decide a job whose submit fate was unknown, after checking fal's dashboard: charge or refund it."""

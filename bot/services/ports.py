@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.errors import DeliveryFailed
-from bot.models import Job, LogEvent
+from bot.models import GuildPolicy, Job, LogEvent
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,9 @@ class JobPublisher(Protocol):
         """Tell the job's thread that it failed, or that its fate is unknown."""
         ...
 
-    async def request_approval(self, job: Job, log_channel_id: int | None) -> int:
-        """Post Approve / Deny for moderators (in the log channel, else the job's channel); return the message id."""
+    async def request_approval(self, job: Job, policy: GuildPolicy, preview: bytes) -> int:
+        """Post Approve / Deny for moderators, with the job's frames (in the log channel, else the job's channel;
+        pinging the guild's approver role if it has one); return the message id."""
         ...
 
     async def close_approval(self, job: Job) -> None:

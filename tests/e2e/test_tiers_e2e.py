@@ -85,7 +85,7 @@ async def test_the_remix_modal_names_the_servers_tier_range(world: World):
         opened = await world.discord.click(video.id, "tween:remix:1", user=world.discord.guild.member)
         modal = await world.discord.wait_for(lambda: opened.modal())
         fields = {c["custom_id"]: c for row in modal["components"] for c in row.get("components", [])}
-        assert fields["duration"]["label"] == "Duration in seconds (3-8)"
+        assert fields["duration"]["label"] == "Duration in seconds (3–8, $0.084 each)"  # the tier's own price
 
 
 async def test_buttons_get_the_same_refusals_as_commands(world: World):

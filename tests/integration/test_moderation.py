@@ -286,3 +286,34 @@ async def test_settings_events_carry_what_the_setting_was(fake_fal: FakeFal, tmp
         assert set(details[5]["was"]) == {"member_concurrency", "guild_concurrency"}
         audit = await moderation.audit_log(GUILD)
         assert any(json.loads(entry["detail"]).get("was") == 120 for entry in audit)  # the audit keeps it too
+
+
+async def test_a_job_needing_approval_shows_it_on_its_first_card_and_starts_once_approved(fake_fal: FakeFal, roomy):
+    async with open_stack(roomy) as stack:
+        await stack.services.moderation.configure(MOD, "approval", approval="always")
+        await stack.services.moderation.configure(MOD, "approver", approver_role_id=4242)
+        job = await stack.services.jobs.submit(tween_request())
+        first, *later = stack.publisher.cards[job.id]
+        assert first.state is JobState.AWAITING_APPROVAL and later == []  # posted so, not edited into it
+        assert job.approval_message_id is not None and stack.publisher.approvals == {job.id: None}
+        fake_fal.script_next(JobScript(queue_seconds=None))
+        decided = await stack.services.moderation.decide(MOD, job.id, approve=True)
+        assert decided.state is JobState.QUEUED and decided.decided_by == MOD.user_id  # started, as the mod is told
+        fake_fal.release(fake_fal.submits[0].request_id)
+        await settled(stack, job.id, JobState.DELIVERED)
+
+
+async def test_seconds_only_servers_refuse_without_dollars(fake_fal: FakeFal, tmp_path):
+    settings = settings_for(fake_fal, tmp_path, budget={"default_seconds": 4})
+    async with open_stack(settings) as stack:
+        assert await stack.services.budget.dollars_shown(GUILD)
+        with pytest.raises(BudgetExhausted) as priced:
+            await stack.services.jobs.submit(tween_request())
+        assert priced.value.price_per_second == 0.112
+        policy = await stack.services.moderation.configure(MOD, "prices", seconds_only=1)
+        assert policy.seconds_only and not await stack.services.budget.dollars_shown(GUILD)
+        with pytest.raises(BudgetExhausted) as unpriced:
+            await stack.services.jobs.submit(tween_request())
+        assert unpriced.value.price_per_second is None
+        (entry,) = [e for e in await stack.services.moderation.audit_log(GUILD) if e["action"] == "prices"]
+        assert json.loads(entry["detail"])["was"] == {"seconds_only": 0}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import DeliveryFailed
-from bot.models import Job, LogEvent
+from bot.models import GuildPolicy, Job, LogEvent
 from bot.services import CardPlacement
 
 
@@ -63,8 +63,9 @@ class RecordingPublisher:
     async def notify(self, job: Job) -> None:
         self.notices.append(job)
 
-    async def request_approval(self, job: Job, log_channel_id: int | None) -> int:
-        self.approvals[job.id] = log_channel_id
+    async def request_approval(self, job: Job, policy: GuildPolicy, preview: bytes) -> int:
+        assert preview.startswith(b"\xff\xd8")  # a JPEG: the frames the moderators judge
+        self.approvals[job.id] = policy.log_channel_id
         return next(self._ids)
 
     async def close_approval(self, job: Job) -> None:

@@ -90,6 +90,21 @@ SETTINGS: list[tuple[str, dict[str, object], str]] = [
     ("tween_channels.remove", {"list": "tween_channels", "key": CHANNEL}, f"stopped allowing /tween in <#{CHANNEL}>"),
     ("banned_words.set", {"list": "banned_words", "key": "gore"}, "banned the word “gore” in prompts"),
     ("banned_words.remove", {"list": "banned_words", "key": "gore"}, "unbanned the word “gore” in prompts"),
+    (
+        "approver",
+        {"approver_role_id": ROLE, "was": {"approver_role_id": None}},
+        f"changed who is pinged: Tween now pings <@&{ROLE}> with each approval request (was: nobody)",
+    ),
+    (
+        "approver",
+        {"approver_role_id": None, "was": {"approver_role_id": ROLE}},
+        f"Tween now pings nobody with approval requests (was: <@&{ROLE}>)",
+    ),
+    (
+        "prices",
+        {"seconds_only": 1, "was": {"seconds_only": 0}},
+        "made Tween show members seconds only, no dollars (was: seconds and dollars)",
+    ),
 ]
 
 
