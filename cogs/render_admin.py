@@ -140,7 +140,7 @@ def decision_text(job: Job, moderator_id: int, *, approve: bool) -> str:
     if not approve:
         return (
             f"🚫 Denied Tween #{job.id} by {member}. Nothing was sent to fal.ai, and {member}'s {job_cost(job)} were "
-            "refunded; they are told in the job's thread."
+            "refunded; the job's card now says so in one line."
         )
     if job.state is JobState.WAITING:
         return (

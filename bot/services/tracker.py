@@ -134,8 +134,9 @@ class JobTracker:
         return TrackerState(running, watched, time.monotonic() - self._last_tick, fitter.running, fitter.waiting)
 
     async def _recover(self, job: Job) -> None:
-        if job.state is JobState.RESERVED or (job.state is JobState.UPLOADED and job.card_message_id is None):
-            # The member's command died with the old process before anything was submitted.
+        no_card = job.card_message_id is None and job.state in (JobState.UPLOADED, JobState.AWAITING_APPROVAL)
+        if job.state is JobState.RESERVED or no_card:
+            # The member's command died with the old process before anything was submitted (or shown to anyone).
             await self._lifecycle.fail(job, FailureReason.RESTARTED, "restarted before submit", notified=True)
             return
         if job.state is JobState.UPLOADED:

@@ -74,7 +74,7 @@ async def test_approve_shows_the_frames_pings_the_approver_role_and_tells_the_mo
     await world.discord.wait_for(lambda: world.fal.submits)
     await world.discord.wait_for(lambda: request.components == [] and "Approved" in str(request.embeds))
     assert request.attachments == [frames]  # the decision keeps the frames on the request
-    await world.discord.wait_for(lambda: "✅ Approved · ⏳ Queued at fal.ai" in state_of(card_of(world, 1)))
+    await world.discord.wait_for(lambda: "✅ Approved · ⏳ In fal.ai's queue" in state_of(card_of(world, 1)))
     assert world.discord.spec_violations == []
 
 
@@ -89,12 +89,13 @@ async def test_deny_refunds_and_says_whose_seconds(world: World, tween: TweenBot
     pressed = await world.discord.click(request.id, "tween:deny:1", user=guild.admin)
     said = await world.discord.wait_for(lambda: ephemeral_text(pressed))
     assert said.startswith("🚫 Denied Tween #1") and f"<@{guild.member.id}>'s 7 s ($0.784) were refunded" in said
-    thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads(guild.channel.id)), None))
-    notice = await world.discord.wait_for(
-        lambda: next((m for m in world.discord.messages(thread.id) if "denied" in m.content), None)
+    assert "the job's card now says so in one line" in said
+    # Nothing was made: the card is one line, its empty thread is gone, and nothing else was posted.
+    card = await world.discord.wait_for(
+        lambda: next((m for m in world.discord.messages(guild.channel.id) if m.content.startswith("-# 🚫")), None)
     )
-    assert notice.content.startswith(f"🚫 <@{guild.member.id}>, Tween #1 was denied by <@{guild.admin.id}>")
-    assert notice.allowed_mentions is not None and notice.allowed_mentions.get("users") == [guild.member.id]
+    assert card.content == f"-# 🚫 Tween #1 by <@{guild.member.id}> was denied by <@{guild.admin.id}> · 7 s refunded"
+    await world.discord.wait_for(lambda: world.discord.threads(guild.channel.id) == [])
     pot = await tween.services.budget.guild_pot(guild.id)
     assert (pot.spent_seconds, pot.reserved_seconds) == (0, 0)
     assert world.fal.submits == []

@@ -91,6 +91,23 @@ async def test_crash_after_upload_before_submit_submits_once(fake_fal: FakeFal, 
     assert len(fake_fal.submits) == 1 and len(publisher.deliveries) == 1
 
 
+async def test_crash_after_a_job_began_to_wait_for_approval_but_before_its_card_refunds_it(
+    fake_fal: FakeFal, tmp_path
+):
+    settings = settings_for(fake_fal, tmp_path)
+    publisher = RecordingPublisher()
+    async with open_stack(settings, publisher) as first:
+        await first.services.moderation.configure(MOD, "approval", approval="always")
+        job = await first.services.jobs.submit(tween_request())
+        await first.services.tracker.stop()
+        # No card and no approval request: nobody could ever approve it, so its seconds must not stay reserved.
+        await force_row(first.db, job.id, state=JobState.AWAITING_APPROVAL, card_message_id=None)
+    async with open_stack(settings, publisher) as second:
+        await settled(second, job.id, JobState.FAILED)
+        assert await ledger(second) == [("reserve", 5), ("refund", 5)]
+    assert fake_fal.submits == []
+
+
 class BlindPublisher(RecordingPublisher):
     """Cannot read a thread back (as without Read Message History)."""
 
