@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNS ?= 10
 
-.PHONY: run test soak-tests e2e lint bench bench-media sync check clean
+.PHONY: run test soak-tests e2e lint bench bench-media sync check clean story
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(STAMP)
 # Fitting 1080p videos to 10 and 25 MiB with the [media] defaults: CPU, SSIM/PSNR, memory, loop lag (a minute or two).
 bench-media: $(STAMP)
 	$(BIN)/python -m benchmarks.media
+
+# The story as members, moderators and the operator see it: docs/story/ (PNGs with headless Chromium, transcript).
+story: $(STAMP)
+	$(BIN)/python -m scripts.story
 
 sync: $(STAMP)
 	$(BIN)/python -m bot sync $(if $(GUILD),--guild $(GUILD),)
