@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/python -m bot
 
 test: $(STAMP)
-	$(BIN)/ruff check bot cogs tests benchmarks
+	$(BIN)/ruff check bot cogs tests benchmarks scripts
 	$(BIN)/python -m pytest -q
 
 # The whole suite RUNS times (default 10) with every core kept busy: see scripts/soak-tests.sh.
@@ -28,8 +28,8 @@ e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot cogs tests benchmarks
-	$(BIN)/ruff format --check bot cogs tests benchmarks
+	$(BIN)/ruff check bot cogs tests benchmarks scripts
+	$(BIN)/ruff format --check bot cogs tests benchmarks scripts
 
 # Fitting 1080p videos to 10 and 25 MiB with the [media] defaults: CPU, SSIM/PSNR, memory, loop lag (a minute or two).
 bench-media: $(STAMP)
