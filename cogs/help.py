@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.app import TweenBot
 
 COLOUR = 0x5865F2
+FIELD_LIMIT = 1024
 
 
 def help_embed(standing: Standing, settings: Settings, *, locale: str | None = None) -> discord.Embed:
@@ -72,10 +73,14 @@ def _how(policy: GuildPolicy, settings: Settings, locale: str | None) -> str:
         default=settings.model.default_duration,
         again=i18n.command(locale, "tween-again"),
     )
-    if not policy.tween_channels:
-        return how
-    channels = ", ".join(f"<#{c}>" for c in sorted(policy.tween_channels))
-    return how + "\n" + tr(locale, "message.member.help.where", "/tween works in {channels}.", channels=channels)
+    mentions = [f"<#{c}>" for c in sorted(policy.tween_channels)]
+    for shown in range(len(mentions), 0, -1):
+        # Many allowed channels would overflow Discord's 1,024 characters a field: name as many as fit.
+        channels = ", ".join(mentions[:shown] + (["…"] if shown < len(mentions) else []))
+        where = tr(locale, "message.member.help.where", "/tween works in {channels}.", channels=channels)
+        if len(how) + 1 + len(where) <= FIELD_LIMIT:
+            return how + "\n" + where
+    return how
 
 
 def decimal(locale: str | None, number: str) -> str:
