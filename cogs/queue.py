@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.models import JobState
 from cogs import render
-from cogs.common import answer, requester_from
+from cogs.common import answer, private_locale, requester_from
 from cogs.render_admin import queue_embed
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class QueueCog(commands.Cog):
         who = requester_from(interaction)
         jobs = await self.bot.services.jobs.queue(who.guild_id, SHOWN)
         dollars = await self.bot.services.budget.dollars_shown(who.guild_id)
-        await answer(interaction, embed=queue_embed(jobs, dollars=dollars))
+        await answer(interaction, embed=queue_embed(jobs, dollars=dollars, locale=private_locale(interaction)))
 
     @queue.command(name="cancel", description="Cancel a job: your own, or any as a moderator")
     @app_commands.describe(job="The job number, as on its card (#12)")

@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.charts import day_label, usage_alt, usage_chart
 from bot.pricing import format_usd
 from bot.services.usage import NamedUsage, Names, Place, UsageReport
-from cogs.common import answer, requester_from
+from cogs.common import answer, private_locale, requester_from
 from cogs.render import stamp
 from cogs.render_admin import quota_embed
 
@@ -39,7 +39,8 @@ class QuotaCog(commands.Cog):
         policy = await services.moderation.policy(who.guild_id)
         tier = await services.budget.price_for(who.guild_id)
         dollars = not policy.seconds_only
-        await answer(interaction, embed=quota_embed(view, tier, paused=policy.paused, dollars=dollars))
+        embed = quota_embed(view, tier, paused=policy.paused, dollars=dollars, locale=private_locale(interaction))
+        await answer(interaction, embed=embed)
 
     @app_commands.command(name="usage", description="This period's spending per member and channel (Manage Server)")
     @app_commands.guild_only()

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import discord
 
+from bot.i18n import tr
 from bot.models import FailureReason, Job, JobState, PotScope, PotState
 from bot.pricing import cost
 
@@ -397,22 +398,48 @@ def version_label(job: Job) -> str:
 ORIGINS = {"tween": "/tween", "reroll": "re-roll", "remix": "remix", "swap": "swapped frames"}
 
 
-def details_embed(job: Job, *, dollars: bool = True) -> discord.Embed:
+def origin_words(origin: str, locale: str | None = None) -> str:
+    """How a version was made, as /history and Details name it."""
+    match origin:
+        case "reroll":
+            return tr(locale, "message.member.origin.reroll", "re-roll")
+        case "remix":
+            return tr(locale, "message.member.origin.remix", "remix")
+        case "swap":
+            return tr(locale, "message.member.origin.swap", "swapped frames")
+    return ORIGINS.get(origin, origin)
+
+
+def details_embed(job: Job, *, dollars: bool = True, locale: str | None = None) -> discord.Embed:
     embed = discord.Embed(title=f"ℹ️ Tween #{job.id}{version_label(job)}", description=full_prompt(job.prompt))
-    embed.add_field(name="Price", value=price_label(job, dollars=dollars))
-    embed.add_field(name="Asked by", value=f"<@{job.user_id}> ({ORIGINS.get(job.origin, job.origin)})")
-    embed.add_field(name="State", value=state_line(job), inline=False)
-    embed.add_field(name="Model", value=f"`{job.model}`", inline=False)
-    embed.add_field(name="fal request", value=f"`{job.request_id}`" if job.request_id else "not sent yet")
-    timings = [f"asked {stamp(job.created_at, 'T')}"]
-    for label, moment in (("sent", job.submitted_at), ("started", job.started_at), ("finished", job.finished_at)):
-        if moment is not None:
-            timings.append(f"{label} {stamp(moment, 'T')}")
-    if job.finished_at:
-        timings.append(f"took {elapsed(job)}")
-    embed.add_field(name="Timings", value=" · ".join(timings), inline=False)
+    embed.add_field(name=tr(locale, "message.member.details.price", "Price"), value=price_label(job, dollars=dollars))
+    asked_by = f"<@{job.user_id}> ({origin_words(job.origin, locale)})"
+    embed.add_field(name=tr(locale, "message.member.details.asked_by", "Asked by"), value=asked_by)
+    embed.add_field(name=tr(locale, "message.member.details.state", "State"), value=state_line(job), inline=False)
+    embed.add_field(name=tr(locale, "message.member.details.model", "Model"), value=f"`{job.model}`", inline=False)
+    request = f"`{job.request_id}`" if job.request_id else tr(locale, "message.member.details.not_sent", "not sent yet")
+    embed.add_field(name=tr(locale, "message.member.details.request", "fal request"), value=request)
+    embed.add_field(
+        name=tr(locale, "message.member.details.timings", "Timings"), value=_timings(job, locale), inline=False
+    )
     if job.video_url:
-        embed.add_field(name="Video", value=f"[fal.ai link]({job.video_url})", inline=False)
+        link = tr(locale, "message.member.details.link", "[fal.ai link]({url})", url=job.video_url)
+        embed.add_field(name=tr(locale, "message.member.details.video", "Video"), value=link, inline=False)
     if line := attachment_line(job):
-        embed.add_field(name="Attachment", value=line, inline=False)
+        embed.add_field(name=tr(locale, "message.member.details.attachment", "Attachment"), value=line, inline=False)
     return embed
+
+
+def _timings(job: Job, locale: str | None) -> str:
+    """When Details' job was asked for, sent, started and finished, each in the reader's own time zone."""
+    timings = [tr(locale, "message.member.details.asked", "asked {time}", time=stamp(job.created_at, "T"))]
+    if job.submitted_at is not None:
+        timings.append(tr(locale, "message.member.details.sent", "sent {time}", time=stamp(job.submitted_at, "T")))
+    if job.started_at is not None:
+        timings.append(tr(locale, "message.member.details.started", "started {time}", time=stamp(job.started_at, "T")))
+    if job.finished_at is not None:
+        timings.append(
+            tr(locale, "message.member.details.finished", "finished {time}", time=stamp(job.finished_at, "T"))
+        )
+        timings.append(tr(locale, "message.member.details.took", "took {elapsed}", elapsed=elapsed(job)))
+    return " · ".join(timings)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import discord
 
-from bot.models import FailureReason, Job, JobState, LogEvent, PotState
+from bot import i18n
+from bot.i18n import tr
+from bot.models import FailureReason, Job, JobState, LogEvent, PotScope, PotState
 from bot.pricing import cost, format_usd, price_micros
 from bot.services import QuotaView
 from bot.tiers import Tier
 from cogs.render import PREVIEW_NAME, job_cost, jump_url, price_label, quote, stamp, state_line
 
 BAR_WIDTH = 20
-SCOPE_TITLES = {"guild": "Server budget", "member": "Your allowance", "channel": "This channel's pot"}
 
 
 def seconds_and_dollars(seconds: int, price_per_second: float, *, dollars: bool = True) -> str:
@@ -25,34 +26,79 @@ def bar(pot: PotState) -> str:
     return "█" * left + "░" * (BAR_WIDTH - left)
 
 
-def pot_field(pot: PotState, price: float, *, dollars: bool = True) -> str:
+def scope_title(scope: PotScope, locale: str | None = None) -> str:
+    if scope is PotScope.GUILD:
+        return tr(locale, "message.member.quota.server", "Server budget")
+    if scope is PotScope.MEMBER:
+        return tr(locale, "message.member.quota.member", "Your allowance")
+    return tr(locale, "message.member.quota.channel", "This channel's pot")
+
+
+def pot_field(pot: PotState, price: float, *, dollars: bool = True, locale: str | None = None) -> str:
     # The words come first and carry everything: a screen reader reads the bar as a row of block characters.
     share = 0 if pot.total_seconds == 0 else round(100 * pot.remaining_seconds / pot.total_seconds)
     left = seconds_and_dollars(pot.remaining_seconds, price, dollars=dollars)
     lines = [
-        f"**{left} left** of {pot.total_seconds} s ({share} % left)",
+        tr(
+            locale,
+            "message.member.quota.left",
+            "**{left} left** of {total} s ({share} % left)",
+            left=left,
+            total=pot.total_seconds,
+            share=share,
+        ),
         f"`{bar(pot)}`",
-        f"spent {pot.spent_seconds} s · in flight {pot.reserved_seconds} s",
+        tr(
+            locale,
+            "message.member.quota.spent",
+            "spent {spent} s · in flight {reserved} s",
+            spent=pot.spent_seconds,
+            reserved=pot.reserved_seconds,
+        ),
     ]
     if pot.extra_seconds:
-        lines.append(f"includes {pot.extra_seconds} s extra this period")
+        lines.append(
+            tr(locale, "message.member.quota.extra", "includes {extra} s extra this period", extra=pot.extra_seconds)
+        )
     return "\n".join(lines)
 
 
-def quota_embed(view: QuotaView, tier: Tier, *, paused: bool, dollars: bool = True) -> discord.Embed:
+def quota_embed(
+    view: QuotaView, tier: Tier, *, paused: bool, dollars: bool = True, locale: str | None = None
+) -> discord.Embed:
     price = tier.price_per_second
-    embed = discord.Embed(title="🎬 Tween budget", colour=0x5865F2)
+    embed = discord.Embed(title=tr(locale, "message.member.quota.title", "🎬 Tween budget"), colour=0x5865F2)
     pots = [view.guild, view.member] + ([view.channel] if view.channel else [])
     for pot in pots:
-        embed.add_field(name=SCOPE_TITLES[pot.scope.value], value=pot_field(pot, price, dollars=dollars), inline=False)
-    embed.add_field(name="In flight", value=f"{view.guild_in_flight} at fal.ai ({view.member_in_flight} yours)")
-    embed.add_field(name="Waiting", value=str(view.guild_waiting))
+        value = pot_field(pot, price, dollars=dollars, locale=locale)
+        embed.add_field(name=scope_title(pot.scope, locale), value=value, inline=False)
+    in_flight = tr(
+        locale,
+        "message.member.quota.in_flight",
+        "{count} at fal.ai ({yours} yours)",
+        count=view.guild_in_flight,
+        yours=view.member_in_flight,
+    )
+    embed.add_field(name=tr(locale, "message.member.quota.in_flight_title", "In flight"), value=in_flight)
+    embed.add_field(name=tr(locale, "message.member.quota.waiting", "Waiting"), value=str(view.guild_waiting))
     pot = view.guild
-    resets = f"{stamp(pot.period_end)} ({stamp(pot.period_end, 'f')})\nthis period began {stamp(pot.period_start, 'f')}"
-    embed.add_field(name="Resets", value=resets)
-    notes = [f"Price: {format_usd(price_micros(1, price))} per second ({tier.name} tier)" if dollars else tier.name]
+    resets = tr(
+        locale,
+        "message.member.quota.resets",
+        "{relative} ({moment})\nthis period began {began}",
+        relative=stamp(pot.period_end),
+        moment=stamp(pot.period_end, "f"),
+        began=stamp(pot.period_start, "f"),
+    )
+    embed.add_field(name=tr(locale, "message.member.quota.resets_title", "Resets"), value=resets)
+    each = format_usd(price_micros(1, price))
+    notes = [
+        tr(locale, "message.member.quota.price", "Price: {each} per second ({tier} tier)", each=each, tier=tier.name)
+        if dollars
+        else tier.name
+    ]
     if paused:
-        notes.append("⏸️ Generation is paused by the moderators.")
+        notes.append(tr(locale, "message.member.quota.paused", "⏸️ Generation is paused by the moderators."))
     embed.set_footer(text=" · ".join(notes))
     return embed
 
@@ -90,16 +136,23 @@ def period_change_text(period: str, hour: int, before: PotState, after: PotState
     return "\n".join(lines)
 
 
-def queue_embed(jobs: list[Job], *, dollars: bool = True) -> discord.Embed:
-    embed = discord.Embed(title="🎬 Tween queue", colour=0x5865F2)
+def queue_embed(jobs: list[Job], *, dollars: bool = True, locale: str | None = None) -> discord.Embed:
+    embed = discord.Embed(title=tr(locale, "message.member.queue.title", "🎬 Tween queue"), colour=0x5865F2)
     if not jobs:
-        embed.description = "Nothing is running or waiting."
+        embed.description = tr(locale, "message.member.queue.empty", "Nothing is running or waiting.")
         return embed
     lines = [f"**#{j.id}** <@{j.user_id}> · {price_label(j, dollars=dollars)} · {state_line(j)}" for j in jobs[:25]]
     if len(jobs) > 25:
-        lines.append(f"…and {len(jobs) - 25} more")
+        lines.append(tr(locale, "message.member.queue.more", "…and {count} more", count=len(jobs) - 25))
     embed.description = "\n".join(lines)
-    embed.set_footer(text="Cancel with /queue cancel job:<number> (your own; moderators: any)")
+    footer = tr(
+        locale,
+        "message.member.queue.footer",
+        "Cancel with {command} {job}:<number> (your own; moderators: any)",
+        command=i18n.command(locale, "queue.cancel"),
+        job=i18n.option(locale, "queue.cancel", "job"),
+    )
+    embed.set_footer(text=footer)
     return embed
 
 

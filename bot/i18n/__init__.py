@@ -63,6 +63,19 @@ def tr(locale: str | None, key: str, english: str, **values: object) -> str:
     return text(locale, key, english, **values)
 
 
+def command(locale: str | None, path: str) -> str:
+    """A command as the member types it in their language: command("de", "queue.show") is "/warteschlange anzeigen".
+    `path` is the command's key (see above); a part without a translation keeps its English name."""
+    parts = path.split(".")
+    names = [(lookup(locale, f"{'.'.join(parts[: i + 1])}.name") if locale else None) or p for i, p in enumerate(parts)]
+    return "/" + " ".join(names)
+
+
+def option(locale: str | None, path: str, name: str) -> str:
+    """An option of a command as the member sees it in their language: option("de", "queue.cancel", "job")."""
+    return (lookup(locale, f"{path}.option.{name}.name") if locale else None) or name
+
+
 def fill(template: str, values: Mapping[str, object]) -> str:
     """A template with its placeholders filled in; one without placeholders comes back as it is."""
     return template.format_map(values) if placeholders(template) else template
