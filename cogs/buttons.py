@@ -14,11 +14,12 @@ import discord
 from discord.ext import commands
 
 from bot.errors import InputRejected
+from bot.i18n import tr
 from bot.models import Job
 from bot.pricing import format_usd, price_micros
 from bot.tiers import Tier
 from cogs import render, render_admin
-from cogs.common import answer, requester_from, submitted
+from cogs.common import answer, private_locale, requester_from, submitted
 from cogs.errors import report, report_error
 
 if TYPE_CHECKING:
@@ -105,7 +106,13 @@ class JobButton(TweenButton, actions=("cancel",)):
         services = interaction.client.services
         outcome = await services.moderation.cancel(requester_from(interaction), self.job_id)
         dollars = await services.budget.dollars_shown(outcome.job.guild_id)
-        text = render.cancel_text(outcome.job, refunded=outcome.refunded, too_late=outcome.too_late, dollars=dollars)
+        text = render.cancel_text(
+            outcome.job,
+            refunded=outcome.refunded,
+            too_late=outcome.too_late,
+            dollars=dollars,
+            locale=private_locale(interaction),
+        )
         await answer(interaction, text)
 
 
@@ -135,7 +142,8 @@ class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", 
         job = await services.sessions.details(requester_from(interaction), self.job_id)
         tier = await services.budget.price_for(job.guild_id)
         dollars = await services.budget.dollars_shown(job.guild_id)
-        modal = RemixModal(job, services.settings.limits.max_prompt_chars, tier, dollars=dollars)
+        max_prompt = services.settings.limits.max_prompt_chars
+        modal = RemixModal(job, max_prompt, tier, dollars=dollars, locale=private_locale(interaction))
         await interaction.response.send_modal(modal)
 
     async def details(self, interaction: discord.Interaction[TweenBot]) -> None:
@@ -152,7 +160,11 @@ class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", 
             self.job_id, count, full_quality=link_button_url(message), seconds=seconds_on_buttons(message)
         )
         await interaction.response.edit_message(view=view)
-        await answer(interaction, "👍 Vote counted." if voted else "Vote taken back.")
+        locale = private_locale(interaction)
+        if voted:
+            await answer(interaction, tr(locale, "message.answers.vote.counted", "👍 Vote counted."))
+        else:
+            await answer(interaction, tr(locale, "message.answers.vote.taken_back", "Vote taken back."))
 
 
 def seconds_on_buttons(message: discord.Message | None) -> int | None:
@@ -196,31 +208,50 @@ def button(action: str, job_id: int, *, count: int | None = None, seconds: int |
     return family(action, job_id, count=count, seconds=seconds)
 
 
-def duration_label(tier: Tier, *, dollars: bool) -> str:
+def duration_label(tier: Tier, *, dollars: bool, locale: str | None = None) -> str:
     """The Remix form's duration label (Discord allows 45 characters): the range, and the price where shown."""
     span = f"{tier.min_duration}–{tier.max_duration}"
     if not dollars:
-        return f"Duration in seconds ({span})"
-    return f"Duration in seconds ({span}, {format_usd(price_micros(1, tier.price_per_second))} each)"
+        return tr(locale, "message.answers.remix.duration", "Duration in seconds ({span})", span=span)
+    return tr(
+        locale,
+        "message.answers.remix.duration_priced",
+        "Duration in seconds ({span}, {price} each)",
+        span=span,
+        price=format_usd(price_micros(1, tier.price_per_second)),
+    )
 
 
 class RemixModal(discord.ui.Modal):
     """The prompt and duration of a version, prefilled, to make the next one from."""
 
-    def __init__(self, job: Job, max_prompt: int, tier: Tier, *, dollars: bool = True) -> None:
-        title = f"Remix Tween #{job.id}{render.version_label(job)}"
+    def __init__(
+        self, job: Job, max_prompt: int, tier: Tier, *, dollars: bool = True, locale: str | None = None
+    ) -> None:
+        title = tr(
+            locale,
+            "message.answers.remix.title",
+            "Remix Tween #{id}{version}",
+            id=job.id,
+            version=render.version_label(job),
+        )
         super().__init__(title=title, custom_id=f"tween:remix-modal:{job.id}")
         self.job_id = job.id
         self.tier = tier
         self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
-            label="Prompt",
+            label=tr(locale, "message.answers.remix.prompt", "Prompt"),
+            placeholder=tr(
+                locale,
+                "message.answers.remix.prompt_placeholder",
+                "What happens between the frames; @Image1 is the start, @Image2 the end",
+            ),
             style=discord.TextStyle.paragraph,
             default=job.prompt,
             max_length=max_prompt,
             custom_id="prompt",
         )
         self.duration: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
-            label=duration_label(tier, dollars=dollars),
+            label=duration_label(tier, dollars=dollars, locale=locale),
             default=str(job.duration),
             max_length=2,
             custom_id="duration",

@@ -43,11 +43,12 @@ def requester_from(interaction: discord.Interaction[TweenBot]) -> Requester:
 
 
 async def submitted(interaction: discord.Interaction[TweenBot], job: Job) -> str:
-    """The answer to a submit (/tween, a button, the Remix form): the money said once, from the pots the job
-    reserved from, as this server shows money to its members."""
+    """The answer to a submit (/tween, a button, the Remix form), in the member's language: the money said once, from
+    the pots the job reserved from, as this server shows money to its members."""
     budget = interaction.client.services.budget
     paid = await budget.paid_from(job.id)
-    return render.submitted_text(job, paid, dollars=await budget.dollars_shown(job.guild_id))
+    dollars = await budget.dollars_shown(job.guild_id)
+    return render.submitted_text(job, paid, dollars=dollars, locale=private_locale(interaction))
 
 
 async def answer(interaction: discord.Interaction[TweenBot], content: str | None = None, **kwargs: object) -> None:

@@ -296,39 +296,90 @@ def jump_url(guild_id: int, channel_id: int, message_id: int | None) -> str | No
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}" if message_id else None
 
 
-def submitted_text(job: Job, paid_from: Sequence[PotState] = (), *, dollars: bool = True) -> str:
+def submitted_text(
+    job: Job, paid_from: Sequence[PotState] = (), *, dollars: bool = True, locale: str | None = None
+) -> str:
     """The private answer to a submit. With the pots the job reserved from, the money is said once: who pays, from
-    which pots, and what each has left."""
+    which pots, and what each has left. `locale`: the member's (None is English)."""
     link = jump_url(job.guild_id, job.channel_id, job.card_message_id)
-    where = f" Follow it here: {link}" if link else ""
+    where = " " + tr(locale, "message.answers.submitted.follow", "Follow it here: {link}", link=link) if link else ""
     if job.state in (JobState.FAILED, JobState.SUBMIT_UNKNOWN):
         return f"{state_line(job)}{where}"
     if paid_from:
-        paid = f" {job_cost(job, dollars=dollars)} from {_pots_left(paid_from)}."
+        paid = " " + tr(
+            locale,
+            "message.answers.submitted.paid",
+            "{cost} from {pots}.",
+            cost=job_cost(job, dollars=dollars),
+            pots=_pots_left(paid_from, locale),
+        )
         if job.state is JobState.AWAITING_APPROVAL:
-            return f"Your tween is reserved and waits for a moderator's approval.{paid}{where}"
-        if job.state is JobState.WAITING:
-            return f"Your tween is reserved and waits for a free slot; it starts by itself.{paid}{where}"
-        return f"Your tween is on its way.{paid}{where}"
+            said = tr(
+                locale,
+                "message.answers.submitted.approval",
+                "Your tween is reserved and waits for a moderator's approval.",
+            )
+        elif job.state is JobState.WAITING:
+            said = tr(
+                locale,
+                "message.answers.submitted.waiting",
+                "Your tween is reserved and waits for a free slot; it starts by itself.",
+            )
+        else:
+            said = tr(locale, "message.answers.submitted.on_its_way", "Your tween is on its way.")
+        return f"{said}{paid}{where}"
     label = price_label(job, dollars=dollars)
     if job.state is JobState.AWAITING_APPROVAL:
-        return f"Your tween ({label}) is reserved and waits for a moderator's approval.{where}"
-    if job.state is JobState.WAITING:
-        return f"Your tween ({label}) is reserved and waits for a free slot; it starts by itself.{where}"
-    return f"Your tween is on its way ({label}, reserved from the server's budget).{where}"
+        said = tr(
+            locale,
+            "message.answers.submitted.approval_priced",
+            "Your tween ({price}) is reserved and waits for a moderator's approval.",
+            price=label,
+        )
+    elif job.state is JobState.WAITING:
+        said = tr(
+            locale,
+            "message.answers.submitted.waiting_priced",
+            "Your tween ({price}) is reserved and waits for a free slot; it starts by itself.",
+            price=label,
+        )
+    else:
+        said = tr(
+            locale,
+            "message.answers.submitted.on_its_way_priced",
+            "Your tween is on its way ({price}, reserved from the server's budget).",
+            price=label,
+        )
+    return f"{said}{where}"
 
 
 # The member's own pot first: it is the one they can do something about.
 _PAY_ORDER = {PotScope.MEMBER: 0, PotScope.CHANNEL: 1, PotScope.GUILD: 2}
 
 
-def _pots_left(paid_from: Sequence[PotState]) -> str:
-    names = {PotScope.MEMBER: "your allowance", PotScope.GUILD: "the server's budget"}
-    parts = [
-        f"{names.get(p.scope, f'the budget of <#{p.subject_id}>')} ({max(0, p.remaining_seconds)} s left)"
-        for p in sorted(paid_from, key=lambda p: _PAY_ORDER[p.scope])
-    ]
-    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+def _pots_left(paid_from: Sequence[PotState], locale: str | None = None) -> str:
+    parts = [_pot_left(p, locale) for p in sorted(paid_from, key=lambda p: _PAY_ORDER[p.scope])]
+    if len(parts) == 1:
+        return parts[0]
+    return tr(
+        locale, "message.answers.submitted.and", "{first} and {last}", first=", ".join(parts[:-1]), last=parts[-1]
+    )
+
+
+def _pot_left(pot: PotState, locale: str | None) -> str:
+    """One pot a job is paid from, as the submit answer names it after "from"."""
+    left = max(0, pot.remaining_seconds)
+    if pot.scope is PotScope.MEMBER:
+        return tr(locale, "message.answers.paid.member", "your allowance ({seconds} s left)", seconds=left)
+    if pot.scope is PotScope.GUILD:
+        return tr(locale, "message.answers.paid.guild", "the server's budget ({seconds} s left)", seconds=left)
+    return tr(
+        locale,
+        "message.answers.paid.channel",
+        "the budget of <#{channel}> ({seconds} s left)",
+        channel=pot.subject_id,
+        seconds=left,
+    )
 
 
 def thread_name(job: Job) -> str:
@@ -370,20 +421,40 @@ def safe_text(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
-def cancel_text(job: Job, *, refunded: bool, too_late: bool = False, dollars: bool = True) -> str:
-    money = job_cost(job, dollars=dollars)
+def cancel_text(
+    job: Job, *, refunded: bool, too_late: bool = False, dollars: bool = True, locale: str | None = None
+) -> str:
+    """The private answer to a cancel, in the locale of whoever pressed or typed it (None is English)."""
+    values = {"id": job.id, "cost": job_cost(job, dollars=dollars)}
     if refunded:
-        return f"🚫 Tween #{job.id} is cancelled and its {money} refunded."
+        return tr(
+            locale,
+            "message.answers.cancelled.refunded",
+            "🚫 Tween #{id} is cancelled and its {cost} refunded.",
+            **values,
+        )
     if too_late:
-        return f"Too late: fal.ai had already finished Tween #{job.id}, so it will be posted and its {money} charged."
-    asked = (
-        f"Tween #{job.id} is being sent to fal.ai right now; I'll ask fal to stop it the moment it arrives."
-        if job.state is JobState.SUBMITTING
-        else f"Asked fal.ai to stop Tween #{job.id}."
-    )
-    return (
-        f"{asked} If fal stops it, its {money} are refunded; if fal was already making the video, it will be "
-        "posted and charged. Its card shows how it ends."
+        return tr(
+            locale,
+            "message.answers.cancelled.too_late",
+            "Too late: fal.ai had already finished Tween #{id}, so it will be posted and its {cost} charged.",
+            **values,
+        )
+    if job.state is JobState.SUBMITTING:
+        return tr(
+            locale,
+            "message.answers.cancelled.sending",
+            "Tween #{id} is being sent to fal.ai right now; I'll ask fal to stop it the moment it arrives. If fal "
+            "stops it, its {cost} are refunded; if fal was already making the video, it will be posted and charged. "
+            "Its card shows how it ends.",
+            **values,
+        )
+    return tr(
+        locale,
+        "message.answers.cancelled.asked",
+        "Asked fal.ai to stop Tween #{id}. If fal stops it, its {cost} are refunded; if fal was already making the "
+        "video, it will be posted and charged. Its card shows how it ends.",
+        **values,
     )
 
 

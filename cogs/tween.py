@@ -13,11 +13,12 @@ from discord.ext import commands
 
 from bot import i18n
 from bot.errors import ImageRejected, InputRejected
-from bot.pricing import format_seconds_price
+from bot.i18n import tr
+from bot.pricing import format_usd, price_micros
 from bot.services import RawFrame
 from bot.settings import Settings
 from bot.tiers import Tier
-from cogs.common import answer, requester_from, submitted
+from cogs.common import answer, private_locale, requester_from, submitted
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -25,15 +26,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def duration_choices(tier: Tier, typed: str = "", *, dollars: bool = True) -> list[app_commands.Choice[int]]:
+def duration_choices(
+    tier: Tier, typed: str = "", *, dollars: bool = True, locale: str | None = None
+) -> list[app_commands.Choice[int]]:
     """The durations a tier takes, each priced at that tier (in seconds only where the server shows its members no
-    dollars); those that start with what the member typed, or all."""
+    dollars) and named in the typing member's language; those that start with what the member typed, or all."""
     choices = [
-        app_commands.Choice(name=format_seconds_price(s, tier.price_per_second, dollars=dollars), value=s)
+        app_commands.Choice(name=duration_name(tier, s, dollars=dollars, locale=locale), value=s)
         for s in tier.durations
     ]
     matching = [c for c in choices if str(c.value).startswith(typed.strip())]
     return (matching or choices)[:25]
+
+
+def duration_name(tier: Tier, seconds: int, *, dollars: bool, locale: str | None) -> str:
+    """`5 s · $0.56` (or `5 s`) in English, the unit spelled out where a translation does so."""
+    if not dollars:
+        return tr(locale, "message.answers.duration.seconds", "{seconds} s", seconds=seconds)
+    price = format_usd(price_micros(seconds, tier.price_per_second))
+    return tr(locale, "message.answers.duration.priced", "{seconds} s · {price}", seconds=seconds, price=price)
 
 
 def option_terms(settings: Settings) -> dict[str, str]:
@@ -133,7 +144,8 @@ class TweenCog(commands.Cog):
         """Suggestions for the duration while the member types: their server's tier's range and prices."""
         guild_id = interaction.guild_id or 0
         tier = await self.services.budget.price_for(guild_id)
-        return duration_choices(tier, str(typed), dollars=await self.services.budget.dollars_shown(guild_id))
+        dollars = await self.services.budget.dollars_shown(guild_id)
+        return duration_choices(tier, str(typed), dollars=dollars, locale=private_locale(interaction))
 
     async def tween(
         self,
