@@ -151,7 +151,7 @@ class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", 
         services = interaction.client.services
         job = await services.sessions.details(requester_from(interaction), self.job_id)
         dollars = await services.budget.dollars_shown(job.guild_id)
-        await answer(interaction, embed=render.details_embed(job, dollars=dollars))
+        await answer(interaction, embed=render.details_embed(job, dollars=dollars, locale=private_locale(interaction)))
 
     async def vote(self, interaction: discord.Interaction[TweenBot]) -> None:
         voted, count = await interaction.client.services.sessions.vote(requester_from(interaction), self.job_id)

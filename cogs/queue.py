@@ -39,7 +39,13 @@ class QueueCog(commands.Cog):
         who = requester_from(interaction)
         outcome = await self.bot.services.moderation.cancel(who, job)
         dollars = await self.bot.services.budget.dollars_shown(who.guild_id)
-        text = render.cancel_text(outcome.job, refunded=outcome.refunded, too_late=outcome.too_late, dollars=dollars)
+        text = render.cancel_text(
+            outcome.job,
+            refunded=outcome.refunded,
+            too_late=outcome.too_late,
+            dollars=dollars,
+            locale=private_locale(interaction),
+        )
         await answer(interaction, text)
 
 
