@@ -17,13 +17,13 @@ def period_word(period: object, locale: str | None) -> str:
     return str(period)
 
 
-def _none(locale: str | None) -> str:
+def none_word(locale: str | None) -> str:
     return tr(locale, "message.moderation.none", "none")
 
 
 def _secs(value: object, period: object, locale: str | None) -> str:
     if value is None:
-        return _none(locale)
+        return none_word(locale)
     if period in ("day", "week", "month"):
         return tr(
             locale,
@@ -36,7 +36,7 @@ def _secs(value: object, period: object, locale: str | None) -> str:
 
 
 def _channel(value: object, locale: str | None) -> str:
-    return _none(locale) if value is None else f"<#{value}>"
+    return none_word(locale) if value is None else f"<#{value}>"
 
 
 def _approval_words(policy: object, seconds: object, role_id: object, locale: str | None) -> str:
@@ -59,7 +59,7 @@ def _approval_words(policy: object, seconds: object, role_id: object, locale: st
     return tr(locale, "message.moderation.approval.off", "no job needs approval")
 
 
-def _shown(seconds_only: object, locale: str | None) -> str:
+def shown_words(seconds_only: object, locale: str | None) -> str:
     if seconds_only:
         return tr(locale, "message.moderation.shown.seconds_only", "seconds only, no dollars")
     return tr(locale, "message.moderation.shown.both", "seconds and dollars")
@@ -157,10 +157,10 @@ def _more_settings(
                 "message.moderation.log.prices",
                 "🛠️ {who} made Tween show members {shown} (was: {was}).",
                 who=who,
-                shown=_shown(detail.get("seconds_only"), locale),
+                shown=shown_words(detail.get("seconds_only"), locale),
                 was=tr(locale, "message.moderation.shown.seconds", "seconds only")
                 if was.get("seconds_only")
-                else _shown(False, locale),
+                else shown_words(False, locale),
             )
         case "caps":
             return tr(
