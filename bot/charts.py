@@ -12,6 +12,7 @@ from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.i18n import tr
 from bot.pricing import format_usd
 
 WIDTH, MAX_HEIGHT, PAD = 800, 600, 28
@@ -138,10 +139,29 @@ def _columns(draw: ImageDraw.ImageDraw, steps: Sequence[Step], y: int, *, hourly
             )
 
 
-def usage_alt(title: str, members: Sequence[Share], steps: Sequence[Step], *, hourly: bool) -> str:
-    """The chart in words, for screen readers (Discord allows 1024 characters of attachment description)."""
-    who = "; ".join(f"{m.label} {money(m.seconds, m.micros)}" for m in members[:10]) or "nobody yet"
+def usage_alt(
+    title: str, members: Sequence[Share], steps: Sequence[Step], *, hourly: bool, locale: str | None = None
+) -> str:
+    """The chart in words, for screen readers (Discord allows 1024 characters of attachment description), in the
+    moderator's language; `title` is the chart's own (English) heading, quoted as the image shows it."""
+    nobody = tr(locale, "message.moderation.usage.alt_nobody", "nobody yet")
+    who = "; ".join(f"{m.label} {money(m.seconds, m.micros)}" for m in members[:10]) or nobody
     busy = [s for s in steps if s.seconds]
-    when = "; ".join(f"{slot_label(s.start, hourly)} {s.seconds} s" for s in busy[:12]) or "none"
-    text = f"Chart: {title}. Per member: {who}. {'Hours' if hourly else 'Days'} with videos: {when}."
+    none = tr(locale, "message.moderation.none", "none")
+    when = "; ".join(f"{slot_label(s.start, hourly)} {s.seconds} s" for s in busy[:12]) or none
+    values = {"title": title, "members": who, "when": when}
+    if hourly:
+        text = tr(
+            locale,
+            "message.moderation.usage.alt_hours",
+            "Chart: {title}. Per member: {members}. Hours with videos: {when}.",
+            **values,
+        )
+    else:
+        text = tr(
+            locale,
+            "message.moderation.usage.alt_days",
+            "Chart: {title}. Per member: {members}. Days with videos: {when}.",
+            **values,
+        )
     return text if len(text) <= 1024 else text[:1023] + "…"

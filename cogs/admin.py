@@ -12,11 +12,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import InputRejected, NotModerator
+from bot.i18n import tr
 from bot.models import GuildPolicy, PotScope
 from bot.pricing import format_usd, price_micros
 from bot.tiers import Tier
-from cogs.common import answer, requester_from
-from cogs.render_admin import period_change_text, seconds_and_dollars
+from cogs.common import answer, private_locale, requester_from
+from cogs.render_admin import period_change_text
+from cogs.render_settings import policy_text, shown_words
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -33,33 +35,6 @@ def tier_choices(tiers: list[Tier], typed: str = "") -> list[app_commands.Choice
     ]
     matching = [c for c in choices if c.value.startswith(typed.strip().casefold())]
     return (matching or choices)[:25]
-
-
-def policy_text(policy: GuildPolicy, price: float) -> str:
-    roles = ", ".join(f"<@&{r}> {s} s" for r, s in policy.role_allowances.items()) or "none"
-    channels = ", ".join(f"<#{c}> {s} s" for c, s in policy.channel_budgets.items()) or "none"
-    where = ", ".join(f"<#{c}>" for c in sorted(policy.tween_channels)) or "any channel"
-    approval = policy.approval.value
-    if policy.approval.value == "over":
-        approval += f" {policy.approval_seconds} s"
-    elif policy.approval.value == "without_role":
-        approval += f" <@&{policy.approval_role_id}>"
-    approver = f"<@&{policy.approver_role_id}>" if policy.approver_role_id else "nobody"
-    money = "seconds only, no dollars" if policy.seconds_only else "seconds and dollars"
-    return "\n".join(
-        [
-            f"**Budget:** {seconds_and_dollars(policy.guild_seconds, price)} per {policy.period} "
-            f"(resets {policy.reset_hour:02d}:00 UTC) · **member default:** {policy.member_seconds} s",
-            f"**Role allowances:** {roles}",
-            f"**Channel pots:** {channels}",
-            f"**/tween allowed in:** {where}",
-            f"**Paused:** {'yes' if policy.paused else 'no'} · **tier:** {policy.tier} · **approval:** {approval}",
-            f"**Approval requests ping:** {approver} · **members see:** {money}",
-            f"**Caps:** {policy.member_concurrency} per member, {policy.guild_concurrency} per server",
-            f"**Log channel:** {f'<#{policy.log_channel_id}>' if policy.log_channel_id else 'none'}",
-            f"**Banned words:** {', '.join(f'`{w}`' for w in policy.banned_words) or 'none'}",
-        ]
-    )
 
 
 class AdminCog(commands.Cog):
@@ -82,8 +57,10 @@ class AdminCog(commands.Cog):
         self.moderation = bot.services.moderation
 
     async def _done(self, interaction: discord.Interaction[TweenBot], policy: GuildPolicy, what: str) -> None:
+        """`what` is already in the moderator's language; the settings follow it in the same language."""
         tier = await self.bot.services.budget.price_for(policy.guild_id)
-        await answer(interaction, f"✅ {what}\n\n{policy_text(policy, tier.price_per_second)}")
+        settings = policy_text(policy, tier.price_per_second, locale=private_locale(interaction))
+        await answer(interaction, f"✅ {what}\n\n{settings}")
 
     # -- budget ------------------------------------------------------------------------------------------
 
@@ -105,10 +82,12 @@ class AdminCog(commands.Cog):
             values["reset_hour"] = reset_hour
         change = await self.moderation.configure_budget(requester_from(interaction), **values)
         policy = change.policy
+        locale = private_locale(interaction)
         words = period_change_text(
-            policy.period, policy.reset_hour, change.before, change.after, change.price_per_second
+            policy.period, policy.reset_hour, change.before, change.after, change.price_per_second, locale=locale
         )
-        await self._done(interaction, policy, f"Budget updated.\n{words}")
+        done = tr(locale, "message.moderation.done.budget", "Budget updated.\n{change}", change=words)
+        await self._done(interaction, policy, done)
 
     @budget.command(name="topup", description="Add one-off seconds to the server's budget for this period")
     @app_commands.describe(seconds="Video-seconds to add; they last until the period resets")
@@ -117,9 +96,14 @@ class AdminCog(commands.Cog):
     ) -> None:
         who = requester_from(interaction)
         pot = await self.moderation.add_seconds(who, PotScope.GUILD, who.guild_id, seconds)
-        await answer(
-            interaction, f"✅ Added {seconds} s. The server now has {pot.remaining_seconds} s left this period."
+        text = tr(
+            private_locale(interaction),
+            "message.moderation.done.topup",
+            "✅ Added {seconds} s. The server now has {left} s left this period.",
+            seconds=seconds,
+            left=pot.remaining_seconds,
         )
+        await answer(interaction, text)
 
     @budget.command(name="member", description="Set each member's default allowance per period")
     @app_commands.describe(seconds="Video-seconds each member may use per period, unless a role gives more")
@@ -127,7 +111,11 @@ class AdminCog(commands.Cog):
         policy = await self.moderation.configure(
             requester_from(interaction), "member_allowance", member_seconds=seconds
         )
-        await self._done(interaction, policy, "Member allowance updated.")
+        await self._done(
+            interaction,
+            policy,
+            tr(private_locale(interaction), "message.moderation.done.member", "Member allowance updated."),
+        )
 
     @budget.command(name="role", description="Give a role its own allowance (leave seconds empty to remove it)")
     @app_commands.describe(
@@ -142,7 +130,13 @@ class AdminCog(commands.Cog):
             policy = await self.moderation.remove_entry(who, "role_allowances", role.id)
         else:
             policy = await self.moderation.set_entry(who, "role_allowances", role.id, seconds)
-        await self._done(interaction, policy, f"Allowance for {role.mention} updated.")
+        done = tr(
+            private_locale(interaction),
+            "message.moderation.done.role",
+            "Allowance for {role} updated.",
+            role=role.mention,
+        )
+        await self._done(interaction, policy, done)
 
     @budget.command(name="grant", description="Give a member extra seconds for this period")
     @app_commands.describe(member="Who gets the extra seconds", seconds="Extra video-seconds, for this period only")
@@ -153,9 +147,15 @@ class AdminCog(commands.Cog):
         seconds: app_commands.Range[int, 1, 100_000],
     ) -> None:
         pot = await self.moderation.add_seconds(requester_from(interaction), PotScope.MEMBER, member.id, seconds)
-        await answer(
-            interaction, f"✅ {member.mention} got {seconds} s extra; {pot.remaining_seconds} s left this period."
+        text = tr(
+            private_locale(interaction),
+            "message.moderation.done.grant",
+            "✅ {member} got {seconds} s extra; {left} s left this period.",
+            member=member.mention,
+            seconds=seconds,
+            left=pot.remaining_seconds,
         )
+        await answer(interaction, text)
 
     @budget.command(name="channel", description="Give a channel its own pot (leave seconds empty to remove it)")
     @app_commands.describe(
@@ -170,19 +170,31 @@ class AdminCog(commands.Cog):
             policy = await self.moderation.remove_entry(who, "channel_budgets", channel.id)
         else:
             policy = await self.moderation.set_entry(who, "channel_budgets", channel.id, seconds)
-        await self._done(interaction, policy, f"Pot for {channel.mention} updated.")
+        done = tr(
+            private_locale(interaction),
+            "message.moderation.done.pot",
+            "Pot for {channel} updated.",
+            channel=channel.mention,
+        )
+        await self._done(interaction, policy, done)
 
     # -- access ------------------------------------------------------------------------------------------
 
     @access.command(name="pause", description="Stop new videos (running ones finish)")
     async def access_pause(self, interaction: discord.Interaction[TweenBot]) -> None:
         policy = await self.moderation.configure(requester_from(interaction), "pause", paused=1)
-        await self._done(interaction, policy, "Generation paused.")
+        await self._done(
+            interaction, policy, tr(private_locale(interaction), "message.moderation.done.pause", "Generation paused.")
+        )
 
     @access.command(name="resume", description="Allow new videos again")
     async def access_resume(self, interaction: discord.Interaction[TweenBot]) -> None:
         policy = await self.moderation.configure(requester_from(interaction), "resume", paused=0)
-        await self._done(interaction, policy, "Generation resumed.")
+        await self._done(
+            interaction,
+            policy,
+            tr(private_locale(interaction), "message.moderation.done.resume", "Generation resumed."),
+        )
 
     @access.command(name="block", description="Stop a member from making videos")
     @app_commands.describe(member="Who may no longer make videos", reason="Shown to the member when they try")
@@ -193,13 +205,25 @@ class AdminCog(commands.Cog):
         reason: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         policy = await self.moderation.block(requester_from(interaction), member.id, reason)
-        await self._done(interaction, policy, f"{member.mention} is blocked from /tween.")
+        done = tr(
+            private_locale(interaction),
+            "message.moderation.done.block",
+            "{member} is blocked from /tween.",
+            member=member.mention,
+        )
+        await self._done(interaction, policy, done)
 
     @access.command(name="unblock", description="Let a blocked member make videos again")
     @app_commands.describe(member="The blocked member")
     async def access_unblock(self, interaction: discord.Interaction[TweenBot], member: discord.Member) -> None:
         policy = await self.moderation.unblock(requester_from(interaction), member.id)
-        await self._done(interaction, policy, f"{member.mention} may use /tween again.")
+        done = tr(
+            private_locale(interaction),
+            "message.moderation.done.unblock",
+            "{member} may use /tween again.",
+            member=member.mention,
+        )
+        await self._done(interaction, policy, done)
 
     @access.command(name="channel", description="Allow /tween in a channel (or stop allowing it)")
     @app_commands.describe(
@@ -214,7 +238,12 @@ class AdminCog(commands.Cog):
             policy = await self.moderation.set_entry(who, "tween_channels", channel.id)
         else:
             policy = await self.moderation.remove_entry(who, "tween_channels", channel.id)
-        await self._done(interaction, policy, "Channels updated (no channels listed means any channel).")
+        done = tr(
+            private_locale(interaction),
+            "message.moderation.done.channels",
+            "Channels updated (no channels listed means any channel).",
+        )
+        await self._done(interaction, policy, done)
 
     @access.command(name="word", description="Ban a word in prompts (or lift the ban)")
     @app_commands.describe(
@@ -231,7 +260,11 @@ class AdminCog(commands.Cog):
             policy = await self.moderation.set_entry(who, "banned_words", clean)
         else:
             policy = await self.moderation.remove_entry(who, "banned_words", clean)
-        await self._done(interaction, policy, "Banned words updated.")
+        await self._done(
+            interaction,
+            policy,
+            tr(private_locale(interaction), "message.moderation.done.words", "Banned words updated."),
+        )
 
     # -- settings ----------------------------------------------------------------------------------------
 
@@ -242,7 +275,7 @@ class AdminCog(commands.Cog):
             raise NotModerator()
         policy = await self.moderation.policy(who.guild_id)
         tier = await self.bot.services.budget.price_for(who.guild_id)
-        await answer(interaction, policy_text(policy, tier.price_per_second))
+        await answer(interaction, policy_text(policy, tier.price_per_second, locale=private_locale(interaction)))
 
     @settings.command(name="tier", description="Pick the model tier (the list shows each tier's price per second)")
     @app_commands.describe(tier="A tier from the bot's configuration")
@@ -250,7 +283,10 @@ class AdminCog(commands.Cog):
         self, interaction: discord.Interaction[TweenBot], tier: app_commands.Range[str, 1, 32]
     ) -> None:
         policy = await self.moderation.configure(requester_from(interaction), "tier", tier=tier)
-        await self._done(interaction, policy, f"Model tier set to {policy.tier}.")
+        done = tr(
+            private_locale(interaction), "message.moderation.done.tier", "Model tier set to {tier}.", tier=policy.tier
+        )
+        await self._done(interaction, policy, done)
 
     @settings_tier.autocomplete("tier")
     async def _tier_suggestions(
@@ -265,7 +301,9 @@ class AdminCog(commands.Cog):
     ) -> None:
         channel_id = channel.id if channel else None
         policy = await self.moderation.configure(requester_from(interaction), "log_channel", log_channel_id=channel_id)
-        await self._done(interaction, policy, "Log channel updated.")
+        await self._done(
+            interaction, policy, tr(private_locale(interaction), "message.moderation.done.log", "Log channel updated.")
+        )
 
     @settings.command(name="approval", description="Which jobs need a moderator's approval")
     @app_commands.describe(
@@ -291,7 +329,11 @@ class AdminCog(commands.Cog):
             approval_seconds=seconds,
             approval_role_id=role.id if role else None,
         )
-        await self._done(interaction, updated, "Approval policy updated.")
+        await self._done(
+            interaction,
+            updated,
+            tr(private_locale(interaction), "message.moderation.done.approval", "Approval policy updated."),
+        )
 
     @settings.command(name="approver", description="A role pinged with each approval request (empty: nobody)")
     @app_commands.describe(role="Pinged, and only it, when a job waits for approval")
@@ -300,15 +342,25 @@ class AdminCog(commands.Cog):
     ) -> None:
         role_id = role.id if role else None
         policy = await self.moderation.configure(requester_from(interaction), "approver", approver_role_id=role_id)
-        await self._done(interaction, policy, f"Approval requests now ping {role.mention if role else 'nobody'}.")
+        locale = private_locale(interaction)
+        if role:
+            done = tr(
+                locale, "message.moderation.done.approver", "Approval requests now ping {role}.", role=role.mention
+            )
+        else:
+            done = tr(locale, "message.moderation.done.approver_none", "Approval requests now ping nobody.")
+        await self._done(interaction, policy, done)
 
     @settings.command(name="prices", description="Whether members see dollars beside seconds (moderators always do)")
     @app_commands.describe(dollars="Off: members see seconds only, on buttons, cards, answers and /quota")
     async def settings_prices(self, interaction: discord.Interaction[TweenBot], dollars: bool) -> None:
         who = requester_from(interaction)
         policy = await self.moderation.configure(who, "prices", seconds_only=int(not dollars))
-        shown = "seconds and dollars" if dollars else "seconds only, no dollars"
-        await self._done(interaction, policy, f"Members now see {shown}.")
+        locale = private_locale(interaction)
+        shown = shown_words(not dollars, locale)
+        await self._done(
+            interaction, policy, tr(locale, "message.moderation.done.prices", "Members now see {shown}.", shown=shown)
+        )
 
     @settings.command(name="caps", description="How many jobs may run at fal at once")
     @app_commands.describe(
@@ -323,7 +375,11 @@ class AdminCog(commands.Cog):
         policy = await self.moderation.configure(
             requester_from(interaction), "caps", member_concurrency=per_member, guild_concurrency=per_server
         )
-        await self._done(interaction, policy, "Concurrency caps updated.")
+        await self._done(
+            interaction,
+            policy,
+            tr(private_locale(interaction), "message.moderation.done.caps", "Concurrency caps updated."),
+        )
 
     @settings.command(name="settle", description="Settle a job whose submit fate was unknown (check fal first)")
     @app_commands.describe(job="The job number", billed="Did fal bill it? (see your fal dashboard)")
@@ -331,8 +387,22 @@ class AdminCog(commands.Cog):
         self, interaction: discord.Interaction[TweenBot], job: app_commands.Range[int, 1], billed: bool
     ) -> None:
         settled = await self.moderation.settle(requester_from(interaction), job, billed=billed)
-        verdict = "charged" if billed else "refunded"
-        await answer(interaction, f"✅ Tween #{settled.id} settled: {settled.duration} s {verdict}.")
+        values = {"id": settled.id, "seconds": settled.duration}
+        if billed:
+            text = tr(
+                private_locale(interaction),
+                "message.moderation.done.charged",
+                "✅ Tween #{id} settled: {seconds} s charged.",
+                **values,
+            )
+        else:
+            text = tr(
+                private_locale(interaction),
+                "message.moderation.done.refunded",
+                "✅ Tween #{id} settled: {seconds} s refunded.",
+                **values,
+            )
+        await answer(interaction, text)
 
 
 async def setup(bot: TweenBot) -> None:

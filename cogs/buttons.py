@@ -197,7 +197,10 @@ class ModerationButton(TweenButton, actions=("approve", "deny")):
         who = requester_from(interaction)
         approve = self.action == "approve"
         job = await moderation.decide(who, self.job_id, approve=approve)
-        await answer(interaction, render_admin.decision_text(job, who.user_id, approve=approve))
+        await answer(
+            interaction,
+            render_admin.decision_text(job, who.user_id, approve=approve, locale=private_locale(interaction)),
+        )
 
 
 FAMILIES: tuple[type[TweenButton], ...] = (JobButton, SessionButton, ModerationButton)

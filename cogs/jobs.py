@@ -16,7 +16,7 @@ from bot.models import GuildPolicy, Job, JobState, LogEvent
 from bot.services import CardPlacement
 from cogs import render, render_admin
 from cogs.buttons import job_view, result_view
-from cogs.common import NO_PINGS
+from cogs.common import NO_PINGS, public_locale
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -248,10 +248,11 @@ class DiscordPublisher:
     async def request_approval(self, job: Job, policy: GuildPolicy, preview: bytes) -> int:
         channel = self._bot.get_partial_messageable(policy.log_channel_id or job.channel_id, guild_id=job.guild_id)
         frames = discord.File(io.BytesIO(preview), filename=render.PREVIEW_NAME, description=render.preview_alt(job))
+        locale = public_locale(self._bot, job.guild_id)
         try:
             message = await channel.send(
-                render_admin.approval_request_text(job, policy.approver_role_id),
-                embed=render_admin.approval_embed(job),
+                render_admin.approval_request_text(job, policy.approver_role_id, locale=locale),
+                embed=render_admin.approval_embed(job, locale=locale),
                 file=frames,
                 view=job_view(job.id, "approve", "deny"),
                 allowed_mentions=approvers_only(policy.approver_role_id),
@@ -267,7 +268,7 @@ class DiscordPublisher:
         channel = self._bot.get_partial_messageable(policy.log_channel_id or job.channel_id, guild_id=job.guild_id)
         try:
             await channel.get_partial_message(job.approval_message_id).edit(
-                embed=render_admin.approval_embed(job), view=None
+                embed=render_admin.approval_embed(job, locale=public_locale(self._bot, job.guild_id)), view=None
             )
         except discord.HTTPException as exc:
             log.warning("job %d: could not close the approval request: %r", job.id, exc)
@@ -275,7 +276,8 @@ class DiscordPublisher:
     async def post_log(self, channel_id: int, event: LogEvent) -> None:
         tier = await self._bot.services.budget.price_for(event.guild_id)
         channel = self._bot.get_partial_messageable(channel_id, guild_id=event.guild_id)
-        await channel.send(render_admin.log_text(event, tier.price_per_second), allowed_mentions=NO_PINGS)
+        text = render_admin.log_text(event, tier.price_per_second, locale=public_locale(self._bot, event.guild_id))
+        await channel.send(text, allowed_mentions=NO_PINGS)
 
     async def close(self) -> None:
         await self._cards.close()

@@ -12,8 +12,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.charts import day_label, usage_alt, usage_chart
+from bot.i18n import tr
 from bot.pricing import format_usd
-from bot.services.usage import NamedUsage, Names, Place, UsageReport
+from bot.services.usage import Line, NamedUsage, Names, Place, UsageReport
 from cogs.common import answer, private_locale, requester_from
 from cogs.render import stamp
 from cogs.render_admin import quota_embed
@@ -52,13 +53,15 @@ class QuotaCog(commands.Cog):
         title, subtitle = chart_titles(report)
         hourly = is_daily(report)
         chart = await asyncio.to_thread(usage_chart, title, subtitle, named.chart_members, named.slots, hourly=hourly)
-        alt = usage_alt(f"{title}, {subtitle}", named.members, named.slots, hourly=hourly)
+        locale = private_locale(interaction)
+        alt = usage_alt(f"{title}, {subtitle}", named.members, named.slots, hourly=hourly, locale=locale)
+        rows = tr(locale, "message.moderation.usage.csv_alt", "Every job this period, one row each")
         files = [
             discord.File(io.BytesIO(chart), "usage.png", description=alt),
-            discord.File(io.BytesIO(named.csv), "tween-usage.csv", description="Every job this period, one row each"),
+            discord.File(io.BytesIO(named.csv), "tween-usage.csv", description=rows),
         ]
         embed = discord.Embed(colour=0x5865F2).set_image(url="attachment://usage.png")
-        await answer(interaction, usage_text(report, named), embed=embed, files=files)
+        await answer(interaction, usage_text(report, named, locale=locale), embed=embed, files=files)
 
     async def _names(self, guild: discord.Guild | None, report: UsageReport) -> Names:
         """Display names for the report's members and channels, from the cache or fetched (up to FETCH_LIMIT).
@@ -124,30 +127,61 @@ def chart_titles(report: UsageReport) -> tuple[str, str]:
     return title, f"{dates} · budget {pot.total_seconds} s"
 
 
-def usage_text(report: UsageReport, named: NamedUsage) -> str:
+def usage_text(report: UsageReport, named: NamedUsage, *, locale: str | None = None) -> str:
     pot = report.pot
     lines = [
-        f"**Tween usage this period**: since {stamp(report.period_start, 'f')}, resets {stamp(report.period_end)} "
-        "(the same period and seconds as /quota)",
-        f"**{report.total_seconds} s ({format_usd(report.total_micros)})** charged of the server's "
-        f"{pot.total_seconds} s · {pot.reserved_seconds} s in flight · {pot.remaining_seconds} s left",
+        tr(
+            locale,
+            "message.moderation.usage.period",
+            "**Tween usage this period**: since {start}, resets {end} (the same period and seconds as /quota)",
+            start=stamp(report.period_start, "f"),
+            end=stamp(report.period_end),
+        ),
+        tr(
+            locale,
+            "message.moderation.usage.totals",
+            "**{seconds} s ({money})** charged of the server's {total} s · {reserved} s in flight · {left} s left",
+            seconds=report.total_seconds,
+            money=format_usd(report.total_micros),
+            total=pot.total_seconds,
+            reserved=pot.reserved_seconds,
+            left=pot.remaining_seconds,
+        ),
     ]
     if named.members:
-        lines.append("**Per member:**")
-        lines += [
-            f"- {discord.utils.escape_markdown(m.label)} · {m.jobs} video{'s' * (m.jobs != 1)} · {m.seconds} s · "
-            f"{format_usd(m.micros)}"
-            for m in named.members[:10]
-        ]
+        lines.append(tr(locale, "message.moderation.usage.per_member", "**Per member:**"))
+        lines += [_member_line(m, locale) for m in named.members[:10]]
         if len(named.members) > 10:
-            lines.append(f"…and {len(named.members) - 10} more in the CSV")
+            more = len(named.members) - 10
+            lines.append(tr(locale, "message.moderation.usage.more", "…and {count} more in the CSV", count=more))
     if named.channels:
         escape = discord.utils.escape_markdown
         shares = [f"{escape(c.label)} {c.seconds} s · {format_usd(c.micros)}" for c in named.channels[:10]]
-        lines.append("**Per channel** (threads count under their channel): " + ", ".join(shares))
+        lines.append(
+            tr(
+                locale,
+                "message.moderation.usage.per_channel",
+                "**Per channel** (threads count under their channel): {channels}",
+                channels=", ".join(shares),
+            )
+        )
     text = "\n".join(lines)
     # Discord takes 2000 characters; only very long channel and member names get near it, and the CSV has them all.
     return text if len(text) <= 2000 else text[:1999] + "…"
+
+
+def _member_line(member: Line, locale: str | None) -> str:
+    values = {
+        "name": discord.utils.escape_markdown(member.label),
+        "count": member.jobs,
+        "seconds": member.seconds,
+        "money": format_usd(member.micros),
+    }
+    if member.jobs == 1:
+        return tr(
+            locale, "message.moderation.usage.member_one", "- {name} · {count} video · {seconds} s · {money}", **values
+        )
+    return tr(locale, "message.moderation.usage.member", "- {name} · {count} videos · {seconds} s · {money}", **values)
 
 
 async def setup(bot: TweenBot) -> None:

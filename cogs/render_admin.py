@@ -6,11 +6,13 @@ import discord
 
 from bot import i18n
 from bot.i18n import tr
-from bot.models import FailureReason, Job, JobState, LogEvent, PotScope, PotState
+from bot.models import FailureReason, Job, JobState, PotScope, PotState
 from bot.pricing import cost, format_usd, price_micros
 from bot.services import QuotaView
 from bot.tiers import Tier
 from cogs.render import PREVIEW_NAME, job_cost, jump_url, price_label, quote, stamp, state_line
+from cogs.render_log import log_text as log_text  # its callers and tests have always found it here
+from cogs.render_settings_log import period_word
 
 BAR_WIDTH = 20
 
@@ -103,37 +105,105 @@ def quota_embed(
     return embed
 
 
-def reset_schedule(period: str, hour: int) -> str:
+def reset_schedule(period: str, hour: int, *, locale: str | None = None) -> str:
     """When a budget period starts, in words: "every Monday at 06:00 UTC"."""
-    at = f"at {hour:02d}:00 UTC"
-    return {"day": f"every day {at}", "week": f"every Monday {at}", "month": f"on the 1st of each month {at}"}.get(
-        period, f"each {period} {at}"
-    )
+    at = f"{hour:02d}:00"
+    if period == "day":
+        return tr(locale, "message.moderation.schedule.day", "every day at {at} UTC", at=at)
+    if period == "week":
+        return tr(locale, "message.moderation.schedule.week", "every Monday at {at} UTC", at=at)
+    if period == "month":
+        return tr(locale, "message.moderation.schedule.month", "on the 1st of each month at {at} UTC", at=at)
+    return f"each {period} at {at} UTC"
 
 
-def period_change_text(period: str, hour: int, before: PotState, after: PotState, price: float) -> str:
+def period_change_text(
+    period: str, hour: int, before: PotState, after: PotState, price: float, *, locale: str | None = None
+) -> str:
     """What a budget change did to the current period: when it began, what already counts, when it resets."""
-    lines = [f"The budget resets {reset_schedule(period, hour)}."]
+    word = period_word(period, locale)
+    schedule = reset_schedule(period, hour, locale=locale)
+    lines = [tr(locale, "message.moderation.change.resets", "The budget resets {schedule}.", schedule=schedule)]
+    start, was = stamp(after.period_start, "f"), stamp(before.period_start, "f")
     if (before.period_start, before.period_end) == (after.period_start, after.period_end):
-        lines.append(f"This {period} began {stamp(after.period_start, 'f')}; that has not moved.")
+        lines.append(
+            tr(
+                locale,
+                "message.moderation.change.kept",
+                "This {period} began {start}; that has not moved.",
+                period=word,
+                start=start,
+            )
+        )
     else:
-        moved = f"{stamp(after.period_start, 'f')} (it was counted from {stamp(before.period_start, 'f')})"
-        lines.append(f"This {period} is now counted from {moved}.")
+        lines.append(
+            tr(
+                locale,
+                "message.moderation.change.moved",
+                "This {period} is now counted from {start} (it was counted from {was}).",
+                period=word,
+                start=start,
+                was=was,
+            )
+        )
     lines.append(
-        f"Videos charged since then count against it: {seconds_and_dollars(after.spent_seconds, price)} so far, "
-        f"{after.reserved_seconds} s in flight, {after.remaining_seconds} s left of {after.total_seconds} s."
+        tr(
+            locale,
+            "message.moderation.change.counts",
+            "Videos charged since then count against it: {spent} so far, {reserved} s in flight, {left} s left of "
+            "{total} s.",
+            spent=seconds_and_dollars(after.spent_seconds, price),
+            reserved=after.reserved_seconds,
+            left=after.remaining_seconds,
+            total=after.total_seconds,
+        )
     )
-    if after.spent_seconds < before.spent_seconds:
-        lines.append(f"The {before.spent_seconds - after.spent_seconds} s charged before that no longer count.")
-    elif after.spent_seconds > before.spent_seconds:
-        lines.append(f"That takes in {after.spent_seconds - before.spent_seconds} s charged earlier in the {period}.")
-    if after.extra_seconds:
-        lines.append(f"The {after.extra_seconds} s of one-off top-ups stay until the reset.")
+    lines += _what_counts(period, before, after, locale)
     lines.append(
-        f"Members' allowances follow the same {period}. Next reset: {stamp(after.period_end)} "
-        f"({stamp(after.period_end, 'f')})."
+        tr(
+            locale,
+            "message.moderation.change.next",
+            "Members' allowances follow the same {period}. Next reset: {next} ({date}).",
+            period=word,
+            next=stamp(after.period_end),
+            date=stamp(after.period_end, "f"),
+        )
     )
     return "\n".join(lines)
+
+
+def _what_counts(period: str, before: PotState, after: PotState, locale: str | None) -> list[str]:
+    lines = []
+    if after.spent_seconds < before.spent_seconds:
+        gone = before.spent_seconds - after.spent_seconds
+        lines.append(
+            tr(
+                locale,
+                "message.moderation.change.dropped",
+                "The {seconds} s charged before that no longer count.",
+                seconds=gone,
+            )
+        )
+    elif after.spent_seconds > before.spent_seconds:
+        lines.append(
+            tr(
+                locale,
+                "message.moderation.change.taken",
+                "That takes in {seconds} s charged earlier in the {period}.",
+                seconds=after.spent_seconds - before.spent_seconds,
+                period=period_word(period, locale),
+            )
+        )
+    if after.extra_seconds:
+        lines.append(
+            tr(
+                locale,
+                "message.moderation.change.extra",
+                "The {seconds} s of one-off top-ups stay until the reset.",
+                seconds=after.extra_seconds,
+            )
+        )
+    return lines
 
 
 def queue_embed(jobs: list[Job], *, dollars: bool = True, locale: str | None = None) -> discord.Embed:
@@ -156,196 +226,113 @@ def queue_embed(jobs: list[Job], *, dollars: bool = True, locale: str | None = N
     return embed
 
 
-def approval_request_text(job: Job, approver_role_id: int | None) -> str:
+def approval_request_text(job: Job, approver_role_id: int | None, *, locale: str | None = None) -> str:
     """The request's own line: what a notification shows. The approver role, when the server set one, is the only
     mention the publisher lets ping."""
     ping = f"<@&{approver_role_id}> " if approver_role_id else ""
-    return (
-        f"{ping}🛂 Tween #{job.id} by <@{job.user_id}> in <#{job.channel_id}> waits for approval: "
-        f"{job_cost(job)}. Its frames and prompt are below."
+    return ping + tr(
+        locale,
+        "message.moderation.approval_request",
+        "🛂 Tween #{id} by {member} in {channel} waits for approval: {cost}. Its frames and prompt are below.",
+        id=job.id,
+        member=f"<@{job.user_id}>",
+        channel=f"<#{job.channel_id}>",
+        cost=job_cost(job),
     )
 
 
-def approval_embed(job: Job) -> discord.Embed:
+def approval_embed(job: Job, *, locale: str | None = None) -> discord.Embed:
     """For moderators: who asked, where, the prompt, both frames (the attached preview) and the price in dollars."""
-    embed = discord.Embed(title=f"🛂 Approve Tween #{job.id}?", description=quote(job.prompt), colour=0xFEE75C)
-    embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
-    embed.add_field(name="Where", value=f"<#{job.channel_id}>")
-    embed.add_field(name="Duration and price", value=job_cost(job))
+    title = tr(locale, "message.moderation.approval.title", "🛂 Approve Tween #{id}?", id=job.id)
+    embed = discord.Embed(title=title, description=quote(job.prompt), colour=0xFEE75C)
+    embed.add_field(name=tr(locale, "message.moderation.approval.asked_by", "Asked by"), value=f"<@{job.user_id}>")
+    embed.add_field(name=tr(locale, "message.moderation.approval.where", "Where"), value=f"<#{job.channel_id}>")
+    embed.add_field(name=tr(locale, "message.moderation.approval.cost", "Duration and price"), value=job_cost(job))
     if card := jump_url(job.guild_id, job.channel_id, job.card_message_id):
-        embed.add_field(name="Card", value=f"[Tween #{job.id}]({card})")
+        embed.add_field(name=tr(locale, "message.moderation.approval.card", "Card"), value=f"[Tween #{job.id}]({card})")
     embed.set_image(url=f"attachment://{PREVIEW_NAME}")
-    frames = "start frame → end frame" if job.end_url else "start frame (no end frame)"
-    embed.set_footer(text=f"Above: the {frames} · Deny refunds the member")
+    if job.end_url:
+        footer = tr(
+            locale,
+            "message.moderation.approval.footer_both",
+            "Above: the start frame → end frame · Deny refunds the member",
+        )
+    else:
+        footer = tr(
+            locale,
+            "message.moderation.approval.footer_start",
+            "Above: the start frame (no end frame) · Deny refunds the member",
+        )
+    embed.set_footer(text=footer)
     if job.state is not JobState.AWAITING_APPROVAL:
-        decided = f" by <@{job.decided_by}>" if job.decided_by else ""
-        verdict = "✅ Approved" if job.state not in (JobState.FAILED, JobState.CANCELLED) else "🚫 Denied or cancelled"
-        embed.add_field(name="Decision", value=f"{verdict}{decided}", inline=False)
+        embed.add_field(
+            name=tr(locale, "message.moderation.approval.decision", "Decision"),
+            value=_verdict(job, locale),
+            inline=False,
+        )
         embed.colour = discord.Colour(0x99AAB5)
     return embed
 
 
-def decision_text(job: Job, moderator_id: int, *, approve: bool) -> str:
+def _verdict(job: Job, locale: str | None) -> str:
+    denied = job.state in (JobState.FAILED, JobState.CANCELLED)
+    if job.decided_by and denied:
+        return tr(
+            locale,
+            "message.moderation.approval.denied_by",
+            "🚫 Denied or cancelled by {moderator}",
+            moderator=f"<@{job.decided_by}>",
+        )
+    if job.decided_by:
+        return tr(
+            locale,
+            "message.moderation.approval.approved_by",
+            "✅ Approved by {moderator}",
+            moderator=f"<@{job.decided_by}>",
+        )
+    if denied:
+        return tr(locale, "message.moderation.approval.denied", "🚫 Denied or cancelled")
+    return tr(locale, "message.moderation.approval.approved", "✅ Approved")
+
+
+def decision_text(job: Job, moderator_id: int, *, approve: bool, locale: str | None = None) -> str:
     """The private answer to the moderator who pressed Approve or Deny."""
-    member = f"<@{job.user_id}>"
+    values = {"id": job.id, "member": f"<@{job.user_id}>", "cost": job_cost(job)}
     if job.decided_by != moderator_id or (job.failure is FailureReason.DENIED) == approve:
-        return f"Nothing to decide: Tween #{job.id} no longer waits for approval. Now: {state_line(job)}"
+        return tr(
+            locale,
+            "message.moderation.decision.nothing",
+            "Nothing to decide: Tween #{id} no longer waits for approval. Now: {state}",
+            id=job.id,
+            state=state_line(job),
+        )
     if not approve:
-        return (
-            f"🚫 Denied Tween #{job.id} by {member}. Nothing was sent to fal.ai, and {member}'s {job_cost(job)} were "
-            "refunded; the job's card now says so in one line."
+        return tr(
+            locale,
+            "message.moderation.decision.denied",
+            "🚫 Denied Tween #{id} by {member}. Nothing was sent to fal.ai, and {member}'s {cost} were refunded; the "
+            "job's card now says so in one line.",
+            **values,
         )
     if job.state is JobState.WAITING:
-        return (
-            f"✅ Approved Tween #{job.id} by {member}, {job_cost(job)}. Every slot is busy right now, so it waits "
-            "its turn and starts by itself."
+        return tr(
+            locale,
+            "message.moderation.decision.waiting",
+            "✅ Approved Tween #{id} by {member}, {cost}. Every slot is busy right now, so it waits its turn and "
+            "starts by itself.",
+            **values,
         )
     if job.state in (JobState.SUBMITTING, JobState.QUEUED, JobState.RUNNING):
-        return f"✅ Approved, starting now: Tween #{job.id} by {member}, {job_cost(job)}. Its card shows how it goes."
-    return f"✅ Approved Tween #{job.id} by {member}, {job_cost(job)}. Now: {state_line(job)}"
-
-
-def log_text(event: LogEvent, price: float) -> str:
-    """One line in words for the log channel. Mentions render as names; the publisher posts them without pings."""
-    who = f"<@{event.actor_id}>" if event.actor_id else "Tween"
-    detail = event.detail or {}
-    if event.action == "job" and event.job is not None:
-        job = event.job
-        return f"🎬 Job #{job.id} by <@{job.user_id}> · {price_label(job)} · {_outcome(job)}"
-    if event.action == "budget_warning" and event.pot is not None:
-        pot = event.pot
-        used = pot.spent_seconds + pot.reserved_seconds
-        return (
-            f"⚠️ The server has used {used} of {pot.total_seconds} s ({pot.used_fraction:.0%}) this period; "
-            f"{seconds_and_dollars(pot.remaining_seconds, price)} left until {stamp(pot.period_end)}."
+        return tr(
+            locale,
+            "message.moderation.decision.starting",
+            "✅ Approved, starting now: Tween #{id} by {member}, {cost}. Its card shows how it goes.",
+            **values,
         )
-    if event.action == "fal_account":
-        what = "rejected its API key" if detail.get("status") == 401 else "locked its account"
-        return (
-            f"🔑 fal.ai {what} ({detail.get('detail')}), so Tween can't make videos for now. Members are told "
-            "nothing was charged; new videos pause until whoever runs Tween fixes the fal account."
-        )
-    if event.action in ("topup", "grant"):
-        target = "the server" if event.action == "topup" else f"<@{detail.get('subject')}>"
-        return f"➕ {who} gave {target} {detail.get('seconds')} extra seconds for this period."
-    if event.job is not None:
-        return _job_decision(event, who, event.job, detail)
-    words = _setting_words(event.action, detail)
-    return f"🛠️ {who} {words}." if words else f"🛠️ {who} changed a Tween setting ({event.action})."
-
-
-def _job_decision(event: LogEvent, who: str, job: Job, detail: dict[str, object]) -> str:
-    whose = f"#{job.id} by <@{job.user_id}> ({price_label(job)})"
-    if event.action == "approve":
-        return f"✅ {who} approved job {whose}."
-    if event.action == "deny":
-        return f"🚫 {who} denied job {whose}; the member's {job.duration} s were refunded."
-    if event.action == "cancel":
-        return f"✖️ {who} cancelled job {whose} before it started; the {job.duration} s were refunded."
-    if event.action == "settle":
-        verdict = "billed, so it stays charged" if detail.get("billed") else "not billed, so it was refunded"
-        return f"🧾 {who} settled job {whose}: fal {verdict}."
-    return f"🛂 {who} changed job {whose} ({event.action})."
-
-
-def _per(period: object) -> str:
-    return f" a {period}" if period in ("day", "week", "month") else ""
-
-
-def _secs(value: object, period: object = None) -> str:
-    return "none" if value is None else f"{value} s{_per(period)}"
-
-
-def _channel(value: object) -> str:
-    return "none" if value is None else f"<#{value}>"
-
-
-def _approval_words(policy: object, seconds: object, role_id: object) -> str:
-    if policy == "always":
-        return "every job needs a moderator's approval"
-    if policy == "over":
-        return f"jobs over {seconds} s need a moderator's approval"
-    if policy == "without_role":
-        return f"members without <@&{role_id}> need a moderator's approval"
-    return "no job needs approval"
-
-
-def _setting_words(action: str, detail: dict[str, object]) -> str | None:
-    """The sentence (after the moderator's mention) for a settings or list change, with what it was."""
-    raw = detail.get("was")
-    was: dict[str, object] = raw if isinstance(raw, dict) else {}
-    period = detail.get("period")
-    if action == "pause":
-        return "paused video generation"
-    if action == "resume":
-        return "resumed video generation"
-    if action == "budget":
-        text = f"set the server budget to {_secs(detail.get('guild_seconds'), period)}"
-        if detail.get("reset_hour") is not None:
-            text += f", resetting at {detail['reset_hour']}:00 UTC"
-        return text + f" (was: {_secs(was.get('guild_seconds'), was.get('period', period))})"
-    if action == "member_allowance":
-        old = _secs(was.get("member_seconds"), period)
-        return f"set each member's allowance to {_secs(detail.get('member_seconds'), period)} (was: {old})"
-    if action == "tier":
-        return f"switched the model tier to {detail.get('tier')} (was: {was.get('tier', 'unknown')})"
-    if action == "log_channel":
-        old = _channel(was.get("log_channel_id"))
-        if detail.get("log_channel_id") is None:
-            return f"turned off the moderator log (was: {old})"
-        return f"moved the moderator log to {_channel(detail.get('log_channel_id'))} (was: {old})"
-    if action == "approval":
-        new = _approval_words(detail.get("approval"), detail.get("approval_seconds"), detail.get("approval_role_id"))
-        old = _approval_words(was.get("approval"), was.get("approval_seconds"), was.get("approval_role_id"))
-        return f"changed approvals: {new} (was: {old})"
-    if action == "approver":
-        role = detail.get("approver_role_id")
-        old = was.get("approver_role_id")
-        now = f"pings <@&{role}> with each approval request" if role else "pings nobody with approval requests"
-        return f"changed who is pinged: Tween now {now} (was: {f'<@&{old}>' if old else 'nobody'})"
-    if action == "prices":
-        shown = "seconds only, no dollars" if detail.get("seconds_only") else "seconds and dollars"
-        old = "seconds only" if was.get("seconds_only") else "seconds and dollars"
-        return f"made Tween show members {shown} (was: {old})"
-    if action == "caps":
-        return (
-            f"set the concurrency caps to {detail.get('member_concurrency')} per member and "
-            f"{detail.get('guild_concurrency')} for the server "
-            f"(was: {was.get('member_concurrency')} and {was.get('guild_concurrency')})"
-        )
-    if action in ("block", "unblock"):
-        if action == "unblock":
-            return f"unblocked <@{detail.get('member')}>; they can use Tween again"
-        reason = detail.get("reason")
-        return f"blocked <@{detail.get('member')}> from Tween" + (f" (reason: {reason})" if reason else "")
-    return _list_words(action, detail)
-
-
-def _list_words(action: str, detail: dict[str, object]) -> str | None:
-    key, value, was, period = detail.get("key"), detail.get("value"), detail.get("was"), detail.get("period")
-    match action:
-        case "role_allowances.set":
-            return f"gave <@&{key}> {_secs(value, period)} (was: {_secs(was, period)})"
-        case "role_allowances.remove":
-            return f"removed <@&{key}>'s own allowance; it gets the default share (was: {_secs(was, period)})"
-        case "channel_budgets.set":
-            return f"gave {_channel(key)} its own pot of {_secs(value, period)} (was: {_secs(was, period)})"
-        case "channel_budgets.remove":
-            return f"removed {_channel(key)}'s own pot; it uses the server budget (was: {_secs(was, period)})"
-        case "tween_channels.set":
-            return f"allowed /tween in {_channel(key)}"
-        case "tween_channels.remove":
-            return f"stopped allowing /tween in {_channel(key)}"
-        case "banned_words.set":
-            return f"banned the word “{key}” in prompts"
-        case "banned_words.remove":
-            return f"unbanned the word “{key}” in prompts"
-    return None
-
-
-def _outcome(job: Job) -> str:
-    if job.state is JobState.DELIVERED:
-        return f"delivered, {format_usd(job.price_micros)} charged"
-    if job.state is JobState.UNDELIVERABLE:
-        return f"made but not posted, {format_usd(job.price_micros)} charged"
-    return state_line(job)
+    return tr(
+        locale,
+        "message.moderation.decision.other",
+        "✅ Approved Tween #{id} by {member}, {cost}. Now: {state}",
+        state=state_line(job),
+        **values,
+    )
