@@ -19,7 +19,7 @@ from bot.models import Job
 from bot.pricing import format_usd, price_micros
 from bot.tiers import Tier
 from cogs import render, render_admin
-from cogs.common import answer, private_locale, requester_from, submitted
+from cogs.common import answer, private_locale, public_locale, requester_from, submitted
 from cogs.errors import report, report_error
 
 if TYPE_CHECKING:
@@ -28,20 +28,22 @@ if TYPE_CHECKING:
 Handler = Callable[["discord.Interaction[TweenBot]"], Awaitable[None]]
 
 STYLES = {"approve": discord.ButtonStyle.success, "deny": discord.ButtonStyle.danger}
-LABELS = {
-    "approve": "Approve",
-    "deny": "Deny",
-    "cancel": "Cancel",
-    "reroll": "🔁 Re-roll",
-    "remix": "✏️ Remix",
-    "swap": "⇄ Swap frames",
-    "details": "ℹ️ Details",
-    "vote": "👍",
+LABELS: dict[str, Callable[[str | None], str]] = {
+    "approve": lambda lo: tr(lo, "message.posts.button.approve", "Approve"),
+    "deny": lambda lo: tr(lo, "message.posts.button.deny", "Deny"),
+    "cancel": lambda lo: tr(lo, "message.posts.button.cancel", "Cancel"),
+    "reroll": lambda lo: tr(lo, "message.posts.button.reroll", "🔁 Re-roll"),
+    "remix": lambda lo: tr(lo, "message.posts.button.remix", "✏️ Remix"),
+    "swap": lambda lo: tr(lo, "message.posts.button.swap", "⇄ Swap frames"),
+    "details": lambda lo: tr(lo, "message.posts.button.details", "ℹ️ Details"),
+    "vote": lambda lo: "👍",
 }
 
 
 # The session buttons that make a new version, and so cost its seconds (a remix starts from the same length).
 COSTING = frozenset({"reroll", "remix", "swap"})
+# The cost suffix is the same in every language (the code adds it after the label): a vote redraws the buttons and
+# reads it back from whatever language they were posted in.
 COST_RE = re.compile(r" · (\d+) s$")
 
 
@@ -63,8 +65,16 @@ class TweenButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=templ
         super().__init_subclass__(template=template(*actions))
         cls.ACTIONS = actions
 
-    def __init__(self, action: str, job_id: int, *, count: int | None = None, seconds: int | None = None) -> None:
-        label = LABELS[action] + (f" {count}" if count is not None else "")
+    def __init__(
+        self,
+        action: str,
+        job_id: int,
+        *,
+        count: int | None = None,
+        seconds: int | None = None,
+        locale: str | None = None,
+    ) -> None:
+        label = LABELS[action](locale) + (f" {count}" if count is not None else "")
         if seconds is not None and action in COSTING:
             label += f" · {seconds} s"  # what the next version costs: only seconds, so every server may show it
         style = STYLES.get(action, discord.ButtonStyle.secondary)
@@ -157,7 +167,11 @@ class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", 
         voted, count = await interaction.client.services.sessions.vote(requester_from(interaction), self.job_id)
         message = interaction.message
         view = result_view(
-            self.job_id, count, full_quality=link_button_url(message), seconds=seconds_on_buttons(message)
+            self.job_id,
+            count,
+            full_quality=link_button_url(message),
+            seconds=seconds_on_buttons(message),
+            locale=public_locale(interaction.client, interaction.guild_id or 0),  # the result is a public post
         )
         await interaction.response.edit_message(view=view)
         locale = private_locale(interaction)
@@ -206,9 +220,11 @@ class ModerationButton(TweenButton, actions=("approve", "deny")):
 FAMILIES: tuple[type[TweenButton], ...] = (JobButton, SessionButton, ModerationButton)
 
 
-def button(action: str, job_id: int, *, count: int | None = None, seconds: int | None = None) -> TweenButton:
+def button(
+    action: str, job_id: int, *, count: int | None = None, seconds: int | None = None, locale: str | None = None
+) -> TweenButton:
     family = next(f for f in FAMILIES if action in f.ACTIONS)
-    return family(action, job_id, count=count, seconds=seconds)
+    return family(action, job_id, count=count, seconds=seconds, locale=locale)
 
 
 def duration_label(tier: Tier, *, dollars: bool, locale: str | None = None) -> str:
@@ -289,7 +305,12 @@ def upload_limit(interaction: discord.Interaction[TweenBot]) -> int:
 
 
 def result_view(
-    job_id: int, votes: int | None, *, full_quality: str | None = None, seconds: int | None = None
+    job_id: int,
+    votes: int | None,
+    *,
+    full_quality: str | None = None,
+    seconds: int | None = None,
+    locale: str | None = None,
 ) -> discord.ui.View:
     """The buttons under a result: the session's (when `votes` is given, i.e. the job has a session), those that
     make a new version labelled with its `seconds`, and a link to fal's original file when the attachment is a
@@ -297,17 +318,18 @@ def result_view(
     view = discord.ui.View(timeout=None)
     if votes is not None:
         for action in ("reroll", "remix", "swap", "details"):
-            view.add_item(button(action, job_id, seconds=seconds))
-        view.add_item(button("vote", job_id, count=votes))
+            view.add_item(button(action, job_id, seconds=seconds, locale=locale))
+        view.add_item(button("vote", job_id, count=votes, locale=locale))
     if full_quality is not None:
-        view.add_item(discord.ui.Button(label="Full quality", emoji="🎞️", url=full_quality, row=1))
+        label = tr(locale, "message.posts.button.full_quality", "Full quality")
+        view.add_item(discord.ui.Button(label=label, emoji="🎞️", url=full_quality, row=1))
     return view
 
 
-def job_view(job_id: int, *actions: str) -> discord.ui.View:
+def job_view(job_id: int, *actions: str, locale: str | None = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in actions:
-        view.add_item(button(action, job_id))
+        view.add_item(button(action, job_id, locale=locale))
     return view
 
 

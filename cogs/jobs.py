@@ -65,15 +65,19 @@ class DiscordPublisher:
         """Whether the member-facing texts of this job's guild show dollars beside seconds."""
         return await self._bot.services.budget.dollars_shown(job.guild_id)
 
+    def _locale(self, job: Job) -> str | None:
+        """The server's preferred language: every post about a job is public."""
+        return public_locale(self._bot, job.guild_id)
+
     async def open_card(self, job: Job, preview: bytes) -> CardPlacement:
         channel = self._bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        locale = self._locale(job)
+        alt = render.preview_alt(job, locale=locale)
         try:
             card = await channel.send(
-                embed=render.card_embed(job, dollars=await self._dollars(job)),
-                file=discord.File(
-                    io.BytesIO(preview), filename=render.PREVIEW_NAME, description=render.preview_alt(job)
-                ),
-                view=job_view(job.id, "cancel"),
+                embed=render.card_embed(job, dollars=await self._dollars(job), locale=locale),
+                file=discord.File(io.BytesIO(preview), filename=render.PREVIEW_NAME, description=alt),
+                view=job_view(job.id, "cancel", locale=locale),
                 allowed_mentions=NO_PINGS,
             )
         except discord.HTTPException as exc:
@@ -109,7 +113,11 @@ class DiscordPublisher:
         if render.ended_before_fal(job):
             # Nothing was made: the card shrinks to a line, and a thread that holds nothing goes away.
             await card.edit(
-                content=render.ended_line(job), embeds=[], attachments=[], view=None, allowed_mentions=NO_PINGS
+                content=render.ended_line(job, locale=self._locale(job)),
+                embeds=[],
+                attachments=[],
+                view=None,
+                allowed_mentions=NO_PINGS,
             )
             if job.thread_id is not None:
                 await self._remove_empty_thread(job)
@@ -117,16 +125,16 @@ class DiscordPublisher:
         if in_place(job) and job.state in (JobState.DELIVERING, JobState.DELIVERED):
             return  # the card has become the result: deliver() wrote it, and a card must not cover it again
         usual = self._bot.services.tracker.usual_run(job.model, job.duration) if job.state.at_fal else None
-        embed = render.card_embed(job, usual, dollars=await self._dollars(job))
+        embed = render.card_embed(job, usual, dollars=await self._dollars(job), locale=self._locale(job))
         await card.edit(embed=embed, view=self._card_view(job))
 
     def _card_view(self, job: Job) -> discord.ui.View | None:
         if job.state is JobState.DELIVERED and job.thread_id is not None:
             url = render.jump_url(job.guild_id, job.thread_id, job.result_message_id)
-            return watch_view(render.watch_label(job), url) if url else None
+            return watch_view(render.watch_label(job, locale=self._locale(job)), url) if url else None
         if job.state.terminal or job.state is JobState.COMPLETED:
             return None
-        return job_view(job.id, "cancel")
+        return job_view(job.id, "cancel", locale=self._locale(job))
 
     async def _remove_empty_thread(self, job: Job) -> None:
         assert job.thread_id is not None
@@ -181,11 +189,13 @@ class DiscordPublisher:
             job.card_message_id
         )
         view = await self._result_view(job, video)
-        dollars = await self._dollars(job)
+        dollars, locale = await self._dollars(job), self._locale(job)
         if video is not None:
             try:
-                file = discord.File(video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job))
-                embed = render.result_embed(job, link=None, dollars=dollars)
+                file = discord.File(
+                    video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job, locale=locale)
+                )
+                embed = render.result_embed(job, link=None, dollars=dollars, locale=locale)
                 await card.edit(embed=embed, attachments=[file], view=view)
                 return card.id
             except discord.HTTPException as exc:
@@ -194,7 +204,7 @@ class DiscordPublisher:
                 log.info("job %d: Discord refused the file as too large; showing a link", job.id)
                 view = await self._result_view(job, None)
         assert job.video_url is not None
-        embed = render.result_embed(job, link=job.video_url, dollars=dollars)
+        embed = render.result_embed(job, link=job.video_url, dollars=dollars, locale=locale)
         await card.edit(embed=embed, attachments=[], view=view)
         return card.id
 
@@ -205,11 +215,14 @@ class DiscordPublisher:
     async def _deliver_to(self, place: int, job: Job, video: Path | None) -> int:
         channel = self._bot.get_partial_messageable(place, guild_id=job.guild_id)
         content = f"<@{job.user_id}>"
+        dollars, locale = await self._dollars(job), self._locale(job)
         if video is not None:
             view = await self._result_view(job, video) if place == job.destination_id else None
             try:
-                file = discord.File(video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job))
-                embed = render.result_embed(job, link=None, dollars=await self._dollars(job))
+                file = discord.File(
+                    video, filename=f"tween-{job.id}.mp4", description=render.video_alt(job, locale=locale)
+                )
+                embed = render.result_embed(job, link=None, dollars=dollars, locale=locale)
                 message = await channel.send(
                     content, embed=embed, file=file, view=view, allowed_mentions=requester_only(job)
                 )
@@ -220,7 +233,7 @@ class DiscordPublisher:
                 log.info("job %d: Discord refused the file as too large; posting a link", job.id)
         assert job.video_url is not None
         view = await self._result_view(job, None) if place == job.destination_id else None
-        embed = render.result_embed(job, link=job.video_url, dollars=await self._dollars(job))
+        embed = render.result_embed(job, link=job.video_url, dollars=dollars, locale=locale)
         message = await channel.send(content, embed=embed, view=view, allowed_mentions=requester_only(job))
         return message.id
 
@@ -230,13 +243,13 @@ class DiscordPublisher:
         if not in_session and full_quality is None:
             return None
         votes = await self._bot.services.sessions.votes(job.id) if in_session else None
-        return result_view(job.id, votes, full_quality=full_quality, seconds=job.duration)
+        return result_view(job.id, votes, full_quality=full_quality, seconds=job.duration, locale=self._locale(job))
 
     async def notify(self, job: Job) -> None:
         if render.ended_before_fal(job) or in_place(job):
             return  # the card itself says how it ended: one message per version
         mentions = NO_PINGS if job.cancel_requested_by == job.user_id else requester_only(job)
-        text = render.failure_text(job, dollars=await self._dollars(job))
+        text = render.failure_text(job, dollars=await self._dollars(job), locale=self._locale(job))
         for place in self._places(job):
             channel = self._bot.get_partial_messageable(place, guild_id=job.guild_id)
             try:

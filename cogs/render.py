@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 import discord
 
 from bot.i18n import tr
 from bot.models import FailureReason, Job, JobState, PotScope, PotState
 from bot.pricing import cost
+from cogs.render_state import FAILURES as FAILURES
+from cogs.render_state import about as about
+from cogs.render_state import elapsed as elapsed
+from cogs.render_state import ended_before_fal as ended_before_fal
+from cogs.render_state import ended_line as ended_line
+from cogs.render_state import failure_words as failure_words
+from cogs.render_state import stamp as stamp
+from cogs.render_state import state_line as state_line
 
 PREVIEW_NAME = "frames.jpg"
 MARKER = "Tween job {id}"
@@ -28,28 +35,9 @@ COLOURS = {
     JobState.CANCELLED: 0x99AAB5,
 }
 
-FAILURES = {
-    FailureReason.FAL_ERROR: "fal.ai couldn't make this video",
-    FailureReason.FAL_REJECTED: "fal.ai refused the input",
-    FailureReason.FAL_UNREACHABLE: "fal.ai couldn't be reached",
-    FailureReason.FAL_ACCOUNT: "Tween's fal.ai account needs attention from whoever runs the bot",
-    FailureReason.RESTARTED: "Tween restarted before the job was sent",
-    FailureReason.LOST: "fal.ai lost track of the job",
-    FailureReason.NO_CARD: "the job card couldn't be posted",
-    FailureReason.INTERNAL: "something went wrong on our side",
-    FailureReason.DENIED: "a moderator denied it",
-    FailureReason.CANCELLED: "it was cancelled",
-    FailureReason.STUCK: "fal.ai's queue was too slow, so Tween cancelled it there",
-}
-
 
 def megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
-
-
-def stamp(moment: datetime, style: str = "R") -> str:
-    """A Discord timestamp: every reader sees it in their own time zone, and relative ones tick by themselves."""
-    return f"<t:{int(moment.timestamp())}:{style}>"
 
 
 def price_label(job: Job, *, dollars: bool = True) -> str:
@@ -62,145 +50,54 @@ def job_cost(job: Job, *, dollars: bool = True) -> str:
     return cost(job.duration, job.price_micros, dollars=dollars)
 
 
-def state_line(job: Job, usual: float | None = None) -> str:
-    """The card's one-line state. `usual`: how many seconds a run of this model and duration usually takes."""
-    state = job.state
-    if state in (JobState.RESERVED, JobState.UPLOADED, JobState.SUBMITTING):
-        return f"{_approved(job)}📤 Sending to fal.ai…"
-    if state is JobState.WAITING:
-        return (
-            f"{_approved(job)}🕒 Waiting for a free slot on this server — {_ahead(job.queue_position, 'in line here')}"
-        )
-    if state is JobState.AWAITING_APPROVAL:
-        return "🛂 Waiting for a moderator's approval; it starts once approved"
-    if state is JobState.QUEUED:
-        where = f" — {_ahead(job.queue_position, 'at fal')}" if job.queue_position is not None else ""
-        then = f", then usually {about(usual)} to make" if usual else ""
-        return f"{_approved(job)}⏳ In fal.ai's queue{where}{then}"
-    if state is JobState.RUNNING:
-        return _running_line(job, usual)
-    if state in (JobState.COMPLETED, JobState.DELIVERING):
-        return "📦 Done — posting the video…"
-    if state is JobState.DELIVERED:
-        return f"✅ Done in {elapsed(job)}"
-    if state is JobState.FAILED and job.failure is FailureReason.DENIED:
-        return f"🚫 Denied by a moderator. {job.duration} s refunded."
-    if state is JobState.FAILED:
-        return f"❌ Failed: {failure_words(job)}. {job.duration} s refunded."
-    if state is JobState.CANCELLED:
-        return f"🚫 Cancelled. {job.duration} s refunded."
-    if state is JobState.SUBMIT_UNKNOWN:
-        return "⚠️ Unknown: the connection to fal.ai broke while sending; a moderator will settle it"
-    if state is JobState.UNDELIVERABLE:
-        return "⚠️ Made, but Discord wouldn't take the post"
-    return "Cancelled"
-
-
-def _ahead(position: int | None, where: str) -> str:
-    """fal's queue is everyone's: "3 ahead at fal" is not a place in this server's line."""
-    return f"next {where}" if not position else f"{position} ahead {where}"
-
-
-def _running_line(job: Job, usual: float | None) -> str:
-    line = "🎞️ Generating"
-    if job.started_at:
-        line += f" since {stamp(job.started_at)}"
-        if usual:
-            line += f" · usually {about(usual)} · ready {stamp(job.started_at + timedelta(seconds=usual))}"
-    elif usual:
-        line += f" · usually {about(usual)}"
-    if job.cancel_requested_by:
-        line += " (cancel requested: fal.ai had started, so it may still be billed)"
-    return line
-
-
-def about(seconds: float) -> str:
-    """A run length as people say it: "about 2 min", never a false precision."""
-    if seconds < 60:
-        return "under a minute"
-    minutes = max(1, round(seconds / 60))
-    return f"about {minutes} min"
-
-
-# Ends that leave no doubt fal never made anything. A run that failed at fal may have started unseen between two
-# looks (started_at is only what Tween saw), so that one keeps its card and its notice.
-_NEVER_STARTED = (FailureReason.DENIED, FailureReason.CANCELLED, FailureReason.STUCK)
-
-
-def ended_before_fal(job: Job) -> bool:
-    """Refused, denied, cancelled or timed out before fal began making it: nothing was made, all refunded."""
-    if job.started_at is not None:
-        return False
-    if job.state is JobState.CANCELLED:
-        return True
-    return job.state is JobState.FAILED and (job.request_id is None or job.failure in _NEVER_STARTED)
-
-
-def ended_line(job: Job) -> str:
-    """What a card shrinks to when its job ended before fal started: one line, no frames, no buttons."""
-    # A first version that never started is just the job: "v1" would promise a video.
-    version = version_label(job) if job.version and job.version > 1 else ""
-    what = f"Tween #{job.id}{version} by <@{job.user_id}>"
-    refund = f"{job.duration} s refunded"
-    if job.state is JobState.CANCELLED:
-        by = f" by <@{job.cancel_requested_by}>" if job.cancel_requested_by else ""
-        return f"-# 🚫 {what} was cancelled{by} before fal.ai started it · {refund}"
-    if job.failure is FailureReason.DENIED:
-        by = f" by <@{job.decided_by}>" if job.decided_by else ""
-        return f"-# 🚫 {what} was denied{by} · {refund}"
-    return f"-# ❌ {what} didn't start: {failure_words(job)} · {refund}"
-
-
-def _approved(job: Job) -> str:
-    """Until fal starts it, an approved job's card says it was approved: the member saw it wait for that."""
-    return "✅ Approved · " if job.decided_by is not None else ""
-
-
-def elapsed(job: Job) -> str:
-    end = job.finished_at or job.updated_at
-    seconds = max(0, int((end - job.created_at).total_seconds()))
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-
-
-def failure_words(job: Job) -> str:
-    words = FAILURES.get(job.failure, "it failed") if job.failure else "it failed"
-    if job.failure_detail and job.failure in (FailureReason.FAL_ERROR, FailureReason.FAL_REJECTED):
-        words += f" ({job.failure_detail[:200]})"
-    return words
-
-
-def card_embed(job: Job, usual: float | None = None, *, dollars: bool = True) -> discord.Embed:
+def card_embed(
+    job: Job, usual: float | None = None, *, dollars: bool = True, locale: str | None = None
+) -> discord.Embed:
     embed = discord.Embed(
         title=f"🎬 Tween #{job.id}{version_label(job)}",
-        description=quote(job.prompt),
+        description=quote(job.prompt, locale=locale),
         colour=COLOURS.get(job.state, 0x5865F2),
     )
-    embed.add_field(name="State", value=state_line(job, usual), inline=False)
-    embed.add_field(name="Duration", value=price_label(job, dollars=dollars))
-    embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
-    embed.add_field(name="Started", value=stamp(job.created_at))
+    embed.add_field(
+        name=tr(locale, "message.posts.field.state", "State"), value=state_line(job, usual, locale=locale), inline=False
+    )
+    embed.add_field(
+        name=tr(locale, "message.posts.field.duration", "Duration"), value=price_label(job, dollars=dollars)
+    )
+    embed.add_field(name=tr(locale, "message.posts.field.asked_by", "Asked by"), value=f"<@{job.user_id}>")
+    embed.add_field(name=tr(locale, "message.posts.field.started", "Started"), value=stamp(job.created_at))
     embed.set_image(url=f"attachment://{PREVIEW_NAME}")
-    embed.set_footer(text=f"{MARKER.format(id=job.id)} · start → end frames")
+    # The marker stays as it is in every language: find_delivery() looks for it.
+    marker = MARKER.format(id=job.id)
+    embed.set_footer(text=tr(locale, "message.posts.card.footer", "{marker} · start → end frames", marker=marker))
     return embed
 
 
-def result_embed(job: Job, *, link: str | None, dollars: bool = True) -> discord.Embed:
-    embed = discord.Embed(
-        title=f"🎬 Tween #{job.id}{version_label(job)} is ready", description=quote(job.prompt), colour=0x57F287
+def result_embed(job: Job, *, link: str | None, dollars: bool = True, locale: str | None = None) -> discord.Embed:
+    what = f"Tween #{job.id}{version_label(job)}"
+    title = tr(locale, "message.posts.result.title", "🎬 {job} is ready", job=what)
+    embed = discord.Embed(title=title, description=quote(job.prompt, locale=locale), colour=0x57F287)
+    embed.add_field(
+        name=tr(locale, "message.posts.field.duration", "Duration"), value=price_label(job, dollars=dollars)
     )
-    embed.add_field(name="Duration", value=price_label(job, dollars=dollars))
-    embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
-    embed.add_field(name="Took", value=elapsed(job))
+    embed.add_field(name=tr(locale, "message.posts.field.asked_by", "Asked by"), value=f"<@{job.user_id}>")
+    embed.add_field(name=tr(locale, "message.posts.field.took", "Took"), value=elapsed(job, locale=locale))
     if job.cancel_requested_by is not None:
         embed.add_field(
-            name="Cancel came too late",
-            value="fal.ai was already making this video when the cancel arrived, so it was made and charged.",
+            name=tr(locale, "message.posts.result.too_late", "Cancel came too late"),
+            value=tr(
+                locale,
+                "message.posts.result.too_late_text",
+                "fal.ai was already making this video when the cancel arrived, so it was made and charged.",
+            ),
             inline=False,
         )
     if link:
-        name, words = link_note(job)
-        embed.add_field(name=name, value=f"{words} [Watch or download it here]({link}).", inline=False)
+        name, words = link_note(job, locale=locale)
+        value = tr(
+            locale, "message.posts.result.link", "{note} [Watch or download it here]({link}).", note=words, link=link
+        )
+        embed.add_field(name=name, value=value, inline=False)
     embed.set_footer(text=MARKER.format(id=job.id))
     return embed
 
@@ -209,14 +106,41 @@ def result_embed(job: Job, *, link: str | None, dollars: bool = True) -> discord
 ALT_PROMPT_CHARS = 300
 
 
-def preview_alt(job: Job) -> str:
-    frames = "The start frame, an arrow, and the end frame" if job.end_url else "The start frame"
-    return f"{frames} of Tween #{job.id}. Prompt: {_alt_prompt(job.prompt)}"
+def preview_alt(job: Job, *, locale: str | None = None) -> str:
+    what, prompt = f"Tween #{job.id}", _alt_prompt(job.prompt)
+    if job.end_url:
+        return tr(
+            locale,
+            "message.posts.alt.preview_both",
+            "The start frame, an arrow, and the end frame of {job}. Prompt: {prompt}",
+            job=what,
+            prompt=prompt,
+        )
+    return tr(
+        locale, "message.posts.alt.preview_start", "The start frame of {job}. Prompt: {prompt}", job=what, prompt=prompt
+    )
 
 
-def video_alt(job: Job) -> str:
-    version = f", version {job.version}" if job.version else ""
-    return f"Tween #{job.id}{version}, a {job.duration} second video. Prompt: {_alt_prompt(job.prompt)}"
+def video_alt(job: Job, *, locale: str | None = None) -> str:
+    what, prompt, seconds = f"Tween #{job.id}", _alt_prompt(job.prompt), job.duration
+    if job.version:
+        return tr(
+            locale,
+            "message.posts.alt.video_version",
+            "{job}, version {version}, a {seconds} second video. Prompt: {prompt}",
+            job=what,
+            version=job.version,
+            seconds=seconds,
+            prompt=prompt,
+        )
+    return tr(
+        locale,
+        "message.posts.alt.video",
+        "{job}, a {seconds} second video. Prompt: {prompt}",
+        job=what,
+        seconds=seconds,
+        prompt=prompt,
+    )
 
 
 def _alt_prompt(prompt: str) -> str:
@@ -229,24 +153,50 @@ def file_size(size: int) -> str:
     return f"{size / 1_048_576:.1f}".removesuffix(".0") + " MB"
 
 
-def link_note(job: Job) -> tuple[str, str]:
+def link_note(job: Job, *, locale: str | None = None) -> tuple[str, str]:
     """Why a result is a link and not a video in the thread, honestly: fal's file, or the server's limit."""
     limit = file_size(job.upload_limit)
     match job.video_problem:
         case "undecodable" | "no_video":
-            return "Could not attach the video", (
+            return tr(locale, "message.posts.link.undecodable", "Could not attach the video"), tr(
+                locale,
+                "message.posts.link.undecodable_text",
                 "fal.ai's file did not open as a playable video here, so it is not attached. It is fal's file as it "
-                "came; it may still play in your browser."
+                "came; it may still play in your browser.",
             )
         case "wrong_duration":
-            return "Not the length asked for", (
-                f"fal.ai sent a video that is not {job.duration} s long, so it is not attached as if it were."
+            return tr(locale, "message.posts.link.wrong_duration", "Not the length asked for"), tr(
+                locale,
+                "message.posts.link.wrong_duration_text",
+                "fal.ai sent a video that is not {seconds} s long, so it is not attached as if it were.",
+                seconds=job.duration,
             )
         case "too_big_to_fetch" | "does_not_fit":
-            return "Too big to attach", f"The video could not be made to fit this server's {limit} upload limit."
+            return tr(locale, "message.posts.link.too_big", "Too big to attach"), tr(
+                locale,
+                "message.posts.link.too_big_text",
+                "The video could not be made to fit this server's {limit} upload limit.",
+                limit=limit,
+            )
         case _:
-            size = f"The video is {file_size(job.video_size)}, and " if job.video_size else ""
-            return "Not attached", f"{size}Discord would not take it as a file here ({limit} upload limit)."
+            return tr(locale, "message.posts.link.refused", "Not attached"), _refused_text(job, limit, locale)
+
+
+def _refused_text(job: Job, limit: str, locale: str | None) -> str:
+    if not job.video_size:
+        return tr(
+            locale,
+            "message.posts.link.refused_text",
+            "Discord would not take it as a file here ({limit} upload limit).",
+            limit=limit,
+        )
+    return tr(
+        locale,
+        "message.posts.link.refused_size_text",
+        "The video is {size}, and Discord would not take it as a file here ({limit} upload limit).",
+        size=file_size(job.video_size),
+        limit=limit,
+    )
 
 
 def attachment_line(job: Job) -> str | None:
@@ -262,34 +212,72 @@ def attachment_line(job: Job) -> str | None:
     return None
 
 
-def failure_text(job: Job, *, dollars: bool = True) -> str:
+def failure_text(job: Job, *, dollars: bool = True, locale: str | None = None) -> str:
     """The notice in a job's thread when it ends without a video. Names pinged: the member only (the publisher's
     allowed mentions), so a moderator's name here does not ping them."""
-    money = job_cost(job, dollars=dollars)
+    texts = dict(member=f"<@{job.user_id}>", job=f"Tween #{job.id}", money=job_cost(job, dollars=dollars))
     if job.failure is FailureReason.DENIED:
-        who = f"<@{job.decided_by}>" if job.decided_by else "a moderator"
-        return (
-            f"🚫 <@{job.user_id}>, Tween #{job.id} was denied by {who}, so it was not made and nothing was "
-            f"charged: your {money} were refunded."
+        if job.decided_by:
+            return tr(
+                locale,
+                "message.posts.notice.denied_by",
+                "🚫 {member}, {job} was denied by {by}, so it was not made and nothing was charged: your {money} were "
+                "refunded.",
+                by=f"<@{job.decided_by}>",
+                **texts,
+            )
+        return tr(
+            locale,
+            "message.posts.notice.denied",
+            "🚫 {member}, {job} was denied by a moderator, so it was not made and nothing was charged: your {money} "
+            "were refunded.",
+            **texts,
         )
     if job.state is JobState.CANCELLED:
-        who = f"<@{job.cancel_requested_by}>" if job.cancel_requested_by else "a moderator"
-        return (
-            f"🚫 Tween #{job.id} was cancelled by {who} before fal.ai started it. "
-            f"<@{job.user_id}>, your {money} were refunded."
-        )
+        return _cancelled_notice(job, texts, locale)
     if job.state is JobState.UNDELIVERABLE:
-        return (
-            f"⚠️ <@{job.user_id}>, fal.ai made Tween #{job.id} but no longer hands the video out, so I can't post "
-            f"it. fal billed it, so its {money} were charged."
+        return tr(
+            locale,
+            "message.posts.notice.undeliverable",
+            "⚠️ {member}, fal.ai made {job} but no longer hands the video out, so I can't post it. fal billed it, so "
+            "its {money} were charged.",
+            **texts,
         )
     if job.state is JobState.SUBMIT_UNKNOWN:
-        return (
-            f"⚠️ <@{job.user_id}>, the connection to fal.ai broke while Tween #{job.id} was being sent, so I "
-            f"can't tell whether fal received it. I won't send it twice. Its {job.duration} s stay reserved "
-            "until a moderator checks; if a video arrives on fal's side it was billed."
+        return tr(
+            locale,
+            "message.posts.notice.unknown",
+            "⚠️ {member}, the connection to fal.ai broke while {job} was being sent, so I can't tell whether fal "
+            "received it. I won't send it twice. Its {seconds} s stay reserved until a moderator checks; if a video "
+            "arrives on fal's side it was billed.",
+            seconds=job.duration,
+            **texts,
         )
-    return f"❌ <@{job.user_id}>, Tween #{job.id} failed: {failure_words(job)}. Your {money} were refunded."
+    reason = failure_words(job, locale=locale)
+    return tr(
+        locale,
+        "message.posts.notice.failed",
+        "❌ {member}, {job} failed: {reason}. Your {money} were refunded.",
+        reason=reason,
+        **texts,
+    )
+
+
+def _cancelled_notice(job: Job, texts: dict[str, str], locale: str | None) -> str:
+    if job.cancel_requested_by:
+        return tr(
+            locale,
+            "message.posts.notice.cancelled_by",
+            "🚫 {job} was cancelled by {by} before fal.ai started it. {member}, your {money} were refunded.",
+            by=f"<@{job.cancel_requested_by}>",
+            **texts,
+        )
+    return tr(
+        locale,
+        "message.posts.notice.cancelled",
+        "🚫 {job} was cancelled by a moderator before fal.ai started it. {member}, your {money} were refunded.",
+        **texts,
+    )
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int | None) -> str | None:
@@ -395,7 +383,9 @@ CARD_PROMPT_CHARS = 1000
 SHORTENED = "-# shortened: **Details** shows the whole prompt"
 
 
-def quote(text: str, limit: int = CARD_PROMPT_CHARS, max_lines: int = CARD_PROMPT_LINES) -> str:
+def quote(
+    text: str, limit: int = CARD_PROMPT_CHARS, max_lines: int = CARD_PROMPT_LINES, *, locale: str | None = None
+) -> str:
     """A member's prompt as a block quote that shows it as typed: no masked link, heading, list or mention from the
     prompt itself takes effect. Long or many-lined prompts are cut, and say so."""
     lines = [safe_text(line) for line in text.splitlines() if line.strip()] or [""]
@@ -408,7 +398,8 @@ def quote(text: str, limit: int = CARD_PROMPT_CHARS, max_lines: int = CARD_PROMP
         cut = len(line) > room
         kept.append("> " + (line[: room - 1] + "…" if cut else line))
     shortened = cut or len(kept) < len(lines)
-    return "\n".join(kept + ([SHORTENED] if shortened else []))
+    note = tr(locale, "message.posts.shortened", "-# shortened: **Details** shows the whole prompt")
+    return "\n".join(kept + ([note] if shortened else []))
 
 
 def full_prompt(text: str) -> str:
@@ -458,8 +449,10 @@ def cancel_text(
     )
 
 
-def watch_label(job: Job) -> str:
-    return f"▶ Watch v{job.version}" if job.version else "▶ Watch the video"
+def watch_label(job: Job, *, locale: str | None = None) -> str:
+    if job.version:
+        return tr(locale, "message.posts.watch.version", "▶ Watch v{version}", version=job.version)
+    return tr(locale, "message.posts.watch.video", "▶ Watch the video")
 
 
 def version_label(job: Job) -> str:
