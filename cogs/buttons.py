@@ -18,7 +18,7 @@ from bot.i18n import tr
 from bot.models import Job
 from bot.pricing import format_usd, price_micros
 from bot.tiers import Tier
-from cogs import render, render_admin
+from cogs import render, render_admin, render_answers
 from cogs.common import answer, private_locale, public_locale, requester_from, submitted
 from cogs.errors import report, report_error
 
@@ -116,7 +116,7 @@ class JobButton(TweenButton, actions=("cancel",)):
         services = interaction.client.services
         outcome = await services.moderation.cancel(requester_from(interaction), self.job_id)
         dollars = await services.budget.dollars_shown(outcome.job.guild_id)
-        text = render.cancel_text(
+        text = render_answers.cancel_text(
             outcome.job,
             refunded=outcome.refunded,
             too_late=outcome.too_late,
@@ -161,7 +161,9 @@ class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", 
         services = interaction.client.services
         job = await services.sessions.details(requester_from(interaction), self.job_id)
         dollars = await services.budget.dollars_shown(job.guild_id)
-        await answer(interaction, embed=render.details_embed(job, dollars=dollars, locale=private_locale(interaction)))
+        await answer(
+            interaction, embed=render_answers.details_embed(job, dollars=dollars, locale=private_locale(interaction))
+        )
 
     async def vote(self, interaction: discord.Interaction[TweenBot]) -> None:
         voted, count = await interaction.client.services.sessions.vote(requester_from(interaction), self.job_id)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.models import Job, Requester
-from cogs import render
+from cogs import render_answers
 
 if TYPE_CHECKING:
     from bot.app import TweenBot
@@ -48,7 +48,7 @@ async def submitted(interaction: discord.Interaction[TweenBot], job: Job) -> str
     budget = interaction.client.services.budget
     paid = await budget.paid_from(job.id)
     dollars = await budget.dollars_shown(job.guild_id)
-    return render.submitted_text(job, paid, dollars=dollars, locale=private_locale(interaction))
+    return render_answers.submitted_text(job, paid, dollars=dollars, locale=private_locale(interaction))
 
 
 async def answer(interaction: discord.Interaction[TweenBot], content: str | None = None, **kwargs: object) -> None:

@@ -267,7 +267,7 @@ class DiscordPublisher:
                 render_admin.approval_request_text(job, policy.approver_role_id, locale=locale),
                 embed=render_admin.approval_embed(job, locale=locale),
                 file=frames,
-                view=job_view(job.id, "approve", "deny"),
+                view=job_view(job.id, "approve", "deny", locale=self._locale(job)),
                 allowed_mentions=approvers_only(policy.approver_role_id),
             )
         except discord.HTTPException as exc:

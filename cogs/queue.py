@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.models import JobState
-from cogs import render
+from cogs import render_answers
 from cogs.common import answer, private_locale, requester_from
 from cogs.render_admin import queue_embed
 
@@ -39,7 +39,7 @@ class QueueCog(commands.Cog):
         who = requester_from(interaction)
         outcome = await self.bot.services.moderation.cancel(who, job)
         dollars = await self.bot.services.budget.dollars_shown(who.guild_id)
-        text = render.cancel_text(
+        text = render_answers.cancel_text(
             outcome.job,
             refunded=outcome.refunded,
             too_late=outcome.too_late,

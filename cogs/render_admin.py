@@ -211,7 +211,10 @@ def queue_embed(jobs: list[Job], *, dollars: bool = True, locale: str | None = N
     if not jobs:
         embed.description = tr(locale, "message.member.queue.empty", "Nothing is running or waiting.")
         return embed
-    lines = [f"**#{j.id}** <@{j.user_id}> · {price_label(j, dollars=dollars)} · {state_line(j)}" for j in jobs[:25]]
+    lines = [
+        f"**#{j.id}** <@{j.user_id}> · {price_label(j, dollars=dollars)} · {state_line(j, locale=locale)}"
+        for j in jobs[:25]
+    ]
     if len(jobs) > 25:
         lines.append(tr(locale, "message.member.queue.more", "…and {count} more", count=len(jobs) - 25))
     embed.description = "\n".join(lines)
@@ -304,7 +307,7 @@ def decision_text(job: Job, moderator_id: int, *, approve: bool, locale: str | N
             "message.moderation.decision.nothing",
             "Nothing to decide: Tween #{id} no longer waits for approval. Now: {state}",
             id=job.id,
-            state=state_line(job),
+            state=state_line(job, locale=locale),
         )
     if not approve:
         return tr(
@@ -333,6 +336,6 @@ def decision_text(job: Job, moderator_id: int, *, approve: bool, locale: str | N
         locale,
         "message.moderation.decision.other",
         "✅ Approved Tween #{id} by {member}, {cost}. Now: {state}",
-        state=state_line(job),
+        state=state_line(job, locale=locale),
         **values,
     )

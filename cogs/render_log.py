@@ -83,7 +83,7 @@ def _job_line(job: Job, locale: str | None) -> str:
         locale,
         "message.moderation.log.job",
         "🎬 Job #{id} by {member} · {price} · {state}",
-        state=state_line(job),
+        state=state_line(job, locale=locale),
         **values,
     )
 

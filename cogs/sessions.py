@@ -12,7 +12,7 @@ from bot.i18n import tr
 from bot.models import Job, JobState
 from bot.services import Lineage
 from bot.services.sessions import prompt_change
-from cogs import render
+from cogs import render, render_answers
 from cogs.common import answer, private_locale, requester_from
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def _line(
     change = ""
     if parent is not None:
         diff = prompt_change(parent.prompt, job.prompt)
-        change = f" · {render.origin_words(job.origin, locale)}" + (f": {diff[:120]}" if diff else "")
+        change = f" · {render_answers.origin_words(job.origin, locale)}" + (f": {diff[:120]}" if diff else "")
         if job.duration != parent.duration:
             change += f" · {parent.duration}→{job.duration} s"
     link = render.jump_url(job.guild_id, job.destination_id, job.result_message_id)

@@ -7,7 +7,7 @@ import pytest
 
 from bot.errors import BudgetExhausted, Refused
 from bot.models import JobState
-from cogs import render
+from cogs import render_answers
 from cogs.errors import user_text
 from tests.fakes.fal_server import FakeFal
 from tests.integration.conftest import CHANNEL, MOD, USER, member, open_stack, settings_for, tween_request
@@ -126,5 +126,5 @@ async def test_a_submit_is_answered_with_who_pays_from_which_pots(fake_fal: Fake
     async with open_stack(settings) as stack:
         job = await stack.services.jobs.submit(tween_request(duration=10))
         paid = await stack.services.budget.paid_from(job.id)
-    text = render.submitted_text(job, paid)
+    text = render_answers.submitted_text(job, paid)
     assert "10 s ($1.12) from your allowance (20 s left) and the server's budget (32 s left)." in text

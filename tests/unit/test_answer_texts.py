@@ -23,7 +23,7 @@ from bot.errors import (
     Refused,
 )
 from bot.models import JobState, PotScope, PotState
-from cogs import render
+from cogs import render_answers
 from cogs.buttons import RemixModal, duration_label
 from cogs.errors import user_text
 from cogs.tween import duration_choices
@@ -165,18 +165,24 @@ CARDED = replace(JOB, card_message_id=99)
 def _submitted(locale: str | None) -> list[str]:
     states = (JobState.QUEUED, JobState.WAITING, JobState.AWAITING_APPROVAL)
     return [
-        *(render.submitted_text(replace(CARDED, state=s), [MEMBER, CHANNEL, GUILD], locale=locale) for s in states),
-        *(render.submitted_text(replace(CARDED, state=s), [GUILD], dollars=False, locale=locale) for s in states),
-        *(render.submitted_text(replace(JOB, state=s), locale=locale) for s in states),
+        *(
+            render_answers.submitted_text(replace(CARDED, state=s), [MEMBER, CHANNEL, GUILD], locale=locale)
+            for s in states
+        ),
+        *(
+            render_answers.submitted_text(replace(CARDED, state=s), [GUILD], dollars=False, locale=locale)
+            for s in states
+        ),
+        *(render_answers.submitted_text(replace(JOB, state=s), locale=locale) for s in states),
     ]
 
 
 def _cancelled(locale: str | None) -> list[str]:
     return [
-        render.cancel_text(replace(JOB, state=JobState.CANCELLED), refunded=True, locale=locale),
-        render.cancel_text(JOB, refunded=False, too_late=True, locale=locale),
-        render.cancel_text(replace(JOB, state=JobState.SUBMITTING), refunded=False, locale=locale),
-        render.cancel_text(replace(JOB, state=JobState.RUNNING), refunded=False, dollars=False, locale=locale),
+        render_answers.cancel_text(replace(JOB, state=JobState.CANCELLED), refunded=True, locale=locale),
+        render_answers.cancel_text(JOB, refunded=False, too_late=True, locale=locale),
+        render_answers.cancel_text(replace(JOB, state=JobState.SUBMITTING), refunded=False, locale=locale),
+        render_answers.cancel_text(replace(JOB, state=JobState.RUNNING), refunded=False, dollars=False, locale=locale),
     ]
 
 
@@ -190,14 +196,14 @@ def test_submit_and_cancel_answers_are_translated(locale: str):
 
 def test_the_submit_answer_names_every_pot_in_the_readers_grammar():
     paid = [MEMBER, CHANNEL, GUILD]
-    assert render.submitted_text(CARDED, paid, locale="de") == (
+    assert render_answers.submitted_text(CARDED, paid, locale="de") == (
         "Dein Tween ist unterwegs. 5 s ($0.56) aus deinem Kontingent (noch 3 s), dem Budget von <#77> (noch 60 s) "
         "und dem Budget des Servers (noch 600 s). Hier kannst du es verfolgen: https://discord.com/channels/1/2/99"
     )
-    assert render.submitted_text(CARDED, [MEMBER], locale="pt-BR").startswith(
+    assert render_answers.submitted_text(CARDED, [MEMBER], locale="pt-BR").startswith(
         "O seu tween está a caminho. 5 s ($0.56) descontados de: a sua cota (restam 3 s). Acompanhe aqui:"
     )
-    assert render.submitted_text(CARDED, paid) == (
+    assert render_answers.submitted_text(CARDED, paid) == (
         "Your tween is on its way. 5 s ($0.56) from your allowance (3 s left), the budget of <#77> (60 s left) and "
         "the server's budget (600 s left). Follow it here: https://discord.com/channels/1/2/99"
     )

@@ -14,7 +14,7 @@ import pytest
 from bot.models import Approval, JobState, PotScope, Session
 from bot.services import QuotaView
 from bot.services.sessions import Lineage
-from cogs import render
+from cogs import render, render_answers
 from cogs.help import help_embed
 from cogs.render_admin import queue_embed, quota_embed
 from cogs.sessions import history_embed
@@ -168,7 +168,7 @@ def test_details_read_in_the_members_language(locale):
         JOB, state=JobState.DELIVERED, origin="swap", request_id="req-1", submitted_at=T0 + timedelta(seconds=2)
     )
     for job in (done, replace(JOB, request_id=None, video_url=None, finished_at=None, prompt="x" * 2500)):
-        english, translated = render.details_embed(job), render.details_embed(job, locale=locale)
+        english, translated = render_answers.details_embed(job), render_answers.details_embed(job, locale=locale)
         # The state and attachment lines are the card's and the result's, translated with them: here they may still be
         # English. The prompt is the member's own.
         assert_translated(
@@ -177,5 +177,5 @@ def test_details_read_in_the_members_language(locale):
             locale,
             skip={render.state_line(job), render.attachment_line(job) or "", english.description or ""},
         )
-    timings = fields(render.details_embed(done, locale="de"))["Zeiten"]
-    assert timings.startswith("angefragt um <t:") and "dauerte 1 min 35 s" in timings
+    timings = fields(render_answers.details_embed(done, locale="de"))["Zeiten"]
+    assert timings.startswith("angefragt um <t:") and "dauerte 1 Min. 35 s" in timings  # the duration in German too

@@ -10,7 +10,7 @@ import pytest
 from bot.models import FailureReason, JobState, PotScope, PotState
 from bot.pricing import cost, format_seconds_price
 from bot.tiers import Tier
-from cogs import render
+from cogs import render, render_answers
 from cogs.buttons import RemixModal, duration_label, result_view
 from cogs.jobs import approvers_only
 from cogs.render_admin import approval_embed, approval_request_text, decision_text, queue_embed, quota_embed
@@ -117,13 +117,13 @@ POT = PotState(1, 1, PotScope.MEMBER, 3, 30, 0, 5, 0, T0, T0)
 def test_seconds_only_reaches_every_member_text(dollars: bool):
     job = replace(JOB, state=JobState.QUEUED)
     texts = [
-        render.submitted_text(job, [POT], dollars=dollars),
-        render.submitted_text(replace(job, state=JobState.WAITING), dollars=dollars),
-        render.cancel_text(job, refunded=True, dollars=dollars),
+        render_answers.submitted_text(job, [POT], dollars=dollars),
+        render_answers.submitted_text(replace(job, state=JobState.WAITING), dollars=dollars),
+        render_answers.cancel_text(job, refunded=True, dollars=dollars),
         render.failure_text(replace(job, state=JobState.FAILED), dollars=dollars),
         str(render.card_embed(job, dollars=dollars).to_dict()),
         str(render.result_embed(job, link=None, dollars=dollars).to_dict()),
-        str(render.details_embed(job, dollars=dollars).to_dict()),
+        str(render_answers.details_embed(job, dollars=dollars).to_dict()),
         " ".join(c.name for c in duration_choices(PRO, dollars=dollars)),
         str(queue_embed([job], dollars=dollars).to_dict()),
     ]

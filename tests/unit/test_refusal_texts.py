@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import BudgetExhausted, Refused
 from bot.models import JobState, PotScope, PotState
-from cogs import render
+from cogs import render_answers
 from cogs.errors import user_text
 from tests.unit.test_render import JOB
 
@@ -120,11 +120,11 @@ def pot(scope: PotScope, subject_id: int, limit: int, reserved: int) -> PotState
 def test_the_submitted_text_says_who_pays_from_which_pots_once():
     job = replace(JOB, duration=10, price_micros=1_120_000, state=JobState.QUEUED, card_message_id=None)
     paid = [pot(PotScope.GUILD, 1, 42, 10), pot(PotScope.MEMBER, 7, 30, 10)]
-    assert render.submitted_text(job, paid) == (
+    assert render_answers.submitted_text(job, paid) == (
         "Your tween is on its way. 10 s ($1.12) from your allowance (20 s left) and the server's budget (32 s left)."
     )
     channel = [*paid, pot(PotScope.CHANNEL, 77, 15, 10)]
-    waiting = render.submitted_text(replace(job, state=JobState.WAITING), channel)
+    waiting = render_answers.submitted_text(replace(job, state=JobState.WAITING), channel)
     assert waiting.startswith("Your tween is reserved and waits for a free slot; it starts by itself. 10 s ($1.12)")
     assert "from your allowance (20 s left), the budget of <#77> (5 s left) and the server's budget (32 s left)." in (
         waiting

@@ -5,7 +5,7 @@ import pytest
 
 from bot.errors import BudgetExhausted, FalAccountProblem, ImageRejected, InputRejected
 from bot.models import FailureReason, Job, JobState, LogEvent
-from cogs import render
+from cogs import render, render_answers
 from cogs.errors import user_text
 from cogs.render_admin import log_text
 
@@ -136,11 +136,11 @@ def test_result_embed_link_says_why_in_words_members_know():
 
 def test_details_say_when_the_attachment_was_reencoded():
     done = replace(JOB, state=JobState.DELIVERED, video_size=27_588_984, posted_size=10_170_000, posted_height=1080)
-    line = next(f.value for f in render.details_embed(done).fields if f.name == "Attachment")
+    line = next(f.value for f in render_answers.details_embed(done).fields if f.name == "Attachment")
     assert "Re-encoded from 26.3 MB to 9.7 MB at 1080p" in line and "10 MB upload limit" in line
     assert "Full quality" in line
     as_is = replace(done, posted_size=27_588_984)
-    assert not any(f.name == "Attachment" for f in render.details_embed(as_is).fields)
+    assert not any(f.name == "Attachment" for f in render_answers.details_embed(as_is).fields)
 
 
 def test_failure_and_unknown_texts():
@@ -203,9 +203,9 @@ def test_unknown_errors_have_no_user_text():
 
 
 def test_submitted_text_never_says_on_its_way_for_a_job_that_failed_to_start():
-    failed = render.submitted_text(replace(JOB, state=JobState.FAILED, failure=FailureReason.FAL_UNREACHABLE))
+    failed = render_answers.submitted_text(replace(JOB, state=JobState.FAILED, failure=FailureReason.FAL_UNREACHABLE))
     assert "on its way" not in failed and "refunded" in failed
-    assert "on its way" in render.submitted_text(JOB)
+    assert "on its way" in render_answers.submitted_text(JOB)
 
 
 def test_an_account_problem_is_not_called_a_network_problem():
@@ -220,12 +220,12 @@ def test_an_account_problem_is_not_called_a_network_problem():
 
 
 def test_cancel_answers_say_what_happens_to_the_money():
-    assert "refunded" in render.cancel_text(replace(JOB, state=JobState.CANCELLED), refunded=True)
-    asked = render.cancel_text(replace(JOB, state=JobState.RUNNING), refunded=False)
+    assert "refunded" in render_answers.cancel_text(replace(JOB, state=JobState.CANCELLED), refunded=True)
+    asked = render_answers.cancel_text(replace(JOB, state=JobState.RUNNING), refunded=False)
     assert "If fal stops it" in asked and "charged" in asked and "refunded." not in asked.split("If")[0]
-    sending = render.cancel_text(replace(JOB, state=JobState.SUBMITTING), refunded=False)
+    sending = render_answers.cancel_text(replace(JOB, state=JobState.SUBMITTING), refunded=False)
     assert "the moment it arrives" in sending
-    assert "Too late" in render.cancel_text(replace(JOB, state=JobState.QUEUED), refunded=False, too_late=True)
+    assert "Too late" in render_answers.cancel_text(replace(JOB, state=JobState.QUEUED), refunded=False, too_late=True)
     late = render.result_embed(replace(JOB, state=JobState.DELIVERED, cancel_requested_by=42), link=None)
     assert any(field.name == "Cancel came too late" for field in late.fields)
 
@@ -247,6 +247,6 @@ def test_a_long_prompt_is_cut_on_the_card_and_says_so():
 
 def test_details_keep_every_line_of_the_longest_prompt_within_discords_limit():
     prompt = "\n".join(f"l{i}" for i in range(800))[:2500] + "```"
-    embed = render.details_embed(replace(JOB, prompt=prompt))
+    embed = render_answers.details_embed(replace(JOB, prompt=prompt))
     assert len(embed.description or "") <= 4096 and embed.description.count("\n") == prompt.count("\n") + 2
     assert within_discord_limits(embed)
