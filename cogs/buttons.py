@@ -19,7 +19,7 @@ from bot.models import Job
 from bot.pricing import format_usd, price_micros
 from bot.tiers import Tier
 from cogs import render, render_admin, render_answers
-from cogs.common import answer, private_locale, public_locale, requester_from, submitted
+from cogs.common import answer, cancel_job, private_locale, public_locale, requester_from, submitted
 from cogs.errors import report, report_error
 
 if TYPE_CHECKING:
@@ -113,17 +113,7 @@ class JobButton(TweenButton, actions=("cancel",)):
 
     async def cancel(self, interaction: discord.Interaction[TweenBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        services = interaction.client.services
-        outcome = await services.moderation.cancel(requester_from(interaction), self.job_id)
-        dollars = await services.budget.dollars_shown(outcome.job.guild_id)
-        text = render_answers.cancel_text(
-            outcome.job,
-            refunded=outcome.refunded,
-            too_late=outcome.too_late,
-            dollars=dollars,
-            locale=private_locale(interaction),
-        )
-        await answer(interaction, text)
+        await answer(interaction, await cancel_job(interaction, self.job_id))
 
 
 class SessionButton(TweenButton, actions=("reroll", "remix", "swap", "details", "vote")):

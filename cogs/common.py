@@ -51,6 +51,19 @@ async def submitted(interaction: discord.Interaction[TweenBot], job: Job) -> str
     return render_answers.submitted_text(job, paid, dollars=dollars, locale=private_locale(interaction))
 
 
+async def cancel_job(interaction: discord.Interaction[TweenBot], job_id: int) -> str:
+    """Cancel a job for whoever asked (the card's button or /queue cancel); the answer in their language."""
+    services = interaction.client.services
+    outcome = await services.moderation.cancel(requester_from(interaction), job_id)
+    return render_answers.cancel_text(
+        outcome.job,
+        refunded=outcome.refunded,
+        too_late=outcome.too_late,
+        dollars=await services.budget.dollars_shown(outcome.job.guild_id),
+        locale=private_locale(interaction),
+    )
+
+
 async def answer(interaction: discord.Interaction[TweenBot], content: str | None = None, **kwargs: object) -> None:
     """Reply privately, whether or not the interaction was already answered or deferred."""
     kwargs.setdefault("allowed_mentions", NO_PINGS)

@@ -9,8 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.models import JobState
-from cogs import render_answers
-from cogs.common import answer, private_locale, requester_from
+from cogs.common import answer, cancel_job, private_locale, requester_from
 from cogs.render_admin import queue_embed
 
 if TYPE_CHECKING:
@@ -36,17 +35,7 @@ class QueueCog(commands.Cog):
     @app_commands.describe(job="The job number, as on its card (#12)")
     async def queue_cancel(self, interaction: discord.Interaction[TweenBot], job: app_commands.Range[int, 1]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        who = requester_from(interaction)
-        outcome = await self.bot.services.moderation.cancel(who, job)
-        dollars = await self.bot.services.budget.dollars_shown(who.guild_id)
-        text = render_answers.cancel_text(
-            outcome.job,
-            refunded=outcome.refunded,
-            too_late=outcome.too_late,
-            dollars=dollars,
-            locale=private_locale(interaction),
-        )
-        await answer(interaction, text)
+        await answer(interaction, await cancel_job(interaction, job))
 
 
 async def setup(bot: TweenBot) -> None:
