@@ -6,26 +6,14 @@ from typing import Any
 import pytest
 
 from bot.app import TweenBot
-from bot.db.connection import open_database
-from bot.fal import FalClient
-from bot.services import build_services
-from cogs import EXTENSIONS
-from tests.support.settings import make_settings
 
 PLACEHOLDERS = {"", "…", "...", "-", "todo", "tbd"}
 SUBCOMMAND, GROUP = 1, 2
 
 
 @pytest.fixture
-async def payloads(tmp_path) -> list[dict[str, Any]]:
-    settings = make_settings(storage={"db_path": str(tmp_path / "t.sqlite3")})
-    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
-        bot = TweenBot(build_services(db, fal, settings), extensions=EXTENSIONS, track=False)
-        await bot.setup_hook()
-        try:
-            return [c.to_dict(bot.tree) for c in bot.tree.get_commands()]
-        finally:
-            await bot.close()
+def payloads(bot: TweenBot) -> list[dict[str, Any]]:
+    return [c.to_dict(bot.tree) for c in bot.tree.get_commands()]
 
 
 def described(payload: dict[str, Any], path: str = "") -> Iterator[tuple[str, str]]:

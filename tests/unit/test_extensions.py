@@ -8,24 +8,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from bot.app import TweenBot
-from bot.db.connection import open_database
-from bot.fal import FalClient
-from bot.services import build_services
 from cogs import EXTENSIONS
-from tests.support.settings import make_settings
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "data" / "discord-api-spec" / "openapi.json"
-
-
-@pytest.fixture
-async def bot(tmp_path):
-    settings = make_settings(storage={"db_path": str(tmp_path / "t.sqlite3")})
-    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
-        tween_bot = TweenBot(build_services(db, fal, settings), extensions=EXTENSIONS, track=False)
-        await tween_bot.setup_hook()
-        yield tween_bot
-        await tween_bot.close()
 
 
 def test_every_extension_module_is_listed():

@@ -9,12 +9,7 @@ from discord import app_commands
 
 from bot import i18n
 from bot.app import TweenBot
-from bot.db.connection import open_database
-from bot.fal import FalClient
-from bot.services import build_services
-from cogs import EXTENSIONS
 from cogs.i18n import CatalogTranslator, key_of
-from tests.support.settings import make_settings
 
 SHIPPED = {"de", "pt-BR"}
 SUBCOMMAND, GROUP = 1, 2
@@ -31,16 +26,6 @@ class Recorder(app_commands.Translator):
         assert key is not None, context.location
         self.english[key] = (string.message, dict(string.extras))
         return None
-
-
-@pytest.fixture
-async def bot(tmp_path):
-    settings = make_settings(storage={"db_path": str(tmp_path / "t.sqlite3")})
-    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
-        tween_bot = TweenBot(build_services(db, fal, settings), extensions=EXTENSIONS, track=False)
-        await tween_bot.setup_hook()
-        yield tween_bot
-        await tween_bot.close()
 
 
 async def payloads(bot: TweenBot, translator: app_commands.Translator) -> list[dict[str, Any]]:
