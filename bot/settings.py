@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
+from bot.sharding import ShardPlan
 from bot.tiers import Tier, adopt_legacy_keys, build_tiers
 
 log = logging.getLogger(__name__)
@@ -143,12 +144,25 @@ class DiscordSettings:
     thread_auto_archive_minutes: int
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
+    shard_count: int = 0
+    shard_ids: str = ""
     token: str = field(default="", repr=False)
+
+    @property
+    def shards(self) -> ShardPlan:
+        return ShardPlan.parse(self.shard_count, self.shard_ids)
 
 
 @dataclass(frozen=True)
 class StorageSettings:
     db_path: str
+    # postgresql://user:password@host/db: empty keeps the SQLite file. May hold a password, so never printed.
+    database_url: str = field(default="", repr=False)
+
+    @property
+    def target(self) -> str:
+        """What open_database opens: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or self.db_path
 
 
 @dataclass(frozen=True)
@@ -269,6 +283,10 @@ class Settings:
             raise ConfigError(f"frames.max_pixels must be at least {MIN_FRAME_PIXELS} (1920×1080, the video fal makes)")
         if self.frames.max_decodes < 1:
             raise ConfigError("frames.max_decodes must be at least 1")
+        self.discord.shards  # noqa: B018 - parsing is the check: a bad shard range stops the start
+        url = self.storage.database_url
+        if url and urlsplit(url).scheme not in ("postgresql", "postgres"):
+            raise ConfigError("TWEEN_DATABASE_URL must start with postgresql:// (empty keeps the SQLite file)")
         c = self.concurrency
         if min(c.per_member, c.per_guild, c.total) < 1:
             raise ConfigError("concurrency caps must be at least 1")
@@ -311,13 +329,16 @@ _ENV_KEYS = {
     "FAL_QUEUE_URL": ("fal", "queue_url"),
     "FAL_REST_URL": ("fal", "rest_url"),
     "TWEEN_DB_PATH": ("storage", "db_path"),
+    "TWEEN_DATABASE_URL": ("storage", "database_url"),
+    "TWEEN_SHARD_COUNT": ("discord", "shard_count"),
+    "TWEEN_SHARD_IDS": ("discord", "shard_ids"),
     "TWEEN_LOG_FORMAT": ("logging", "format"),
     "TWEEN_LOG_LEVEL": ("logging", "level"),
     "TWEEN_HTTP_HOST": ("server", "host"),
     "TWEEN_HTTP_PORT": ("server", "port"),
     "TWEEN_PUBLIC_URL": ("webhooks", "public_url"),
 }
-_INT_KEYS = {"TWEEN_HTTP_PORT"}
+_INT_KEYS = {"TWEEN_HTTP_PORT", "TWEEN_SHARD_COUNT"}
 
 
 _BASE_URLS = {"DISCORD_API_BASE", "FAL_QUEUE_URL", "FAL_REST_URL"}
