@@ -4,6 +4,7 @@ python -m bot sync [--guild ID]     register the slash commands with Discord
 python -m bot check [--offline]     is this machine ready to run Tween? (exit 1 if any check fails)
 python -m bot backup PATH [--force] a consistent copy of the live database, checked
 python -m bot health                ask the running bot's HTTP server (Docker HEALTHCHECK)
+python -m bot migrate-db --to URL   copy the SQLite database into an empty PostgreSQL one, and verify it
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bot.db.connection import open_database
 from bot.errors import ConfigError
 from bot.fal import FalClient
 from bot.log import setup_logging
-from bot.ops import check, healthcheck
+from bot.ops import check, healthcheck, move
 from bot.ops.metrics import DiscordRateLimitCounter, Metrics
 from bot.ops.reach import Unreachable, first_unreachable, host_of, why
 from bot.ops.wiring import operations
@@ -43,7 +44,7 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
     """Open every resource the bot owns, in order, and close them in reverse."""
     metrics = Metrics() if track and settings.server.enabled and settings.server.metrics else None
     async with contextlib.AsyncExitStack() as stack:
-        db = await stack.enter_async_context(open_database(settings.storage.db_path))
+        db = await stack.enter_async_context(open_database(settings.storage.target))
         fal = await stack.enter_async_context(FalClient(settings.fal, observer=metrics))
         point_discord_at(settings.discord)
         services = build_services(db, fal, settings)
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup_parser.add_argument("path", type=Path, help="where to write the copy")
     backup_parser.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     sub.add_parser("health", help="ask the running bot's /health (exit 0 when healthy)")
+    move_parser = sub.add_parser("migrate-db", help="copy the SQLite database into PostgreSQL and verify the copy")
+    move_parser.add_argument("--to", required=True, help="postgresql://user:password@host/db (empty database)")
     return parser
 
 
@@ -133,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check.main(os.environ, offline=args.offline)
     try:
         settings = Settings.load(os.environ, require_secrets=args.command in _NEEDS_SECRETS)
-        setup_logging(settings.logging, secrets=(settings.discord.token, settings.fal.key))
+        setup_logging(settings.logging, secrets=(settings.discord.token, settings.fal.key, *settings.storage.secrets))
     except ConfigError as exc:
         print(f"tween: {exc}", file=sys.stderr)
         return 2
@@ -141,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return healthcheck.main(settings.server)
     if args.command == "backup":
         return backup(settings, args.path, force=args.force)
+    if args.command == "migrate-db":
+        return move.main(settings.storage.db_path, args.to)
     unreachable: Unreachable | None = None
     try:
         unreachable = asyncio.run(sync(settings, args.guild) if args.command == "sync" else run(settings))

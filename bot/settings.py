@@ -160,6 +160,12 @@ class StorageSettings:
     database_url: str = field(default="", repr=False)
 
     @property
+    def secrets(self) -> tuple[str, ...]:
+        """The database password, for the log filter that masks secrets."""
+        password = urlsplit(self.database_url).password if self.database_url else None
+        return (password,) if password else ()
+
+    @property
     def target(self) -> str:
         """What open_database opens: the PostgreSQL URL when one is set, else the SQLite file."""
         return self.database_url or self.db_path

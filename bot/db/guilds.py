@@ -7,9 +7,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from bot.db.connection import Database, Transaction
+from bot.db.connection import Database, Row, Transaction
 from bot.errors import InputRejected
 from bot.models import Approval, GuildPolicy
 from bot.periods import to_db
@@ -111,7 +109,9 @@ class GuildRepo:
     async def put(self, conn: Transaction, name: str, guild_id: int, key: Any, value: Any = None) -> None:
         table, key_col, value_col = LISTS[name]
         if value_col is None:
-            await conn.execute(f"INSERT OR IGNORE INTO {table} (guild_id, {key_col}) VALUES (?, ?)", (guild_id, key))
+            await conn.execute(
+                f"INSERT INTO {table} (guild_id, {key_col}) VALUES (?, ?) ON CONFLICT DO NOTHING", (guild_id, key)
+            )
         else:
             await conn.execute(
                 f"INSERT INTO {table} (guild_id, {key_col}, {value_col}) VALUES (?, ?, ?) "
@@ -174,13 +174,13 @@ class GuildRepo:
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def _one(self, conn: Transaction | None, sql: str, params: tuple[Any, ...]) -> aiosqlite.Row | None:
+    async def _one(self, conn: Transaction | None, sql: str, params: tuple[Any, ...]) -> Row | None:
         if conn is None:
             return await self._db.fetch_one(sql, params)
         async with conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def _all(self, conn: Transaction | None, sql: str, params: tuple[Any, ...]) -> list[aiosqlite.Row]:
+    async def _all(self, conn: Transaction | None, sql: str, params: tuple[Any, ...]) -> list[Row]:
         if conn is None:
             return await self._db.fetch_all(sql, params)
         async with conn.execute(sql, params) as cursor:

@@ -31,7 +31,7 @@ INSERT INTO jobs (guild_id, channel_id, user_id, prompt, duration, price_micros,
                   created_at, updated_at, session_id, version, parent_job_id, origin)
 VALUES (:guild_id, :channel_id, :user_id, :prompt, :duration, :price_micros, :model, 'reserved', :upload_limit,
         :now, :now, :session_id,
-        CASE WHEN :session_id IS NULL THEN NULL
+        CASE WHEN CAST(:session_id AS BIGINT) IS NULL THEN NULL
              ELSE (SELECT COALESCE(MAX(version), 0) + 1 FROM jobs WHERE session_id = :session_id) END,
         :parent_job_id, :origin)
 RETURNING *
@@ -46,7 +46,9 @@ WHERE id = :job AND state = 'waiting'
 RETURNING *
 """
 _COUNTS = f"""
-SELECT SUM(state IN {_FLYING} AND user_id = :user), SUM(state IN {_FLYING}), SUM(state IN {states_sql(LOCALLY_QUEUED)})
+SELECT SUM(CASE WHEN state IN {_FLYING} AND user_id = :user THEN 1 ELSE 0 END),
+       SUM(CASE WHEN state IN {_FLYING} THEN 1 ELSE 0 END),
+       SUM(CASE WHEN state IN {states_sql(LOCALLY_QUEUED)} THEN 1 ELSE 0 END)
 FROM jobs WHERE guild_id = :guild
 """
 _GET = "SELECT * FROM jobs WHERE id = ?"
@@ -100,7 +102,10 @@ class JobRepo:
 
     async def claim(self, job_id: int, caps: Caps, now: datetime) -> Job | None:
         """WAITING → SUBMITTING, only while the jobs at fal stay under every cap; None if not claimed."""
-        return _first(await self._db.fetch_all(_CLAIM, {"now": to_db(now), "job": job_id, **caps.params()}))
+        # The caps count rows across the whole table, which a row lock cannot guard: claims take turns, across
+        # every process sharing the database.
+        async with self._db.transaction(lock="tween:claim") as tx:
+            return await _one_job(tx, _CLAIM, {"now": to_db(now), "job": job_id, **caps.params()})
 
     async def in_flight(self, guild_id: int, user_id: int) -> tuple[int, int, int]:
         """The member's jobs at fal, the guild's jobs at fal, and the guild's jobs waiting in Tween's queue."""

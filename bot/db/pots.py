@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
-from bot.db.connection import Transaction
+from bot.db.connection import Row, Transaction
 from bot.models import PotScope, PotState
 from bot.periods import from_db, to_db
 
@@ -56,7 +54,7 @@ _OF_JOB = "SELECT pots.* FROM pots JOIN job_pots ON job_pots.pot_id = pots.id WH
 _JOB_POTS = "SELECT pot_id, seconds FROM job_pots WHERE job_id = ?"
 
 
-def _state(row: aiosqlite.Row) -> PotState:
+def _state(row: Row) -> PotState:
     return PotState(
         id=row["id"],
         guild_id=row["guild_id"],

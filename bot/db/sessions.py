@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from bot.db.connection import Database, Transaction
+from bot.db.connection import Database, Row, Transaction
 from bot.db.jobs import job_from_row
 from bot.models import Job, Session
 from bot.periods import to_db
@@ -24,7 +22,7 @@ UPDATE sessions SET start_url = ?, end_url = ?, prompt = ?, duration = ?, last_j
 """
 
 
-def _session(row: aiosqlite.Row) -> Session:
+def _session(row: Row) -> Session:
     return Session(
         id=row["id"],
         guild_id=row["guild_id"],

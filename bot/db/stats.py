@@ -23,7 +23,8 @@ LEFT JOIN pots p ON p.id = l.pot_id
 WHERE l.id > ? AND l.id <= ?
   AND (l.pot_id IS NULL OR p.scope = 'guild')
   AND (l.kind = 'charge' OR (l.kind = 'refund' AND EXISTS (
-      SELECT 1 FROM ledger c WHERE c.job_id = l.job_id AND c.pot_id IS l.pot_id AND c.kind = 'charge')))
+      SELECT 1 FROM ledger c
+      WHERE c.job_id = l.job_id AND c.pot_id IS NOT DISTINCT FROM l.pot_id AND c.kind = 'charge')))
 GROUP BY l.guild_id
 ORDER BY l.guild_id
 """

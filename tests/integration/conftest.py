@@ -1,15 +1,18 @@
-"""The real job service, tracker and fal client against the fake fal server on 127.0.0.1, with a real SQLite file."""
+"""The real job service, tracker and fal client against the fake fal server on 127.0.0.1, on a real SQLite file
+and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.db.connection import Database, open_database
+from bot.db.copy import copy_all
 from bot.fal import FalClient
 from bot.fal.client import FalObserver
 from bot.models import Requester
@@ -33,9 +36,14 @@ class Stack:
     settings: Settings
 
 
+# The store the current test runs on: None for the SQLite file, else a PostgreSQL URL (set by the `store` fixture).
+_STORE: dict[str, str | None] = {"url": None}
+
+
 def settings_for(fake: FakeFal, tmp_path: Path, **tables: dict) -> Settings:
     fal = {"queue_url": fake.queue_url, "rest_url": fake.rest_url, "key": "test-fal-key", **tables.pop("fal", {})}
-    return make_settings(fal=fal, storage={"db_path": str(tmp_path / "tween.sqlite3")}, **tables)
+    storage = {"db_path": str(tmp_path / "tween.sqlite3"), "database_url": _STORE["url"] or ""}
+    return make_settings(fal=fal, storage=storage, **tables)
 
 
 @contextlib.asynccontextmanager
@@ -44,7 +52,7 @@ async def open_stack(
 ) -> AsyncIterator[Stack]:
     """Everything `python -m bot` builds except Discord; the tracker runs."""
     publisher = publisher or RecordingPublisher()
-    async with open_database(settings.storage.db_path) as db, FalClient(settings.fal, observer=fal_observer) as fal:
+    async with open_database(settings.storage.target) as db, FalClient(settings.fal, observer=fal_observer) as fal:
         services = build_services(db, fal, settings)
         services.attach_publisher(publisher)
         await services.tracker.start()
@@ -87,11 +95,35 @@ def tween_request(
     )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Every test with a fake fal runs on both stores: the SQLite file, and a fresh PostgreSQL database."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    _STORE["url"] = url
+    yield url
+    _STORE["url"] = None
+
+
 @pytest.fixture
-async def fake_fal(tmp_path: Path) -> AsyncIterator[FakeFal]:
+async def fake_fal(store: str | None, tmp_path: Path) -> AsyncIterator[FakeFal]:
     async with FakeFal(key="test-fal-key") as fake:
         yield fake
+        if store is not None:
+            await snapshot_postgres(store, tmp_path / "postgresql.sqlite3")
         assert end_of_test_violations(fake, tmp_path) == []  # every video fal billed is charged once, none refunded
+
+
+async def snapshot_postgres(url: str, path: Path) -> None:
+    """The PostgreSQL store copied into a SQLite file, so the bill checks judge it as they judge a file (a test that
+    never opened the store, e.g. of the fal client alone, leaves nothing to judge)."""
+    conn = await asyncpg.connect(url)
+    try:
+        if not await conn.fetchval("SELECT to_regclass('tween_schema') IS NOT NULL"):
+            return
+    finally:
+        await conn.close()
+    async with open_database(url) as pg, open_database(path) as copy:
+        await copy_all(pg, copy)
 
 
 @pytest.fixture

@@ -1,0 +1,123 @@
+"""PostgreSQL as the shared store: exact money and global caps with several processes' pools at once, and the move
+from a SQLite file. Each "process" here is its own connection pool, as a second `python -m bot` would have."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.db.connection import Database, open_database
+from bot.db.guilds import GuildRepo
+from bot.db.jobs import Caps, JobRepo
+from bot.errors import BudgetExhausted
+from bot.models import JobState, Requester
+from bot.ops import move
+from bot.periods import utcnow
+from bot.services.budget import BudgetService
+from bot.services.lifecycle import Draft, Lifecycle
+from tests.support.rows import force_row
+from tests.support.settings import make_settings
+
+GUILD = 4_194_304 * 7  # any guild: the store does not care about shards
+
+
+def lifecycle_on(db: Database, guild_seconds: int = 500) -> tuple[Lifecycle, GuildRepo]:
+    settings = make_settings(budget={"default_seconds": guild_seconds, "member_seconds": 10_000})
+    guilds = GuildRepo(db, settings)
+    return Lifecycle(db, JobRepo(db), BudgetService(db, guilds, JobRepo(db), settings), utcnow), guilds
+
+
+@pytest.fixture
+async def two_processes(postgres_url: str) -> AsyncIterator[tuple[Database, Database]]:
+    async with AsyncExitStack() as stack:
+        first = await stack.enter_async_context(open_database(postgres_url))
+        second = await stack.enter_async_context(open_database(postgres_url))
+        yield first, second
+
+
+async def reserve(lifecycle: Lifecycle, guilds: GuildRepo, user: int) -> bool:
+    draft = Draft(Requester(GUILD, user, 2), "p", 5, price_micros=560_000, model="m", upload_limit=1)
+    try:
+        await lifecycle.open(draft, await guilds.policy(GUILD))
+    except BudgetExhausted:
+        return False
+    return True
+
+
+async def test_500_reservations_from_two_processes_against_a_budget_for_100_hold_exactly_100(two_processes):
+    sides = [lifecycle_on(db) for db in two_processes]
+    results = await asyncio.gather(*(reserve(*sides[n % 2], user=n) for n in range(500)))
+    assert sum(results) == 100
+    db = two_processes[0]
+    pot = await db.fetch_one("SELECT reserved_seconds, spent_seconds FROM pots WHERE scope = 'guild'")
+    assert (pot["reserved_seconds"], pot["spent_seconds"]) == (500, 0)
+    lines = await db.fetch_one(
+        "SELECT COUNT(*), SUM(seconds) FROM ledger l JOIN pots p ON p.id = l.pot_id "
+        "WHERE p.scope = 'guild' AND l.kind = 'reserve'"
+    )
+    assert (lines[0], lines[1]) == (100, 500)
+    assert (await db.fetch_one("SELECT COUNT(*) FROM jobs"))[0] == 100
+
+
+async def test_claims_from_two_processes_never_pass_the_total_cap(two_processes):
+    lifecycle, guilds = lifecycle_on(two_processes[0])
+    for user in range(40):
+        assert await reserve(lifecycle, guilds, user)
+    for job_id in range(1, 41):
+        await force_row(two_processes[0], job_id, state=JobState.WAITING)
+
+    async def claim(db: Database, job_id: int) -> bool:
+        caps = Caps(
+            total=3,
+            per_guild=10,
+            per_member=10,
+            guild_id=GUILD,
+            user_id=job_id - 1,
+            unknown_since=utcnow() - timedelta(minutes=10),
+        )
+        return await JobRepo(db).claim(job_id, caps, utcnow()) is not None
+
+    claimed = await asyncio.gather(*(claim(two_processes[n % 2], n) for n in range(1, 41)))
+    assert sum(claimed) == 3
+
+
+async def seeded_sqlite(path: Path) -> None:
+    async with open_database(path) as db:
+        lifecycle, guilds = lifecycle_on(db, guild_seconds=100)
+        for user in range(4):
+            assert await reserve(lifecycle, guilds, user)
+        job = await JobRepo(db).get(1)
+        assert job is not None
+
+
+async def test_migrate_db_copies_everything_and_proves_it(tmp_path, postgres_url, capsys):
+    path = tmp_path / "tween.sqlite3"
+    await seeded_sqlite(path)
+    assert await asyncio.to_thread(move.main, str(path), postgres_url) == 0
+    said = capsys.readouterr().out
+    assert "copied" in said and "jobs 4" in said and "ledger sums equal for 1 guild(s)" in said
+    async with open_database(postgres_url) as pg:
+        lifecycle, guilds = lifecycle_on(pg, guild_seconds=100)
+        assert await reserve(lifecycle, guilds, 9)  # ids continue after the copied rows
+        assert [r["id"] for r in await pg.fetch_all("SELECT id FROM jobs ORDER BY id")] == [1, 2, 3, 4, 5]
+        pot = await pg.fetch_one("SELECT reserved_seconds FROM pots WHERE scope = 'guild'")
+        assert pot["reserved_seconds"] == 25
+
+
+async def test_migrate_db_refuses_a_target_that_holds_data_and_says_so(tmp_path, postgres_url, capsys):
+    path = tmp_path / "tween.sqlite3"
+    await seeded_sqlite(path)
+    assert await asyncio.to_thread(move.main, str(path), postgres_url) == 0
+    assert await asyncio.to_thread(move.main, str(path), postgres_url) == 1
+    assert "already holds data" in capsys.readouterr().err
+
+
+async def test_migrate_db_refuses_what_is_not_a_database_before_touching_the_target(tmp_path, postgres_url, capsys):
+    assert await asyncio.to_thread(move.main, str(tmp_path / "missing.sqlite3"), postgres_url) == 2
+    assert "no SQLite database at" in capsys.readouterr().err
+    assert await asyncio.to_thread(move.main, str(tmp_path / "missing.sqlite3"), "mysql://x") == 2
