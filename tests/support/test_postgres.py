@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import asyncpg
@@ -16,15 +20,6 @@ from tests.support import postgres
 from tests.support.waiting import wait_until
 
 USER_TABLES = "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
-
-
-def _alive(pid: int) -> bool:
-    """Running, not gone and not a zombie (in a container, PID 1 may never reap an orphan)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 async def test_the_url_is_an_empty_database_asyncpg_can_use(postgres_url: str) -> None:
@@ -102,28 +97,30 @@ async def test_two_servers_side_by_side_and_gone_after_stop() -> None:
             await asyncpg.connect(server.url(), timeout=5)
 
 
-async def test_the_server_goes_when_its_session_is_killed(tmp_path: Path) -> None:
+async def test_the_server_goes_when_its_session_is_killed() -> None:
     """A pytest killed with SIGKILL never runs its teardown: the kernel still takes its server down."""
     script = textwrap.dedent("""
-        import sys, time
+        import time
         from tests.support import postgres
         server = postgres.start_server()
         print(server.process.pid, server.folder, flush=True)
         time.sleep(300)
     """)
     root = Path(__file__).resolve().parents[2]
-    session = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE, text=True)
+    session = await asyncio.create_subprocess_exec(sys.executable, "-c", script, cwd=root, stdout=PIPE)
     assert session.stdout is not None
-    wrapper_pid, folder = session.stdout.readline().split()
+    wrapper_pid, folder = (await session.stdout.readline()).decode().split()
     postmaster = int((Path(folder) / "data" / "postmaster.pid").read_text().split()[0])
     try:
-        os.kill(session.pid, signal.SIGKILL)
-        session.wait()
-        await wait_until(lambda: not _alive(postmaster), timeout=30, what="the orphaned postmaster to exit")
+        session.kill()
+        await session.wait()
+        await wait_until(
+            lambda: not postgres.pid_running(postmaster), timeout=30, what="the orphaned postmaster to exit"
+        )
     finally:
-        if _alive(postmaster):
+        if postgres.pid_running(postmaster):
             os.kill(postmaster, signal.SIGKILL)
-        subprocess.run(["rm", "-rf", folder], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
     assert int(wrapper_pid) == postmaster  # setpriv execs the server: the signal reaches the postmaster itself
 
 
@@ -140,3 +137,19 @@ def test_the_binaries_are_found() -> None:
     binaries = postgres.find_binaries()
     assert binaries is not None, postgres.INSTALL_HINT
     assert os.access(binaries.tool("initdb"), os.X_OK) and os.access(binaries.tool("postgres"), os.X_OK)
+
+
+def test_a_killed_sessions_folder_is_swept_by_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead_pid = subprocess.Popen(["true"])
+    dead_pid.wait()
+    folders = {name: tmp_path / f"tween-pg-{name}" for name in ("dead", "live", "starting", "old-empty")}
+    for name, folder in folders.items():
+        (folder / "data").mkdir(parents=True)
+        pid = {"dead": dead_pid.pid, "live": os.getpid()}.get(name)
+        if pid is not None:
+            (folder / "data" / "postmaster.pid").write_text(f"{pid}\n/data\n")
+        if name != "starting":
+            os.utime(folder, (0, 0))
+    postgres.sweep_leftovers()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tween-pg-live", "tween-pg-starting"]
