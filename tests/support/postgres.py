@@ -154,6 +154,8 @@ class PostgresServer:
 
 
 def start_server() -> PostgresServer:
+    """Call it from a thread that outlives the server (pytest's main thread): the kernel's signal on the caller's
+    death is tied to the thread that started the server."""
     binaries = find_binaries()
     if binaries is None:
         raise PostgresUnavailable(f"PostgreSQL's initdb and postgres were not found: {INSTALL_HINT}")
