@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.log import NOISY
-from tests.support import media
+from tests.support import media, postgres
 
 _TASK_DUMP = pytest.StashKey[threading.Timer]()
 
@@ -25,6 +25,27 @@ def test_videos() -> None:
     inside a fake's handler would stall the bot under test."""
     for seconds in range(3, 11):
         media.small_video(seconds)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """This session's own PostgreSQL server (started on first use, stopped at the end); see tests/support/postgres.py.
+    Missing binaries fail the tests that need it, with how to install them: never a skip."""
+    try:
+        server = postgres.start_server()
+    except postgres.PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: postgres.PostgresServer) -> Iterator[str]:
+    """A fresh empty database for this test alone, as a postgresql:// URL (asyncpg, TWEEN_DATABASE_URL); dropped
+    afterwards even if something still holds a connection to it."""
+    name = postgres.run_sync(postgres.create_database(postgres_server))
+    yield postgres_server.url(name)
+    postgres.run_sync(postgres.drop_database(postgres_server, name))
 
 
 @pytest.fixture
