@@ -89,4 +89,3 @@ def _dump_pending_tasks() -> None:
             awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
         lines.append(f"{task!r}:\n" + "".join(traceback.StackSummary.extract(frames).format()).rstrip())
     print("\n".join(lines), file=sys.stderr)
-
