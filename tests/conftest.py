@@ -89,3 +89,20 @@ def _dump_pending_tasks() -> None:
             awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
         lines.append(f"{task!r}:\n" + "".join(traceback.StackSummary.extract(frames).format()).rstrip())
     print("\n".join(lines), file=sys.stderr)
+
+
+@pytest.fixture(scope="session")
+def postgres_stock(postgres_server: postgres.PostgresServer) -> Iterator[postgres.MigratedStock]:
+    stock = postgres.MigratedStock(postgres_server)
+    yield stock
+    stock.close()
+
+
+@pytest.fixture
+def tween_postgres_url(
+    postgres_server: postgres.PostgresServer, postgres_stock: postgres.MigratedStock
+) -> Iterator[str]:
+    """A database of this test's own with Tween's schema in place (what a first start would have made)."""
+    name = postgres_stock.take()
+    yield postgres_server.url(name)
+    postgres_stock.give_back(name)

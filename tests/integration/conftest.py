@@ -98,7 +98,7 @@ def tween_request(
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """Every test with a fake fal runs on both stores: the SQLite file, and a fresh PostgreSQL database."""
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    url = request.getfixturevalue("tween_postgres_url") if request.param == "postgresql" else None
     _STORE["url"] = url
     yield url
     _STORE["url"] = None

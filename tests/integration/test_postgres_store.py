@@ -33,10 +33,10 @@ def lifecycle_on(db: Database, guild_seconds: int = 500) -> tuple[Lifecycle, Gui
 
 
 @pytest.fixture
-async def two_processes(postgres_url: str) -> AsyncIterator[tuple[Database, Database]]:
+async def two_processes(tween_postgres_url: str) -> AsyncIterator[tuple[Database, Database]]:
     async with AsyncExitStack() as stack:
-        first = await stack.enter_async_context(open_database(postgres_url))
-        second = await stack.enter_async_context(open_database(postgres_url))
+        first = await stack.enter_async_context(open_database(tween_postgres_url))
+        second = await stack.enter_async_context(open_database(tween_postgres_url))
         yield first, second
 
 

@@ -68,21 +68,29 @@ def end_of_test_violations(fake: FakeFal, folder: Path) -> list[str]:
     if not databases:
         return []
     known: set[str] = set()
-    settled_blind = 0
+    settled_blind = lost_open = 0
     found: list[str] = []
     for path in databases:
         with closing(_open(path)) as conn:
             mine = {r["request_id"] for r in conn.execute("SELECT request_id FROM jobs WHERE request_id IS NOT NULL")}
             settled_blind += _settled_without_request(conn)
+            lost_open += _lost_unsettled(conn)
         known |= mine
         found += [f"{path.name}: {v}" for v in bill_violations(set(fake.bill) & mine, path, settled_only=True)]
     unknown = sorted(set(fake.bill) - known)
-    if len(unknown) != settled_blind:
+    # A lost submit not yet settled may or may not have run at fal by the time the test ends: either is right.
+    if not settled_blind <= len(unknown) <= settled_blind + lost_open:
         found.append(
             f"fal billed {len(unknown)} request(s) no Tween job knows ({', '.join(unknown)}), and moderators "
-            f"settled {settled_blind} lost submit(s) as billed"
+            f"settled {settled_blind} lost submit(s) as billed ({lost_open} still unsettled)"
         )
     return found
+
+
+def _lost_unsettled(conn: sqlite3.Connection) -> int:
+    """Submits whose answer was lost (no request id known), still holding their reservation for a moderator."""
+    row = conn.execute("SELECT COUNT(*) FROM jobs WHERE request_id IS NULL AND state = 'submit_unknown'").fetchone()
+    return int(row[0])
 
 
 def _settled_without_request(conn: sqlite3.Connection) -> int:
