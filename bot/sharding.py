@@ -62,7 +62,8 @@ def gateway_refusal(code: int, shard_id: int | None, count: int | None, recommen
     if code == SHARDING_REQUIRED:
         return (
             f"Discord refused {which} with 4011 Sharding required: the bot is in too many servers for that many "
-            f"shards. Set TWEEN_SHARD_COUNT to 0 for Discord's recommended count{advice}, or to a higher count."
+            f"shards. Set TWEEN_SHARD_COUNT to 0 to use Discord's recommended count{advice}, or to a count at "
+            "least that high."
         )
     if code == INVALID_SHARD:
         return (
