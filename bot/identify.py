@@ -7,7 +7,8 @@ How discord.py 2.7.1 fits in (read in .venv/.../discord/):
 * `DiscordWebSocket.identify` (gateway.py) awaits the client's `before_identify_hook(shard_id, initial=...)` right
   before it sends op 2, for the first IDENTIFY of each shard and for every re-IDENTIFY after an INVALID_SESSION or a
   failed RESUME. The default hook only sleeps 5 s when `initial` is False, which knows nothing of buckets or of
-  other processes; TweenBot's hook asks a gate instead, whatever `initial` says.
+  other processes. `initial` is True only for the first shard of `shard_ids` (shard.py `launch_shards`), so it
+  cannot tell a re-IDENTIFY from another shard's first one: the pacer remembers which shards it let through.
 * `AutoShardedClient.launch_shards` (shard.py) launches the shards one after another; each `launch_shard` returns
   once that shard has sent its IDENTIFY (not once it is READY), so a gate that holds a bucket holds only the shards
   of that bucket.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -70,16 +72,31 @@ class LocalIdentifyGate:
 class IdentifyPacer:
     """Turns a shard id into its bucket (once /gateway/bot said `max_concurrency`) and waits at the gate."""
 
-    def __init__(self, gate: IdentifyGate) -> None:
+    def __init__(
+        self,
+        gate: IdentifyGate,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pause: Callable[[], float] = lambda: random.uniform(1.0, 5.0),
+    ) -> None:
         self.gate = gate
         # Until Discord says otherwise, assume the strictest limit: one IDENTIFY at a time.
         self.max_concurrency = 1
+        self._sleep = sleep
+        self._pause = pause
+        self._started: set[int] = set()
 
     def learn(self, max_concurrency: int) -> None:
         self.max_concurrency = max(1, int(max_concurrency))
 
     async def wait(self, shard_id: int | None) -> int:
         """Wait for this shard's turn; returns its bucket."""
-        bucket = bucket_of(shard_id or 0, self.max_concurrency)
+        shard = shard_id or 0
+        if shard in self._started:
+            # A fresh IDENTIFY for a shard that had a session (INVALID_SESSION, a failed RESUME): Discord asks for a
+            # random 1-5 s pause first, which discord.py's own hook approximated with 5 s.
+            await self._sleep(self._pause())
+        self._started.add(shard)
+        bucket = bucket_of(shard, self.max_concurrency)
         await self.gate.wait_turn(bucket)
         return bucket

@@ -27,7 +27,9 @@ def two_shards(world: World) -> FakeGuild:
 async def tween_in(world: World, guild: FakeGuild) -> None:
     """/tween in that guild, through to the video in its thread."""
     options = {"prompt": PROMPT, "duration": 5}
-    interaction = await world.discord.slash("tween", user=guild.member, guild=guild, options=options, attachments=frames())
+    interaction = await world.discord.slash(
+        "tween", user=guild.member, guild=guild, options=options, attachments=frames()
+    )
     ack = await interaction.wait_acked()
     assert ack["type"] == 5
     thread = await world.discord.wait_for(lambda: next(iter(world.discord.threads(guild.channel.id)), None))

@@ -80,11 +80,22 @@ async def test_concurrent_waiters_of_one_bucket_pass_one_by_one_in_order():
 
 async def test_the_pacer_buckets_by_what_discord_said():
     clock = ManualClock()
-    pacer = IdentifyPacer(gate_with(clock))
+    pacer = IdentifyPacer(gate_with(clock), sleep=clock.sleep, pause=lambda: 3.0)
     assert await pacer.wait(1) == 0  # until /gateway/bot answers, one bucket
     pacer.learn(2)
     assert [await pacer.wait(shard) for shard in (2, 3, None)] == [0, 1, 0]
     assert clock.slept == [IDENTIFY_SPACING, IDENTIFY_SPACING]  # shard 2 after shard 1, None (0) after shard 2
+
+
+async def test_a_shard_identifying_again_pauses_first_then_takes_its_turn():
+    clock = ManualClock()
+    pacer = IdentifyPacer(gate_with(clock), sleep=clock.sleep, pause=lambda: 2.5)
+    pacer.learn(2)
+    await pacer.wait(0)
+    await pacer.wait(1)
+    assert clock.slept == []  # two buckets, first IDENTIFYs: no wait at all
+    await pacer.wait(0)  # INVALID_SESSION: Discord's 1-5 s pause, then the rest of bucket 0's 5 s
+    assert clock.slept == [2.5, IDENTIFY_SPACING - 2.5]
 
 
 def test_4011_names_the_setting_and_discords_recommendation():
