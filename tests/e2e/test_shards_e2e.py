@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import httpx
 import pytest
 
+import bot.app
+from bot.identify import LocalIdentifyGate
 from tests.e2e.conftest import World, bot_process, run_bot
 from tests.e2e.test_ops_e2e import free_port
 from tests.e2e.test_tween_e2e import PROMPT, frames
@@ -46,6 +49,25 @@ async def test_one_process_runs_every_recommended_shard_and_tween_works_on_both(
         state = await world.discord.wait_for(lambda: (s := bot.gateway_state()).connected and s)
         assert [(s.id, s.connected) for s in state.shards] == [(0, True), (1, True)]
     assert sorted(i.shard for i in world.discord.gateway.identifies) == [(0, 2), (1, 2)]
+
+
+async def test_shards_of_one_identify_bucket_start_spaced_and_other_buckets_do_not_wait(world: World, monkeypatch):
+    # Discord's 5 s, shortened to 0.5 s so the test is quick; the rule is the same.
+    monkeypatch.setattr(bot.app, "LocalIdentifyGate", functools.partial(LocalIdentifyGate, 0.5))
+    two_shards(world)
+    world.discord.max_concurrency = 1
+    async with run_bot(world):
+        await world.discord.wait_shards((0, 2), (1, 2))
+    first, second = world.discord.gateway.identifies
+    assert (first.shard, second.shard) == ((0, 2), (1, 2))
+    assert second.at - first.at >= 0.5
+
+    # Two buckets: a spacing longer than the wait below would hold shard 1 back if it were in shard 0's bucket.
+    monkeypatch.setattr(bot.app, "LocalIdentifyGate", functools.partial(LocalIdentifyGate, 30.0))
+    world.discord.max_concurrency = 2
+    async with run_bot(world):
+        await world.discord.wait_for(lambda: len(world.discord.gateway.identifies) == 4)
+    assert [i.shard for i in world.discord.gateway.identifies[2:]] == [(0, 2), (1, 2)]
 
 
 async def test_a_process_with_shard_ids_connects_only_its_shard(world: World, tmp_path):
