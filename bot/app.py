@@ -190,6 +190,13 @@ class TweenBot(commands.AutoShardedBot):
             recommended,
             self.pacer.max_concurrency,
         )
+        if self.plan.count is not None and self.plan.count < recommended:
+            log.warning(
+                "TWEEN_SHARD_COUNT=%d is below the %d shards Discord recommends; Discord refuses a shard of 2,500 "
+                "servers or more (4011)",
+                self.plan.count,
+                recommended,
+            )
         await super().launch_shards()
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:

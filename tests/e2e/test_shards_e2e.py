@@ -80,6 +80,8 @@ async def test_a_process_with_shard_ids_connects_only_its_shard(world: World, tm
         await world.discord.wait_shards((1, 2), timeout=30)
         await wait_until(lambda: "shard 1 of 2 ready with 1 guild(s)" in log.read_text(), 30, what="shard 1 ready")
         # A member of the guild on shard 1 reaches the bot; the other guild's events have no session to go to.
+        other = world.discord.guild if mine is second else second
+        assert world.discord.gateway.session_for(other.id) is None
         await tween_in(world, mine)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             gateway = (await http.get("/health")).json()["components"]["gateway"]
