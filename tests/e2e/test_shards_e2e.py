@@ -100,6 +100,7 @@ async def test_discord_demanding_shards_stops_the_bot_with_one_clear_line(world:
     assert code == 2, text
     assert world.discord.gateway.closes == [(4011, (0, 1))]
     assert "Traceback" not in text
-    (line,) = [line for line in text.splitlines() if "4011" in line]
+    (line,) = [line for line in text.splitlines() if line.startswith("tween:")]
     assert line.startswith("tween: Discord refused shard 0 of 1 with 4011 Sharding required")
+    assert "TWEEN_SHARD_COUNT=1 is below the 2 shards Discord recommends" in text  # warned before it connected
     assert "TWEEN_SHARD_COUNT" in line and "recommends 2" in line
