@@ -15,6 +15,10 @@ How discord.py 2.7.1 fits in (read in .venv/.../discord/):
 * discord.py never uses `session_start_limit.max_concurrency`: `launch_shards` reads `GET /gateway/bot`
   (http.py `get_bot_gateway`) only for the shard count and drops the limit. TweenBot asks for it once itself
   before launching (see bot/app.py) and tells the pacer.
+* An exception from the hook is the IDENTIFY failing: at launch `launch_shard` logs it with a traceback, sleeps 5 s
+  and tries that shard again, forever; on a later re-IDENTIFY (`Shard.reidentify`) anything but a network error
+  (OSError, aiohttp, timeout: reconnected with backoff) ends the whole bot. A shared gate should therefore wait (and
+  retry its store) rather than raise.
 """
 
 from __future__ import annotations
