@@ -48,7 +48,8 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
         fal = await stack.enter_async_context(FalClient(settings.fal, observer=metrics))
         point_discord_at(settings.discord)
         services = build_services(db, fal, settings)
-        bot = await stack.enter_async_context(TweenBot(services, extensions=EXTENSIONS, track=track))
+        shards = settings.discord.shards
+        bot = await stack.enter_async_context(TweenBot(services, extensions=EXTENSIONS, track=track, shards=shards))
         if metrics is not None:
             stack.callback(DiscordRateLimitCounter(metrics).attach().detach)
         if track:
@@ -68,9 +69,19 @@ async def run(settings: Settings) -> Unreachable | None:
             loop.add_signal_handler(sig, _stopper(bot, sig))
         if (unreachable := await log_in(bot, settings.discord)) is not None:
             return unreachable
-        await bot.connect()
+        await connect(bot)
     log.info("stopped; unfinished jobs resume on the next start")
     return None
+
+
+async def connect(bot: TweenBot) -> None:
+    """Run the gateway until stopped; Discord refusing the shard settings is a configuration error, not a crash."""
+    try:
+        await bot.connect()
+    except discord.ConnectionClosed as exc:
+        if (problem := bot.shard_refusal(exc)) is None:
+            raise
+        raise ConfigError(problem) from None
 
 
 async def log_in(bot: TweenBot, discord_settings: DiscordSettings) -> Unreachable | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Sequence
 
 import aiohttp
@@ -13,9 +14,11 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.ops.health import GatewayState
+from bot.identify import IdentifyGate, IdentifyPacer, LocalIdentifyGate
+from bot.ops.health import GatewayState, ShardState
 from bot.services import Services
 from bot.settings import DiscordSettings
+from bot.sharding import ShardPlan, gateway_refusal
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +70,19 @@ class TweenTree(app_commands.CommandTree["TweenBot"]):
         return True
 
 
-class TweenBot(commands.Bot):
-    def __init__(self, services: Services, *, extensions: Sequence[str], track: bool = True) -> None:
+class TweenBot(commands.AutoShardedBot):
+    def __init__(
+        self,
+        services: Services,
+        *,
+        extensions: Sequence[str],
+        track: bool = True,
+        shards: ShardPlan | None = None,
+        identify_gate: IdentifyGate | None = None,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        plan = shards or ShardPlan()
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -78,7 +90,12 @@ class TweenBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             chunk_guilds_at_startup=False,
             tree_cls=TweenTree,
+            shard_count=plan.count,
+            shard_ids=list(plan.ids) if plan.ids is not None else None,
         )
+        self.plan = plan
+        self.pacer = IdentifyPacer(identify_gate or LocalIdentifyGate())
+        self.recommended_shards: int | None = None
         self.services = services
         self._extensions = tuple(extensions)
         self._track = track
@@ -155,11 +172,57 @@ class TweenBot(commands.Bot):
             await self.services.tracker.stop()
         await super().close()
 
+    async def launch_shards(self) -> None:
+        """Ask /gateway/bot once, before any shard connects: the recommended count (when the config leaves it to
+        Discord) and max_concurrency, which discord.py reads but never uses (bot/identify.py)."""
+        if self.is_closed():
+            return
+        recommended, _, limits = await self.http.get_bot_gateway()
+        self.recommended_shards = recommended
+        self.pacer.learn(limits["max_concurrency"])
+        self.plan = self.plan.resolved(recommended)
+        # A count set here makes discord.py skip its own /gateway/bot call and connect to DEFAULT_GATEWAY, the URL
+        # point_discord_at configured.
+        self.shard_count = self.plan.count
+        log.info(
+            "this process runs %s (Discord recommends %d; %d IDENTIFY bucket(s))",
+            self.plan.describe(),
+            recommended,
+            self.pacer.max_concurrency,
+        )
+        if self.plan.count is not None and self.plan.count < recommended:
+            log.warning(
+                "TWEEN_SHARD_COUNT=%d is below the %d shards Discord recommends; Discord refuses a shard of 2,500 "
+                "servers or more (4011)",
+                self.plan.count,
+                recommended,
+            )
+        await super().launch_shards()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # Replaces discord.py's fixed 5 s sleep before every re-IDENTIFY with Discord's per-bucket rule.
+        bucket = await self.pacer.wait(shard_id)
+        log.debug("shard %s may IDENTIFY now (bucket %d)", shard_id, bucket)
+
+    def shard_refusal(self, exc: discord.ConnectionClosed) -> str | None:
+        """The operator's answer when Discord closed a shard for the shard settings (None: any other close)."""
+        return gateway_refusal(exc.code, exc.shard_id, self.shard_count, self.recommended_shards)
+
     def gateway_state(self) -> GatewayState:
-        """For /health: is_ready() stays true through reconnects, so ask the websocket itself."""
-        ws = self.ws
-        connected = ws is not None and ws.open and not self.is_closed()
-        return GatewayState(connected, self.latency if connected else None)
+        """For /health: is_ready() stays true through reconnects, so ask each shard's websocket itself."""
+        running = {sid: info for sid, info in self.shards.items() if not info.is_closed() and not self.is_closed()}
+        # Every shard of the plan, launched or not: one still waiting for its turn to IDENTIFY is not up.
+        states = tuple(
+            ShardState(sid, sid in running, running[sid].latency if sid in running else None)
+            for sid in (self.plan.ids or ())
+        )
+        latencies = [s.latency for s in states if s.latency is not None and math.isfinite(s.latency)]
+        connected = bool(states) and all(s.connected for s in states)
+        return GatewayState(connected, sum(latencies) / len(latencies) if latencies else None, states)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        guilds = sum(1 for guild in self.guilds if guild.shard_id == shard_id)
+        log.info("shard %d of %s ready with %d guild(s)", shard_id, self.shard_count, guilds)
 
     async def on_ready(self) -> None:
-        log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
+        log.info("connected as %s to %d guild(s) on %s", self.user, len(self.guilds), self.plan.describe())

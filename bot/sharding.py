@@ -50,6 +50,29 @@ class ShardPlan:
         return f"shards {_ranges(ids)} of {self.count}"
 
 
+# Gateway close codes that no reconnect can cure: the shard settings are wrong for this bot.
+SHARDING_REQUIRED = 4011
+INVALID_SHARD = 4010
+
+
+def gateway_refusal(code: int, shard_id: int | None, count: int | None, recommended: int | None) -> str | None:
+    """The operator's answer when Discord closes a shard for its shard settings (None for any other close)."""
+    which = f"shard {shard_id} of {count}" if shard_id is not None and count else "the connection"
+    advice = f" (Discord now recommends {recommended})" if recommended else ""
+    if code == SHARDING_REQUIRED:
+        return (
+            f"Discord refused {which} with 4011 Sharding required: the bot is in too many servers for that many "
+            f"shards. Set TWEEN_SHARD_COUNT to 0 to use Discord's recommended count{advice}, or to a count at "
+            "least that high."
+        )
+    if code == INVALID_SHARD:
+        return (
+            f"Discord refused {which} with 4010 Invalid shard: check TWEEN_SHARD_COUNT and TWEEN_SHARD_IDS "
+            f"(every process the same count, each its own ids below it){advice}."
+        )
+    return None
+
+
 def _parse_ids(text: str) -> tuple[int, ...]:
     found: set[int] = set()
     for part in text.replace(" ", "").split(","):

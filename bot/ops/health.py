@@ -18,9 +18,17 @@ DATABASE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
-class GatewayState:
+class ShardState:
+    id: int
     connected: bool
+    latency: float | None = None
+
+
+@dataclass(frozen=True)
+class GatewayState:
+    connected: bool  # every shard this process runs is connected
     latency: float | None = None  # heartbeat round trip in seconds; None (or not finite) while unknown
+    shards: tuple[ShardState, ...] = ()  # one per shard this process runs, once they are known
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,12 @@ def _gateway(probe: Callable[[], GatewayState]) -> dict[str, Any]:
         state = probe()
     except Exception as exc:
         return _broken(exc)
-    return {"ok": state.connected, "latency_ms": _milliseconds(state.latency)}
+    report: dict[str, Any] = {"ok": state.connected, "latency_ms": _milliseconds(state.latency)}
+    if state.shards:
+        report["shards"] = [
+            {"id": s.id, "ok": s.connected, "latency_ms": _milliseconds(s.latency)} for s in state.shards
+        ]
+    return report
 
 
 async def _database(db: Database, within: float) -> dict[str, Any]:

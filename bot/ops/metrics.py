@@ -176,6 +176,18 @@ class Metrics:
         self._gateway_latency = Gauge(
             "tween_discord_gateway_latency_seconds", "Discord heartbeat latency (NaN: unknown).", registry=self.registry
         )
+        self._shard_up = Gauge(
+            "tween_shard_up",
+            "1 while this shard's gateway connection is open (shards this process runs).",
+            ["shard"],
+            registry=self.registry,
+        )
+        self._shard_latency = Gauge(
+            "tween_shard_latency_seconds",
+            "Each shard's heartbeat latency (NaN: unknown).",
+            ["shard"],
+            registry=self.registry,
+        )
         self._db = _DatabaseFigures()
         self.registry.register(self._db)
         self._refreshing = asyncio.Lock()
@@ -263,7 +275,16 @@ class Metrics:
         self._gateway_up.set(1 if state and state.connected else 0)
         latency = state.latency if state else None
         # discord.py reports inf until the first heartbeat is acknowledged: unknown, not slow.
-        self._gateway_latency.set(latency if latency is not None and math.isfinite(latency) else math.nan)
+        self._gateway_latency.set(_known(latency))
+        self._shard_up.clear()
+        self._shard_latency.clear()
+        for shard in state.shards if state else ():
+            self._shard_up.labels(str(shard.id)).set(1 if shard.connected else 0)
+            self._shard_latency.labels(str(shard.id)).set(_known(shard.latency))
+
+
+def _known(latency: float | None) -> float:
+    return latency if latency is not None and math.isfinite(latency) else math.nan
 
 
 def _probe(read: Callable[[], _T]) -> _T | None:

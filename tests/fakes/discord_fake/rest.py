@@ -20,6 +20,7 @@ REQUEST_CAP = 25 * 1024 * 1024
 ACK_DEADLINE = 3.0
 TOKEN_LIFE = 15 * 60.0
 EPHEMERAL, LOADING = 64, 128
+SESSION_STARTS, DAY_MS = 1000, 24 * 3600 * 1000
 
 
 class Rest:
@@ -32,7 +33,7 @@ class Rest:
             web.get(f"{api}/users/@me", self.me),
             web.get(f"{api}/oauth2/applications/@me", self.application),
             web.get(f"{api}/gateway", self.gateway),
-            web.get(f"{api}/gateway/bot", self.gateway),
+            web.get(f"{api}/gateway/bot", self.bot_gateway),
             web.put(f"{api}/applications/{{app}}/commands", self.sync_commands),
             web.put(f"{api}/applications/{{app}}/guilds/{{gid}}/commands", self.sync_commands),
             web.get(f"{api}/applications/{{app}}/commands", self.list_commands),
@@ -62,12 +63,21 @@ class Rest:
         return answer(payloads.bot_application(self.fake.bot_user, self.fake.guild.owner))
 
     async def gateway(self, request: web.Request) -> web.Response:
+        return answer({"url": self.fake.gateway_url})
+
+    async def bot_gateway(self, request: web.Request) -> web.Response:
+        """The recommended shard count and the session start limit (a day's 1000 IDENTIFYs, less those made)."""
+        if request.headers.get("Authorization") != f"Bot {self.fake.token}":
+            return error(401, 0, "401: Unauthorized")
+        used = len(self.fake.gateway.identifies)
+        limit = {
+            "total": SESSION_STARTS,
+            "remaining": max(0, SESSION_STARTS - used),
+            "reset_after": DAY_MS if used else 0,
+            "max_concurrency": self.fake.max_concurrency,
+        }
         return answer(
-            {
-                "url": self.fake.gateway_url,
-                "shards": 1,
-                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
-            }
+            {"url": self.fake.gateway_url, "shards": self.fake.recommended_shards, "session_start_limit": limit}
         )
 
     def _not_ours(self, request: web.Request) -> web.Response | None:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from tests.fakes.discord_fake import payloads, spec
 from tests.fakes.discord_fake.bodies import BODY, Body, Upload, error, rate_limited, read_body
-from tests.fakes.discord_fake.gateway import Gateway
+from tests.fakes.discord_fake.gateway import Gateway, Shard, shard_of
 from tests.fakes.discord_fake.interactions import Interactions
 from tests.fakes.discord_fake.rest import Rest
 from tests.fakes.discord_fake.state import (
@@ -60,9 +60,18 @@ class _Failure:
 
 class FakeDiscord(Interactions):
     def __init__(
-        self, *, token: str = "fake-token", upload_limit: int = 10 * 1024 * 1024, validate_spec: bool = True
+        self,
+        *,
+        token: str = "fake-token",
+        upload_limit: int = 10 * 1024 * 1024,
+        validate_spec: bool = True,
+        shards: int = 1,
+        max_concurrency: int = 1,
     ) -> None:
         self.token = token
+        # What GET /gateway/bot answers: the recommended shard count and IDENTIFYs allowed per 5 s.
+        self.recommended_shards = shards
+        self.max_concurrency = max_concurrency
         self.validate_spec = validate_spec and spec.available()
         self.ids = Snowflakes()
         self.clock = FakeClock()
@@ -122,8 +131,11 @@ class FakeDiscord(Interactions):
 
     # -- the world ----------------------------------------------------------------------------------------
 
-    def add_guild(self, name: str, *, premium_tier: int = 0, upload_limit: int | None = None) -> FakeGuild:
-        gid = self.ids.next()
+    def add_guild(
+        self, name: str, *, premium_tier: int = 0, upload_limit: int | None = None, shard: Shard | None = None
+    ) -> FakeGuild:
+        """A guild with an owner, an admin and a member; `shard` (id, count) picks an id that shard receives."""
+        gid = self.ids.next() if shard is None else self._id_on(shard)
         mod_role = self.ids.next()
         channel = FakeChannel(self.ids.next(), gid, "general")
         log_channel = FakeChannel(self.ids.next(), gid, "mod-log")
@@ -147,8 +159,16 @@ class FakeDiscord(Interactions):
         self.channels[channel.id] = channel
         self.channels[log_channel.id] = log_channel
         if getattr(self, "gateway", None) and self.gateway.current:
-            asyncio.get_running_loop().create_task(self.gateway.broadcast("GUILD_CREATE", self._guild_json(guild)))
+            announce = self.gateway.broadcast("GUILD_CREATE", self._guild_json(guild), guild_id=gid)
+            asyncio.get_running_loop().create_task(announce)
         return guild
+
+    def _id_on(self, shard: Shard) -> int:
+        # The shard comes from the id's millisecond part: move it up to count-1 ms ahead, keep the counter bits.
+        fresh = self.ids.next()
+        ms = fresh >> 22
+        ms += (shard[0] - shard_of(fresh, shard[1])) % shard[1]
+        return (ms << 22) | (fresh & 0x3FFFFF)
 
     def add_member(
         self, guild: FakeGuild, name: str, *, permissions: int = MEMBER_PERMISSIONS, roles: list[int] | None = None
@@ -187,6 +207,12 @@ class FakeDiscord(Interactions):
             lambda: self.gateway.identified >= sessions and self.gateway.current,
             timeout,
             what=f"{sessions} bot session(s) on the fake gateway",
+        )
+
+    async def wait_shards(self, *shards: Shard, timeout: float = 10.0) -> None:
+        """Until a ready session serves each of these (id, count) shards."""
+        await wait_until(
+            lambda: set(shards) <= self.gateway.ready_shards(), timeout, what=f"sessions for shards {shards}"
         )
 
     async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
@@ -231,19 +257,19 @@ class FakeDiscord(Interactions):
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
-    def _ready_payload(self, session_id: str) -> dict[str, Any]:
+    def _ready_payload(self, session_id: str, shard: Shard) -> dict[str, Any]:
         return {
             "v": 10,
             "user": payloads.user(self.bot_user),
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds if shard_of(g, shard[1]) == shard[0]],
             "session_id": session_id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.bot_user.id), "flags": 0},
-            "shard": [0, 1],
+            "shard": list(shard),
         }
 
-    def _guild_payloads(self) -> list[dict[str, Any]]:
-        return [self._guild_json(g) for g in self.guilds.values()]
+    def _guild_payloads(self, shard: Shard) -> list[dict[str, Any]]:
+        return [self._guild_json(g) for g in self.guilds.values() if shard_of(g.id, shard[1]) == shard[0]]
 
     def _guild_json(self, guild: FakeGuild) -> dict[str, Any]:
         return payloads.guild(guild, [c for c in self.threads() if c.guild_id == guild.id])
