@@ -22,6 +22,7 @@ from bot.settings import Settings
 from tests.fakes.discord_fake import FakeDiscord
 from tests.fakes.fal_server import FakeFal
 from tests.support.bill import end_of_test_violations
+from tests.support.stores import snapshot_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = """
@@ -43,7 +44,9 @@ RELAXED = "[abuse]\nactions = 100\n"
 pytestmark = pytest.mark.e2e
 
 
-def bot_env(discord_fake: FakeDiscord, fal: FakeFal, tmp_path: Path, extra_toml: str = "") -> dict[str, str]:
+def bot_env(
+    discord_fake: FakeDiscord, fal: FakeFal, tmp_path: Path, extra_toml: str = "", database_url: str | None = None
+) -> dict[str, str]:
     config = tmp_path / "tween-test.toml"
     config.write_text(FAST + extra_toml + ("" if "[abuse]" in extra_toml else RELAXED))
     return {
@@ -55,6 +58,7 @@ def bot_env(discord_fake: FakeDiscord, fal: FakeFal, tmp_path: Path, extra_toml:
         "FAL_REST_URL": fal.rest_url,
         "TWEEN_DB_PATH": str(tmp_path / "tween.sqlite3"),
         "TWEEN_CONFIG": str(config),
+        **({"TWEEN_DATABASE_URL": database_url} if database_url else {}),
     }
 
 
@@ -63,15 +67,25 @@ class World:
     discord: FakeDiscord
     fal: FakeFal
     tmp_path: Path
+    database_url: str | None = None  # None: the SQLite file in tmp_path
 
     def env(self, extra_toml: str = "") -> dict[str, str]:
-        return bot_env(self.discord, self.fal, self.tmp_path, extra_toml)
+        return bot_env(self.discord, self.fal, self.tmp_path, extra_toml, self.database_url)
+
+    @property
+    def store(self) -> str:
+        """Where the bot keeps its rows: for tests that look behind its back."""
+        return self.database_url or str(self.tmp_path / "tween.sqlite3")
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    """Every end-to-end test runs on both stores: the SQLite file, and a PostgreSQL database of its own."""
+    url = request.getfixturevalue("tween_postgres_url") if request.param == "postgresql" else None
     async with FakeDiscord() as discord_fake, FakeFal(key="e2e-fal-key") as fal:
-        yield World(discord_fake, fal, tmp_path)
+        yield World(discord_fake, fal, tmp_path, url)
+        if url is not None:
+            await snapshot_postgres(url, tmp_path / "postgresql.sqlite3")
         assert end_of_test_violations(fal, tmp_path) == []  # every video fal billed is charged once, none refunded
 
 

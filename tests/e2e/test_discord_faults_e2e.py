@@ -9,6 +9,7 @@ from tests.e2e.conftest import World
 from tests.e2e.test_moderation_e2e import admin
 from tests.e2e.test_tween_e2e import ephemeral_text, run_tween
 from tests.fakes.fal_server import JobScript
+from tests.support.stores import query
 
 pytestmark = pytest.mark.e2e
 
@@ -143,12 +144,8 @@ async def test_channel_and_thread_both_gone_marks_the_job_undeliverable(world: W
 
 
 def _state(tween: TweenBot) -> str | None:
-    import sqlite3
-
-    path = tween.services.settings.storage.db_path
-    with sqlite3.connect(path) as conn:
-        row = conn.execute("SELECT state FROM jobs WHERE id = 1").fetchone()
-    return row[0] if row else None
+    rows = query(tween.services.settings.storage.target, "SELECT state FROM jobs WHERE id = 1")
+    return rows[0][0] if rows else None
 
 
 async def test_commands_during_shutdown_are_turned_away_politely(world: World, tween: TweenBot):

@@ -9,6 +9,7 @@ from tests.e2e.conftest import World, run_bot
 from tests.e2e.test_moderation_e2e import buttons
 from tests.e2e.test_tween_e2e import PROMPT, ephemeral_text, frames, run_tween
 from tests.support.images import image_bytes
+from tests.support.stores import execute, query
 
 pytestmark = pytest.mark.e2e
 
@@ -208,25 +209,20 @@ async def test_buttons_obey_the_same_moderation_as_tween(world: World, tween: Tw
 
 
 async def test_a_restart_after_a_card_became_its_result_finds_it_and_posts_nothing_twice(world: World):
-    import sqlite3
-
-    async with run_bot(world) as bot:
+    async with run_bot(world):
         thread, video = await first_video(world)
         await world.discord.click(video.id, "tween:reroll:1", user=world.discord.guild.member)
         second = await world.discord.wait_for(
             lambda: len(videos(world, thread.id)) == 2 and videos(world, thread.id)[1], timeout=15
         )
-        db_path = bot.services.settings.storage.db_path
     # As if the process died right after the edit, before the job was marked delivered.
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE jobs SET state = 'delivering', result_message_id = NULL WHERE id = 2")
+    execute(world.store, "UPDATE jobs SET state = 'delivering', result_message_id = NULL WHERE id = 2")
     edits = second.edits
-    async with run_bot(world) as bot:
+    async with run_bot(world):
         await world.discord.wait_ready(sessions=2)
 
         def state() -> tuple[str, int | None]:
-            with sqlite3.connect(db_path) as conn:
-                return conn.execute("SELECT state, result_message_id FROM jobs WHERE id = 2").fetchone()
+            return query(world.store, "SELECT state, result_message_id FROM jobs WHERE id = 2")[0]
 
         assert await world.discord.wait_for(lambda: state()[0] == "delivered" and state()) == ("delivered", second.id)
     assert [m.id for m in world.discord.messages(thread.id)] == [video.id, second.id] and second.edits == edits

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -16,17 +15,17 @@ from bot.periods import period_bounds, to_db, utcnow
 from tests.e2e.conftest import World
 from tests.e2e.test_moderation_e2e import admin
 from tests.e2e.test_tween_e2e import run_tween
+from tests.support.stores import execute, query
 
 pytestmark = pytest.mark.e2e
 
 
 async def delivered(world: World, tween: TweenBot, count: int) -> list[tuple[int, int]]:
     """Wait until `count` jobs are delivered; their (id, seconds)."""
-    path = tween.services.settings.storage.db_path
+    target = tween.services.settings.storage.target
 
     def rows() -> list[tuple[int, int]] | None:
-        with sqlite3.connect(path) as conn:
-            found = conn.execute("SELECT id, duration FROM jobs WHERE state = 'delivered' ORDER BY id").fetchall()
+        found = query(target, "SELECT id, duration FROM jobs WHERE state = 'delivered' ORDER BY id")
         return found if len(found) >= count else None
 
     return await world.discord.wait_for(rows, timeout=20)
@@ -34,9 +33,9 @@ async def delivered(world: World, tween: TweenBot, count: int) -> list[tuple[int
 
 def backdate(tween: TweenBot, job_id: int, when: str) -> None:
     """As if the job had been asked for and charged at `when` (the bot cannot be given a clock from here)."""
-    with sqlite3.connect(tween.services.settings.storage.db_path) as conn:
-        conn.execute("UPDATE ledger SET created_at = ? WHERE job_id = ?", (when, job_id))
-        conn.execute("UPDATE jobs SET created_at = ?, finished_at = ? WHERE id = ?", (when, when, job_id))
+    target = tween.services.settings.storage.target
+    execute(target, "UPDATE ledger SET created_at = ? WHERE job_id = ?", (when, job_id))
+    execute(target, "UPDATE jobs SET created_at = ?, finished_at = ? WHERE id = ?", (when, when, job_id))
 
 
 async def quota_fields(world: World, user) -> dict[str, str]:

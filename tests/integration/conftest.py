@@ -8,11 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bot.db.connection import Database, open_database
-from bot.db.copy import copy_all
 from bot.fal import FalClient
 from bot.fal.client import FalObserver
 from bot.models import Requester
@@ -23,6 +21,7 @@ from tests.support.bill import end_of_test_violations
 from tests.support.images import image_bytes
 from tests.support.publisher import RecordingPublisher
 from tests.support.settings import make_settings
+from tests.support.stores import snapshot_postgres
 
 GUILD, CHANNEL, USER = 1001, 2002, 3003
 
@@ -111,22 +110,3 @@ async def fake_fal(store: str | None, tmp_path: Path) -> AsyncIterator[FakeFal]:
         if store is not None:
             await snapshot_postgres(store, tmp_path / "postgresql.sqlite3")
         assert end_of_test_violations(fake, tmp_path) == []  # every video fal billed is charged once, none refunded
-
-
-async def snapshot_postgres(url: str, path: Path) -> None:
-    """The PostgreSQL store copied into a SQLite file, so the bill checks judge it as they judge a file (a test that
-    never opened the store, e.g. of the fal client alone, leaves nothing to judge)."""
-    conn = await asyncpg.connect(url)
-    try:
-        if not await conn.fetchval("SELECT to_regclass('tween_schema') IS NOT NULL"):
-            return
-    finally:
-        await conn.close()
-    async with open_database(url) as pg, open_database(path) as copy:
-        await copy_all(pg, copy)
-
-
-@pytest.fixture
-async def stack(fake_fal: FakeFal, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with open_stack(settings_for(fake_fal, tmp_path)) as opened:
-        yield opened
