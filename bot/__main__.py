@@ -24,7 +24,8 @@ import discord
 
 from bot.app import TweenBot, point_discord_at
 from bot.db.backup import BackupError, backup_database
-from bot.db.connection import open_database
+from bot.db.connection import is_postgres_url, open_database
+from bot.db.pg_identify import PostgresIdentifyGate
 from bot.errors import ConfigError
 from bot.fal import FalClient
 from bot.log import setup_logging
@@ -48,8 +49,14 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
         fal = await stack.enter_async_context(FalClient(settings.fal, observer=metrics))
         point_discord_at(settings.discord)
         services = build_services(db, fal, settings)
-        shards = settings.discord.shards
-        bot = await stack.enter_async_context(TweenBot(services, extensions=EXTENSIONS, track=track, shards=shards))
+        shards, gate = settings.discord.shards, None
+        if is_postgres_url(settings.storage.target):
+            # Processes sharing a database share Discord's IDENTIFY limit too: they take turns through it.
+            gate = PostgresIdentifyGate(settings.storage.target)
+            stack.push_async_callback(gate.close)
+        bot = await stack.enter_async_context(
+            TweenBot(services, extensions=EXTENSIONS, track=track, shards=shards, identify_gate=gate)
+        )
         if metrics is not None:
             stack.callback(DiscordRateLimitCounter(metrics).attach().detach)
         if track:
