@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -25,6 +26,7 @@ from bot.db.backup import UnreadableDatabase, inspect_database
 from bot.db.migrate import newest
 from bot.errors import ConfigError
 from bot.log import parse_level, setup_logging
+from bot.ops.check_pg import postgres_facts
 from bot.ops.reach import TIMEOUT, USER_AGENT, get, why
 from bot.settings import DEFAULT_CONFIG, DiscordSettings, ServerSettings, Settings
 
@@ -87,7 +89,7 @@ async def check_all(env: Mapping[str, str], *, offline: bool = False, patience: 
         check_configuration(settings, env.get("TWEEN_CONFIG", "")),
         check_discord_token(settings.discord.token),
         check_fal_key(settings.fal.key),
-        *check_database(Path(settings.storage.db_path)),
+        *(await check_store(settings, patience)),
         check_port(settings.server),
     ]
     if offline:
@@ -161,6 +163,17 @@ def fal_key_id(key: str) -> str:
 
 
 # -- database ---------------------------------------------------------------------------------------------------
+
+
+async def check_store(settings: Settings, patience: float) -> list[Check]:
+    """The SQLite file, or the PostgreSQL server TWEEN_DATABASE_URL names."""
+    url = settings.storage.database_url
+    if not url:
+        return check_database(Path(settings.storage.db_path))
+    reachable, detail, version = await postgres_facts(url, patience)
+    if not reachable:
+        return [failed("database", detail, "check TWEEN_DATABASE_URL, the server, and that this host may connect")]
+    return [passed("database", detail), *([check_schema(version)] if version is not None else [])]
 
 
 def check_database(path: Path) -> list[Check]:
@@ -343,6 +356,8 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
 def _secrets_in(env: Mapping[str, str]) -> list[str]:
     found = [env.get("DISCORD_TOKEN", "").strip(), env.get("FAL_KEY", "").strip()]
     found.append(found[1].partition(":")[2])
+    with contextlib.suppress(ValueError):
+        found.append(urlsplit(env.get("TWEEN_DATABASE_URL", "")).password or "")
     return [s for s in found if s]
 
 

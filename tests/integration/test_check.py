@@ -418,3 +418,27 @@ def test_check_offline_as_a_subprocess_passes_and_prints_no_secret(tmp_path):
     for secret in (TOKEN, SECRET_PART, FAL_KEY, FAL_SECRET):
         assert secret not in result.stdout + result.stderr
     assert not (tmp_path / "data").exists()  # the check created nothing
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------------------------
+
+
+async def test_a_postgresql_store_is_checked_without_its_password_or_a_change(env, tween_postgres_url):
+    url = tween_postgres_url.replace("postgresql://tween@", "postgresql://tween:hunter2-secret@")
+    checks = by_name(await check_all({**env, "TWEEN_DATABASE_URL": url}, offline=True))
+    assert checks["database"].ok and "answers (PostgreSQL" in checks["database"].detail
+    assert "hunter2-secret" not in checks["database"].detail and "tween:***@" in checks["database"].detail
+    assert checks["schema"].detail == f"v{newest()}, the newest"
+
+
+async def test_an_empty_postgresql_database_will_be_created_on_start(env, postgres_url):
+    checks = by_name(await check_all({**env, "TWEEN_DATABASE_URL": postgres_url}, offline=True))
+    assert checks["database"].ok and f"empty: created at v{newest()} on start" in checks["database"].detail
+    assert "schema" not in checks
+
+
+async def test_an_unreachable_postgresql_server_fails_the_check_with_what_to_do(env):
+    url = f"postgresql://tween:pw-secret-1@127.0.0.1:{closed_port()}/tween"
+    check = by_name(await check_all({**env, "TWEEN_DATABASE_URL": url}, offline=True))["database"]
+    assert check.ok is False and "cannot be reached" in check.detail and "TWEEN_DATABASE_URL" in check.line()
+    assert "pw-secret-1" not in check.line()
