@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNS ?= 10
+STREAMS ?= 1
 
 .PHONY: run test soak-tests e2e lint bench bench-media sync check clean story
 
@@ -22,7 +23,7 @@ test: $(STAMP)
 
 # The whole suite RUNS times (default 10) with every core kept busy: see scripts/soak-tests.sh.
 soak-tests: $(STAMP)
-	BIN=$(BIN) RUNS=$(RUNS) scripts/soak-tests.sh
+	BIN=$(BIN) RUNS=$(RUNS) STREAMS=$(STREAMS) scripts/soak-tests.sh
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e

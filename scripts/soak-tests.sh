@@ -5,6 +5,8 @@
 #   RUNS   runs (default 10)
 #   LOAD   busy loops in the background (default: one per core; 0 for none)
 #   BIN    the virtualenv's bin folder (default .venv/bin)
+#   STREAMS  suites run side by side (default 1): with 2, the runs are shared between two streams that load each
+#          other (and the busy loops between them), so ten runs take about half as long on a 2-core machine
 set -uo pipefail
 # Job control: children keep SIGINT (a non-interactive shell would have them ignore it), so stop() can interrupt
 # pytest the way Ctrl-C does.
@@ -14,6 +16,25 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-10}
 loops=${LOAD:-$(nproc)}
 bin=${BIN:-.venv/bin}
+streams=${STREAMS:-1}
+
+if [[ $streams =~ ^[2-9]$ ]]; then
+    # Each stream is this script with its share of the runs and the loops; the soak passes if every stream does.
+    echo "soak: $runs run(s) in $streams streams side by side, $loops busy loop(s) among them"
+    pids=()
+    for stream in $(seq "$streams"); do
+        share=$(((runs + streams - stream) / streams))
+        load=$(((loops + streams - stream) / streams))
+        STREAMS=1 RUNS=$share LOAD=$load BIN=$bin "$0" 2>&1 | sed -u "s/^/[stream $stream] /" &
+        pids+=("$!")
+    done
+    failed=0
+    for pid in "${pids[@]}"; do
+        wait "$pid" || failed=1
+    done
+    echo "soak: $( ((failed)) && echo "a stream failed" || echo "all $runs runs passed")"
+    exit "$failed"
+fi
 # A generous bound on the whole soak: the loops stop by themselves even if this script is killed with SIGKILL.
 bound=$((runs * 600 + 60))
 
