@@ -92,7 +92,8 @@ class SessionRepo:
 
     async def toggle_vote(self, job_id: int, user_id: int, now: datetime) -> tuple[bool, int]:
         """Add the member's vote, or take it back; return whether they now vote for it, and the count."""
-        async with self._db.transaction() as conn:
+        # A double click must toggle twice, not race its own delete and insert.
+        async with self._db.transaction(lock=f"tween:vote:{job_id}:{user_id}") as conn:
             cursor = await conn.execute("DELETE FROM votes WHERE job_id = ? AND user_id = ?", (job_id, user_id))
             voted = cursor.rowcount == 0
             if voted:
