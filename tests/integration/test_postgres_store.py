@@ -121,3 +121,19 @@ async def test_migrate_db_refuses_what_is_not_a_database_before_touching_the_tar
     assert await asyncio.to_thread(move.main, str(tmp_path / "missing.sqlite3"), postgres_url) == 2
     assert "no SQLite database at" in capsys.readouterr().err
     assert await asyncio.to_thread(move.main, str(tmp_path / "missing.sqlite3"), "mysql://x") == 2
+
+
+async def test_versions_asked_at_once_in_one_session_get_distinct_numbers(two_processes):
+    from bot.db.sessions import SessionRepo
+
+    db = two_processes[0]
+    lifecycle, guilds = lifecycle_on(db)
+    assert await reserve(lifecycle, guilds, 1)
+    first = await force_row(db, 1, start_url="https://fal.media/start.png")
+    session = await SessionRepo(db).create_for(first, thread_id=555, now=utcnow())
+
+    async def version(user: int) -> int | None:
+        draft = Draft(Requester(GUILD, user, 2), "p", 3, 336_000, "m", 1, session_id=session.id)
+        return (await lifecycle.open(draft, await guilds.policy(GUILD))).version
+
+    assert sorted(await asyncio.gather(*(version(u) for u in range(10)))) == list(range(2, 12))
