@@ -24,9 +24,9 @@ import httpx
 
 from bot.db.backup import UnreadableDatabase, inspect_database
 from bot.db.migrate import newest
+from bot.db.pg_check import postgres_facts
 from bot.errors import ConfigError
 from bot.log import parse_level, setup_logging
-from bot.ops.check_pg import postgres_facts
 from bot.ops.reach import TIMEOUT, USER_AGENT, get, why
 from bot.settings import DEFAULT_CONFIG, DiscordSettings, ServerSettings, Settings
 
