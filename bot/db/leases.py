@@ -115,7 +115,8 @@ def refusal(plan: ShardPlan, held: Sequence[Lease]) -> str:
     clauses = [_held_by(holder, leases) for holder, leases in by_holder.items()]
     line = ", and ".join(clauses)
     if plan.count is None:
-        line += "; this process wants every shard (no TWEEN_SHARD_COUNT): give each process the same count"
+        if any(lease.shard_count != EVERY_SHARD for lease in held):
+            line += "; this process wants every shard (no TWEEN_SHARD_COUNT): give each process the same count"
     elif any(lease.shard_count != plan.count for lease in held):
         wanted = _shards(plan.count, [shard for _, shard in lease_keys(plan)])
         line += f"; this process wants {wanted}, and every process must use the same TWEEN_SHARD_COUNT"

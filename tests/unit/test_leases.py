@@ -133,3 +133,10 @@ def test_lease_seconds_has_a_floor():
     assert make_settings().storage.lease_seconds == 30
     with pytest.raises(ConfigError, match=r"storage\.lease_seconds must be at least 3"):
         make_settings(storage={"lease_seconds": 1})
+
+
+def test_refusal_between_two_processes_on_every_shard_is_plain():
+    assert refusal(ShardPlan(), [lease(EVERY_SHARD, 0)]) == (
+        "every shard (Discord's recommended count) is held by box:4242 (lease until 10:31:05 UTC); stop that process, "
+        "or wait for its lease to expire"
+    )
