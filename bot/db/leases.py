@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 # The shard_count of a lease on every shard of Discord's recommended count (one row, shard 0, stands for all).
 EVERY_SHARD = 0
 
-_GUARD = "UPDATE shard_lease_guard SET changed_at = ? WHERE id = 1"
+# Acquisitions take turns across processes (PostgreSQL: an advisory lock; SQLite's write lock already does it).
+_LOCK = "tween:shard-leases"
 _CLEAR = "DELETE FROM shard_leases WHERE expires_at <= ? OR holder = ?"
 _LIVE = "SELECT * FROM shard_leases ORDER BY shard_count, shard_id"
 _DROP = "DELETE FROM shard_leases WHERE holder = ?"
@@ -166,8 +167,7 @@ class ShardLease:
     async def acquire(self) -> None:
         """Take every shard of the plan in one transaction, or none: ShardsHeld names who holds what."""
         now = self._clock()
-        async with self._db.transaction() as tx:
-            await tx.execute(_GUARD, (to_db(now),))
+        async with self._db.transaction(lock=_LOCK) as tx:
             await tx.execute(_CLEAR, (to_db(now), self.holder))
             others = await self._stale_removed(tx, await _leases(tx))
             if held := blocking(self.plan, others):

@@ -1,5 +1,5 @@
-"""Shard leases on a real SQLite file, with two Database connections standing for two processes: acquire, refuse,
-expire, take over, renew, lose, release."""
+"""Shard leases on a real SQLite file and on PostgreSQL, with two stores opened on one database standing for two
+processes: acquire, refuse, expire, take over, renew, lose, release."""
 
 from __future__ import annotations
 
@@ -44,10 +44,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def dbs(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    """Two connections to one file: what two processes on one database see."""
-    path = tmp_path / "tween.sqlite3"
-    async with open_database(path) as first, open_database(path) as second:
+async def dbs(store: str | None, tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """Two stores opened on one database (the SQLite file, or PostgreSQL): what two processes see."""
+    target = store or str(tmp_path / "tween.sqlite3")
+    async with open_database(target) as first, open_database(target) as second:
         yield first, second
 
 
@@ -69,6 +69,15 @@ async def test_a_second_process_for_the_same_shards_is_refused_in_one_line(dbs, 
         f"shards 0-1 of 2 are held by {HERE} (lease until 10:31:05 UTC); stop that process, or wait for its lease "
         "to expire"
     )
+
+
+async def test_two_processes_starting_at_once_for_the_same_shards_get_one_winner(dbs, clock):
+    first, second = dbs
+    for _ in range(5):
+        a, b = lease(first, TWO, clock), lease(second, TWO, clock)
+        outcomes = await asyncio.gather(a.acquire(), b.acquire(), return_exceptions=True)
+        assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "ShardsHeld"], outcomes
+        await (a if outcomes[0] is None else b).release()
 
 
 async def test_processes_on_other_shards_of_one_count_run_side_by_side(dbs, clock):

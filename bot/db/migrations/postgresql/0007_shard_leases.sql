@@ -10,10 +10,3 @@ CREATE TABLE shard_leases (
     PRIMARY KEY (shard_count, shard_id)
 );
 
--- Every acquisition updates this one row first, so two processes starting at once take turns (on PostgreSQL the
--- row lock does it; SQLite's write lock already does).
-CREATE TABLE shard_lease_guard (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    changed_at TEXT
-);
-INSERT INTO shard_lease_guard (id, changed_at) VALUES (1, NULL);
