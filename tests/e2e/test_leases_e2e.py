@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 async def test_a_second_process_for_the_same_shards_is_one_line_and_exit_1(world: World, tmp_path: Path):
     env = world.env()
-    async with open_database(env["TWEEN_DB_PATH"]) as db:
+    async with open_database(world.store) as db:
         await ShardLease(db, ShardPlan(), ttl=60, holder="tween-1.example:4242:abcd").acquire()
         row = await db.fetch_one("SELECT expires_at FROM shard_leases")
     assert row is not None
@@ -40,7 +40,7 @@ async def test_a_process_whose_shards_are_taken_over_stops_with_exit_1(world: Wo
     log = tmp_path / "bot.log"
     with bot_process(env, log) as process:
         await world.discord.wait_ready(timeout=30)
-        async with open_database(env["TWEEN_DB_PATH"]) as db:
+        async with open_database(world.store) as db:
             assert await db.execute("UPDATE shard_leases SET holder = 'tween-2.example:7:beef'") == 1
         code = await asyncio.to_thread(process.wait, 20)
     text = log.read_text()
