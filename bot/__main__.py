@@ -24,9 +24,10 @@ import discord
 
 from bot.app import TweenBot, point_discord_at
 from bot.db.backup import BackupError, backup_database
-from bot.db.connection import is_postgres_url, open_database
+from bot.db.connection import Database, is_postgres_url, open_database
+from bot.db.leases import ShardLease, held_shards
 from bot.db.pg_identify import PostgresIdentifyGate
-from bot.errors import ConfigError
+from bot.errors import ConfigError, LeaseLost, ShardsHeld
 from bot.fal import FalClient
 from bot.log import setup_logging
 from bot.ops import check, healthcheck, move
@@ -46,7 +47,9 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
     metrics = Metrics() if track and settings.server.enabled and settings.server.metrics else None
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings.storage.target))
-        fal = await stack.enter_async_context(FalClient(settings.fal, observer=metrics))
+        # Before the tracker and Discord: a second process for the same shards stops here (ShardsHeld).
+        lease = await stack.enter_async_context(shard_lease(db, settings)) if track else None
+        fal = await stack.enter_async_context(FalClient(settings.fal_here, observer=metrics))
         point_discord_at(settings.discord)
         services = build_services(db, fal, settings)
         shards, gate = settings.discord.shards, None
@@ -57,6 +60,8 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
         bot = await stack.enter_async_context(
             TweenBot(services, extensions=EXTENSIONS, track=track, shards=shards, identify_gate=gate)
         )
+        if lease is not None:
+            lease.on_lost = _closer(bot)
         if metrics is not None:
             stack.callback(DiscordRateLimitCounter(metrics).attach().detach)
         if track:
@@ -101,6 +106,21 @@ async def log_in(bot: TweenBot, discord_settings: DiscordSettings) -> Unreachabl
         cause = f"it answered HTTP {exc.status}" if isinstance(exc, discord.DiscordServerError) else why(exc)
         return Unreachable("Discord", host_of(discord_settings.api_base), cause)
     return None
+
+
+def shard_lease(db: Database, settings: Settings) -> contextlib.AbstractAsyncContextManager[ShardLease]:
+    return held_shards(db, settings.discord.shards, ttl=settings.storage.lease_seconds)
+
+
+def _closer(bot: TweenBot) -> Callable[[], None]:
+    """Shuts the bot down once, as a signal would: for a process whose shards another process took over."""
+    closing: list[asyncio.Task[None]] = []
+
+    def close() -> None:
+        if not closing:
+            closing.append(asyncio.get_running_loop().create_task(bot.close()))
+
+    return close
 
 
 def _stopper(bot: TweenBot, sig: signal.Signals) -> Callable[[], None]:
@@ -169,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         unreachable = asyncio.run(sync(settings, args.guild) if args.command == "sync" else run(settings))
     except discord.LoginFailure:
         print("tween: Discord refused DISCORD_TOKEN; check the bot token in the developer portal.", file=sys.stderr)
+        return 1
+    except (ShardsHeld, LeaseLost) as exc:  # another process serves these shards; a later start may take them
+        print(f"tween: {exc}", file=sys.stderr)
         return 1
     except ConfigError as exc:
         print(f"tween: {exc}", file=sys.stderr)

@@ -15,6 +15,14 @@ class ConfigError(TweenError):
     """The configuration or environment cannot start the bot."""
 
 
+class ShardsHeld(ConfigError):
+    """Another running process holds a lease on shards this process was set to serve; it starts once they are free."""
+
+
+class LeaseLost(TweenError):
+    """Another process took over this process's shards: it stopped tracking them and exits."""
+
+
 class InputRejected(TweenError):
     """A member's input breaks a rule; nothing was spent."""
 

@@ -6,7 +6,7 @@ import copy
 import logging
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -158,6 +158,8 @@ class StorageSettings:
     db_path: str
     # postgresql://user:password@host/db: empty keeps the SQLite file. May hold a password, so never printed.
     database_url: str = field(default="", repr=False)
+    # How long a process's lease on its shards lasts unrenewed (renewed every third of it): bot/db/leases.py.
+    lease_seconds: float = 30.0
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -262,6 +264,12 @@ class Settings:
         return settings
 
     @property
+    def fal_here(self) -> FalSettings:
+        """[fal] as this process uses it: the reads per second are the whole account's, so a process serving some
+        of the shards reads at its share of them."""
+        return replace(self.fal, max_reads_per_second=self.discord.shards.share(self.fal.max_reads_per_second))
+
+    @property
     def tiers(self) -> Mapping[str, Tier]:
         """Every configured tier by name, in config order."""
         return self.model.tiers
@@ -293,6 +301,8 @@ class Settings:
         url = self.storage.database_url
         if url and urlsplit(url).scheme not in ("postgresql", "postgres"):
             raise ConfigError("TWEEN_DATABASE_URL must start with postgresql:// (empty keeps the SQLite file)")
+        if self.storage.lease_seconds < 3:
+            raise ConfigError("storage.lease_seconds must be at least 3")
         c = self.concurrency
         if min(c.per_member, c.per_guild, c.total) < 1:
             raise ConfigError("concurrency caps must be at least 1")

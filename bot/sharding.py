@@ -43,6 +43,13 @@ class ShardPlan:
             return True
         return shard_of(guild_id, self.count) in self.ids
 
+    def share(self, account_wide: float) -> float:
+        """This process's part of a limit that holds for the whole account (fal reads per second): its fraction of
+        the shards. The whole of it for a process that serves every shard."""
+        if self.count is None or self.ids is None:
+            return account_wide
+        return account_wide * len(self.ids) / self.count
+
     def describe(self) -> str:
         if self.count is None:
             return "every shard Discord recommends"

@@ -10,6 +10,7 @@ from typing import Any
 from bot.db.connection import Database, Transaction
 from bot.models import ANNOUNCED, IN_FLIGHT, LOCALLY_QUEUED, FailureReason, Job, JobState
 from bot.periods import from_db, to_db
+from bot.sharding import ShardPlan
 
 _COLUMNS = frozenset(f.name for f in fields(Job))
 _TIMES = frozenset({"created_at", "updated_at", "submitted_at", "started_at", "finished_at", "waited_at"})
@@ -54,8 +55,9 @@ FROM jobs WHERE guild_id = :guild
 _GET = "SELECT * FROM jobs WHERE id = ?"
 _LIST_OPEN = f"""
 SELECT * FROM jobs
-WHERE state IN ({", ".join("?" * len(_OPEN))})
-   OR (state IN {states_sql(ANNOUNCED)} AND failure_notified = 0)
+WHERE (state IN ({", ".join("?" * len(_OPEN))})
+       OR (state IN {states_sql(ANNOUNCED)} AND failure_notified = 0))
+  AND {{owned}}
 ORDER BY id
 """
 
@@ -64,6 +66,15 @@ SELECT model, duration, (julianday(finished_at) - julianday(started_at)) * 86400
 WHERE started_at IS NOT NULL AND finished_at IS NOT NULL AND video_url IS NOT NULL
 ORDER BY id DESC LIMIT ?
 """
+
+
+def owned_sql(plan: ShardPlan | None) -> str:
+    """A condition on jobs.guild_id: the guilds on the plan's shards (Discord's rule, guild_id >> 22 mod the count),
+    true for every guild when the plan serves every shard. The numbers are ints from the config, never user text."""
+    if plan is None or plan.count is None or plan.ids is None:
+        return "1 = 1"
+    ids = ", ".join(str(int(shard)) for shard in plan.ids)
+    return f"((guild_id / 4194304) % {int(plan.count)}) IN ({ids})"
 
 
 def job_from_row(row: Mapping[str, Any]) -> Job:
@@ -112,14 +123,17 @@ class JobRepo:
         row = await self._db.fetch_one(_COUNTS, {"guild": guild_id, "user": user_id})
         return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)) if row else (0, 0, 0)
 
-    async def list_open(self) -> list[Job]:
-        """Every job the tracker still has work for, oldest first."""
-        return [job_from_row(r) for r in await self._db.fetch_all(_LIST_OPEN, _OPEN)]
+    async def list_open(self, owned: ShardPlan | None = None) -> list[Job]:
+        """Every job the tracker still has work for (in guilds on `owned`'s shards), oldest first."""
+        sql = _LIST_OPEN.format(owned=owned_sql(owned))
+        return [job_from_row(r) for r in await self._db.fetch_all(sql, _OPEN)]
 
-    async def list_in(self, states: Iterable[JobState], guild_id: int | None = None) -> list[Job]:
-        """Jobs in any of `states` (optionally of one guild), oldest first."""
+    async def list_in(
+        self, states: Iterable[JobState], guild_id: int | None = None, *, owned: ShardPlan | None = None
+    ) -> list[Job]:
+        """Jobs in any of `states` (optionally of one guild, or of the guilds on `owned`'s shards), oldest first."""
         values = [s.value for s in states]
-        sql = f"SELECT * FROM jobs WHERE state IN ({', '.join('?' * len(values))})"
+        sql = f"SELECT * FROM jobs WHERE {owned_sql(owned)} AND state IN ({', '.join('?' * len(values))})"
         params: list[Any] = list(values)
         if guild_id is not None:
             sql += " AND guild_id = ?"

@@ -130,11 +130,12 @@ class JobService:
         return await self._frames.check(request.start, request.end)
 
     async def start_waiting(self) -> list[int]:
-        """Start every waiting job that fits under the caps, oldest first; return the ids started."""
+        """Start every waiting job (of the guilds this process serves) that fits under the caps, oldest first;
+        return the ids started."""
         claimed: list[Job] = []
         policies: dict[int, GuildPolicy] = {}
         async with self._starting:
-            for job in await self._rows.list_in([JobState.WAITING]):
+            for job in await self._rows.list_in([JobState.WAITING], owned=self._settings.discord.shards):
                 if job.guild_id not in policies:
                     policies[job.guild_id] = await self._guilds.policy(job.guild_id)
                 policy = policies[job.guild_id]

@@ -70,6 +70,7 @@ class JobTracker:
         self._board = board
         self._fal = fal
         self._settings = settings.tracker
+        self._shards = settings.discord.shards  # only the jobs of guilds on these shards are this process's
         self._schedule = schedule
         self._delivery = Delivery(lifecycle, board, fal, settings.tracker, settings.media)
         fallback = settings.webhooks.fallback_interval if settings.webhooks.enabled else None
@@ -87,11 +88,11 @@ class JobTracker:
         self._handlers: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Settle jobs a crash left mid-step, then watch every unfinished job."""
+        """Settle jobs a crash left mid-step, then watch every unfinished job of the guilds this process serves."""
         await asyncio.to_thread(sweep_stale_downloads)
         runs = await self._rows.recent_runs(HISTORY)
         self.pacer.runs.extend(RunSample(model, duration, seconds) for model, duration, seconds in reversed(runs))
-        for job in await self._rows.list_open():
+        for job in await self._rows.list_open(self._shards):
             await self._recover(job)
         self._loop_task = asyncio.create_task(self._run(), name="job-tracker")
         await self._start_waiting()
@@ -117,6 +118,9 @@ class JobTracker:
         job = await self._rows.by_request_id(request_id)
         if job is None:
             return False
+        if not self._shards.owns(job.guild_id):
+            log.debug("job %d: fal reported it finished; another process serves its guild", job.id, extra=job.log_ids)
+            return True
         if job.state.at_fal:
             log.info("job %d: fal reported it finished", job.id, extra=job.log_ids)
             self._schedule.watch(job.id)

@@ -110,3 +110,9 @@ async def fake_fal(store: str | None, tmp_path: Path) -> AsyncIterator[FakeFal]:
         if store is not None:
             await snapshot_postgres(store, tmp_path / "postgresql.sqlite3")
         assert end_of_test_violations(fake, tmp_path) == []  # every video fal billed is charged once, none refunded
+
+
+@pytest.fixture
+async def stack(fake_fal: FakeFal, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with open_stack(settings_for(fake_fal, tmp_path)) as opened:
+        yield opened
