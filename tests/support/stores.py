@@ -41,7 +41,10 @@ async def snapshot_postgres(url: str, path: Path) -> None:
     never opened the store, e.g. of the fal client alone, leaves nothing to judge)."""
     conn = await asyncpg.connect(url)
     try:
+        # Databases come migrated: an untouched one has tables but no jobs, as a SQLite file never made has none.
         if not await conn.fetchval("SELECT to_regclass('jobs') IS NOT NULL"):
+            return
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM jobs)"):
             return
     finally:
         await conn.close()
