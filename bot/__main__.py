@@ -2,7 +2,7 @@
 
 python -m bot sync [--guild ID]     register the slash commands with Discord
 python -m bot check [--offline]     is this machine ready to run Tween? (exit 1 if any check fails)
-python -m bot backup PATH [--force] a consistent copy of the live database, checked
+python -m bot backup PATH [--force] a consistent copy of the live SQLite database, checked
 python -m bot health                ask the running bot's HTTP server (Docker HEALTHCHECK)
 python -m bot migrate-db --to URL   copy the SQLite database into an empty PostgreSQL one, and verify it
 """
@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+POSTGRES_BACKUP = (
+    "backup copies the SQLite file only, and TWEEN_DATABASE_URL points this Tween at PostgreSQL: back that up with "
+    "pg_dump (docs/OPERATIONS.md, Scaling out)"
+)
+
 # Commands that talk to Discord and fal need the secrets; the rest work without them.
 _NEEDS_SECRETS = frozenset({None, "run", "sync"})
 
@@ -205,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def backup(settings: Settings, path: Path, *, force: bool) -> int:
+    if settings.storage.database_url:
+        # The SQLite file still exists after a move; copying it would look like a backup and hold nothing current.
+        print(f"tween: {POSTGRES_BACKUP}", file=sys.stderr)
+        return 2
     try:
         report = backup_database(settings.storage.db_path, path, force=force)
     except (BackupError, OSError) as exc:

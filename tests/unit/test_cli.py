@@ -21,7 +21,15 @@ from bot.settings import ServerSettings
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path, root_logging) -> None:
     """No secrets needed for these commands; main() rewires logging, which root_logging puts back afterwards."""
-    for name in ("DISCORD_TOKEN", "FAL_KEY", "TWEEN_CONFIG", "TWEEN_HTTP_HOST", "TWEEN_HTTP_PORT", "TWEEN_PUBLIC_URL"):
+    for name in (
+        "DISCORD_TOKEN",
+        "FAL_KEY",
+        "TWEEN_CONFIG",
+        "TWEEN_HTTP_HOST",
+        "TWEEN_HTTP_PORT",
+        "TWEEN_PUBLIC_URL",
+        "TWEEN_DATABASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TWEEN_DB_PATH", str(tmp_path / "live.sqlite3"))
 
@@ -138,3 +146,17 @@ def test_backup_without_a_database_fails_with_one_line(tmp_path, capsys):
     assert main(["backup", str(tmp_path / "b.sqlite3")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("tween: backup failed: no database at") and "Traceback" not in err
+
+
+async def test_backup_refuses_when_the_bot_runs_on_postgresql(tmp_path, monkeypatch, capsys):
+    """After a move the SQLite file is still there, but copying it would be a backup of nothing current."""
+    async with open_database(tmp_path / "live.sqlite3"):
+        pass
+    monkeypatch.setenv("TWEEN_DATABASE_URL", "postgresql://tween:s3cret-pw@db.internal/tween")
+    target = tmp_path / "b.sqlite3"
+    assert await asyncio.to_thread(main, ["backup", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("tween: backup copies the SQLite file only") and "pg_dump" in captured.err
+    assert "s3cret-pw" not in captured.err
+    assert not target.exists()
