@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.dbcount import committed, count_statements, counts
 from bot.db.connection import Database, open_database
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import JobRepo
@@ -43,6 +44,7 @@ class Sample:
     done: int
     latencies: list[float]
     refused: int
+    statements: int = 0
 
 
 def lifecycle_on(db: Database) -> tuple[Lifecycle, GuildRepo]:
@@ -73,7 +75,10 @@ async def hammer(target: str, seconds: float, workers: int, hot: float, seed: in
 
 def _process_main(target: str, seconds: float, workers: int, hot: float, seed: int, start_at: float) -> Sample:
     time.sleep(max(0.0, start_at - time.time()))  # all processes begin together, after their imports
-    return asyncio.run(hammer(target, seconds, workers, hot, seed))
+    count_statements()
+    sample = asyncio.run(hammer(target, seconds, workers, hot, seed))
+    sample.statements = counts["statements"]
+    return sample
 
 
 def run(target: str, processes: int, seconds: float, workers: int, hot: float) -> tuple[list[Sample], float]:
@@ -104,11 +109,14 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
-def row(name: str, samples: list[Sample], seconds: float, check: str) -> str:
+def row(name: str, samples: list[Sample], seconds: float, check: str, commits: int | None = None) -> str:
     latencies = [x for s in samples for x in s.latencies]
     done = sum(s.done for s in samples)
     p50, p99 = pct(latencies, 0.5) * 1000, pct(latencies, 0.99) * 1000
-    return f"| {name} | {done / seconds:,.0f} | {p50:.1f} | {p99:.1f} | {check} |"
+    sent = sum(s.statements for s in samples) / max(done, 1)
+    per = f"{sent:.1f}" if sent else "–"
+    txs = f"{commits / max(done, 1):.2f}" if commits is not None else "–"
+    return f"| {name} | {done / seconds:,.0f} | {p50:.1f} | {p99:.1f} | {per} | {txs} | {check} |"
 
 
 async def fresh_postgres(server_url: str, server: object) -> str:
@@ -127,8 +135,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4], help="PostgreSQL columns")
     args = parser.parse_args()
     lines = [
-        "| store | reservations/s | p50 (ms) | p99 (ms) | exactness at the end |",
-        "| --- | ---: | ---: | ---: | --- |",
+        "| store | reservations/s | p50 (ms) | p99 (ms) | statements each | commits each | exactness at the end |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "bench.sqlite3")
@@ -139,9 +147,12 @@ def main() -> None:
     try:
         for processes in args.processes:
             url = asyncio.run(fresh_postgres(server.url(), server))
+            database = url.rsplit("/", 1)[1]
+            before = asyncio.run(committed(server.url(), database))
             samples, seconds = run(url, processes, args.seconds, args.workers, args.hot)
+            commits = asyncio.run(committed(server.url(), database)) - before
             name = f"PostgreSQL, {processes} process{'es' if processes > 1 else ''}"
-            lines.append(row(name, samples, seconds, asyncio.run(exactness(url))))
+            lines.append(row(name, samples, seconds, asyncio.run(exactness(url)), commits))
     finally:
         server.stop()
     print("\n".join(lines))

@@ -21,6 +21,7 @@ from datetime import timedelta
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
+from benchmarks.dbcount import committed, count_statements, counts
 from benchmarks.tracking import (
     MODEL,
     REALISTIC,
@@ -99,7 +100,11 @@ async def tracker_process(url: str, n: int, index: int, processes: int, scale: f
 
 
 def _process_main(url: str, n: int, index: int, processes: int, scale: float, barrier: Barrier) -> dict:
-    return asyncio.run(tracker_process(url, n, index, processes, scale, barrier))
+    count_statements()
+    figures_ = asyncio.run(tracker_process(url, n, index, processes, scale, barrier))
+    # Includes seeding this process's jobs (one executemany) and loading them at start: the whole run's traffic.
+    figures_["DB statements per job"] = counts["statements"] / max(n, 1)
+    return figures_
 
 
 def run(url: str, jobs: int, processes: int, scale: float) -> list[dict]:
@@ -116,7 +121,7 @@ def run(url: str, jobs: int, processes: int, scale: float) -> list[dict]:
     out = [results.get() for _ in workers]
     for worker in workers:
         worker.join(30)
-    return [figures for _, figures in sorted(out)]
+    return [result for _, result in sorted(out)]
 
 
 def _queued(results: Any, url: str, n: int, index: int, processes: int, scale: float, barrier: Barrier) -> None:
@@ -130,6 +135,7 @@ MEASURES = (
     ("finish noticed after p95 (s)", "{:.2f}"),
     ("event-loop lag p99 (ms)", "{:.1f}"),
     ("resident memory peak (MB)", "{:.1f}"),
+    ("DB statements per job", "{:.1f}"),
 )
 
 
@@ -153,8 +159,10 @@ def table(columns: dict[str, list[dict]]) -> str:
 def overall(per_process: list[dict]) -> list[str]:
     noticed = sum(f["jobs noticed finished"] for f in per_process)
     reads = sum(f["status reads per job-minute"] * f["jobs noticed finished"] for f in per_process) / max(noticed, 1)
-    worst = [max(f[key] for f in per_process) for key, _ in MEASURES[2:]]
-    return [f"{noticed:.0f}", f"{reads:.1f}", *(f"≤{v:.2f}" if i < 2 else f"≤{v:.1f}" for i, v in enumerate(worst))]
+    worst = [max(f[key] for f in per_process) for key, _ in MEASURES[2:-1]]
+    statements = sum(f["DB statements per job"] for f in per_process) / len(per_process)
+    spread = (f"≤{v:.2f}" if i < 2 else f"≤{v:.1f}" for i, v in enumerate(worst))
+    return [f"{noticed:.0f}", f"{reads:.1f}", *spread, f"{statements:.1f}"]
 
 
 async def fresh(server: Any) -> str:
@@ -174,8 +182,13 @@ def main() -> None:
     try:
         columns = {}
         for processes in args.processes:
-            columns[f"{args.jobs}/{processes}"] = run(asyncio.run(fresh(server)), args.jobs, processes, args.scale)
+            url = asyncio.run(fresh(server))
+            database = url.rsplit("/", 1)[1]
+            before = asyncio.run(committed(server.url(), database))
+            columns[f"{args.jobs}/{processes}"] = run(url, args.jobs, processes, args.scale)
+            commits = asyncio.run(committed(server.url(), database)) - before
             print(table(columns), flush=True)
+            print(f"{args.jobs}/{processes}: the server committed {commits / args.jobs:.1f} transactions per job")
     finally:
         server.stop()
 
