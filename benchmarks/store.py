@@ -29,7 +29,7 @@ from bot.models import Requester
 from bot.periods import utcnow
 from bot.services.budget import BudgetService
 from bot.services.lifecycle import Draft, Lifecycle
-from tests.support.postgres import create_database, start_server
+from tests.support.postgres import PostgresServer, create_database, start_server
 from tests.support.settings import make_settings
 
 SHARD_STEP = 4_194_304  # guild ids one apart in their timestamp bits land on successive shards
@@ -119,9 +119,8 @@ def row(name: str, samples: list[Sample], seconds: float, check: str, commits: i
     return f"| {name} | {done / seconds:,.0f} | {p50:.1f} | {p99:.1f} | {per} | {txs} | {check} |"
 
 
-async def fresh_postgres(server_url: str, server: object) -> str:
-    name = await create_database(server)  # type: ignore[arg-type]
-    url = server_url.rsplit("/", 1)[0] + "/" + name
+async def fresh_postgres(server: PostgresServer) -> str:
+    url = server.url(await create_database(server))
     async with open_database(url):  # migrated before the clock starts
         pass
     return url
@@ -146,7 +145,7 @@ def main() -> None:
     server = start_server()
     try:
         for processes in args.processes:
-            url = asyncio.run(fresh_postgres(server.url(), server))
+            url = asyncio.run(fresh_postgres(server))
             database = url.rsplit("/", 1)[1]
             before = asyncio.run(committed(server.url(), database))
             samples, seconds = run(url, processes, args.seconds, args.workers, args.hot)

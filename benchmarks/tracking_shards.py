@@ -118,7 +118,7 @@ def run(url: str, jobs: int, processes: int, scale: float) -> list[dict]:
     ]
     for worker in workers:
         worker.start()
-    out = [results.get() for _ in workers]
+    out = [results.get(timeout=600 + 400 / scale) for _ in workers]  # a crashed worker ends the run
     for worker in workers:
         worker.join(30)
     return [result for _, result in sorted(out)]
