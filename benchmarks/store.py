@@ -43,7 +43,6 @@ DURATION = 5
 class Sample:
     done: int
     latencies: list[float]
-    refused: int
     statements: int = 0
 
 
@@ -56,7 +55,7 @@ def lifecycle_on(db: Database) -> tuple[Lifecycle, GuildRepo]:
 async def hammer(target: str, seconds: float, workers: int, hot: float, seed: int) -> Sample:
     async with open_database(target) as db:
         lifecycle, guilds = lifecycle_on(db)
-        sample = Sample(0, [], 0)
+        sample = Sample(0, [])
         stop = time.monotonic() + seconds
 
         async def worker(rand: random.Random) -> None:
