@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(BIN)/python -m bot
 
 test: $(STAMP)
+	scripts/postgres-binaries.sh
 	$(BIN)/ruff check bot cogs tests benchmarks scripts
 	$(BIN)/python -m pytest -q
 
