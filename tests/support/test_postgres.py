@@ -133,7 +133,8 @@ def test_no_binaries_fails_with_how_to_install(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_the_binaries_are_found() -> None:
-    """make test installs Debian's package when initdb is missing (scripts/postgres-binaries.sh), so the suite never runs without them."""
+    """`make test` installs Debian's package when initdb is missing (scripts/postgres-binaries.sh), so the suite
+    never runs without them."""
     binaries = postgres.find_binaries()
     assert binaries is not None, postgres.INSTALL_HINT
     assert os.access(binaries.tool("initdb"), os.X_OK) and os.access(binaries.tool("postgres"), os.X_OK)
