@@ -71,9 +71,9 @@ class Lifecycle:
     async def open(self, draft: Draft, policy: GuildPolicy) -> Job:
         """Write the RESERVED row and hold its seconds in every pot that applies, in one transaction, or raise
         BudgetExhausted naming the pot that explains the refusal best (and nothing is written)."""
-        # A version number is the session's highest plus one: two versions asked at once take turns for it.
-        lock = f"tween:session:{draft.session_id}" if draft.session_id is not None else None
-        async with self._db.transaction(lock=lock) as tx:
+        # Two versions of one session asked at once still get distinct numbers: the guild pot's row lock, taken by
+        # the reservation below, makes the second transaction wait for the first (test_postgres_store).
+        async with self._db.transaction() as tx:
             held = await self._reserve(tx, policy, draft.requester, draft.duration)
             job = await self._rows.insert(tx, job=draft.row(), now=self.clock())
             assert job is not None
