@@ -6,8 +6,8 @@ Each tracker is a real OS process with its own pool, its own fal client and its 
 else's service: it is not what is measured). All of them share one PostgreSQL database. A process owns the guilds of
 its shards, `(guild_id >> 22) % processes`, and tracks only their jobs; the jobs are spread evenly over the guilds.
 Phases, pacing and figures are those of benchmarks/tracking.py (realistic phases shortened by `--scale`; figures in
-the phases' own time). The tracker is the real one; only which jobs it loads at start is narrowed to its shards
-here, as shard ownership does in the bot.
+the phases' own time). The tracker is the real one, with the bot's own shard settings: it loads and watches only the
+jobs of its shards.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import asyncio
 import multiprocessing
 import random
 import tempfile
+from dataclasses import replace
 from datetime import timedelta
 from multiprocessing.synchronize import Barrier
 from typing import Any
@@ -76,20 +77,15 @@ async def seed(db: Database, answers: list[dict[str, Any]], guilds: list[int], s
 
 async def tracker_process(url: str, n: int, index: int, processes: int, scale: float, barrier: Barrier) -> dict:
     guilds = guilds_of(index, processes)
-    owned = set(guilds)
     with fake_process(n, REALISTIC, scale, seed=7 + index) as fake, tempfile.TemporaryDirectory() as folder:
         answers = await submit_all(fake.queue_url, fake.rest_url, n)
         settings = tween_settings(folder, fake, n, scale, 500.0, None)
+        # Shard i of `processes`: the real ownership filter loads only this process's jobs.
+        settings = replace(settings, discord=replace(settings.discord, shard_count=processes, shard_ids=str(index)))
         async with open_database(url) as db, FalClient(settings.fal) as fal:
             await seed(db, answers, guilds, scale, index)
             services = build_services(db, fal, settings)
             services.attach_publisher(RecordingPublisher())
-            everything = services.tracker._rows.list_open
-
-            async def mine() -> list[Any]:  # shard ownership: only the jobs of this process's guilds
-                return [job for job in await everything() if job.guild_id in owned]
-
-            services.tracker._rows.list_open = mine
             await asyncio.to_thread(barrier.wait)
             connected = lambda: GatewayState(connected=True)  # noqa: E731
             async with operations(settings, db, services.tracker, connected, None):

@@ -33,7 +33,7 @@ from bot.log import setup_logging
 from bot.ops import check, healthcheck, move
 from bot.ops.metrics import DiscordRateLimitCounter, Metrics
 from bot.ops.reach import Unreachable, first_unreachable, host_of, why
-from bot.ops.wiring import operations
+from bot.ops.wiring import operations, peer_notices
 from bot.services import build_services
 from bot.settings import DiscordSettings, Settings
 from cogs import EXTENSIONS
@@ -66,6 +66,7 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
             stack.callback(DiscordRateLimitCounter(metrics).attach().detach)
         if track:
             tracker = bot.services.tracker
+            await stack.enter_async_context(peer_notices(settings, db, tracker))
             ops = operations(settings, db, tracker, bot.gateway_state, metrics, fal.account.state)
             await stack.enter_async_context(ops)
         yield bot

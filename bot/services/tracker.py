@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.db.jobs import JobRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError
@@ -33,6 +34,14 @@ CANCELLED_AT_FAL = "client_cancelled"
 NOT_STARTED_IN_TIME = "request_timeout"
 # fal refuses a late start itself; only past this much more (at most the deadline again) does Tween ask it to stop.
 DEADLINE_GRACE = 60.0
+
+
+class Peers(Protocol):
+    """The other processes on the same database (bot/db/pg_wake.py)."""
+
+    async def wake(self, request_id: str) -> None: ...
+
+    async def freed(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,8 @@ class JobTracker:
         self._stopping = False
         self.resumed = 0
         self._handlers: set[asyncio.Task[None]] = set()
+        # Set when several processes share the database: what this one learns that another must act on.
+        self.peers: Peers | None = None
 
     async def start(self) -> None:
         """Settle jobs a crash left mid-step, then watch every unfinished job of the guilds this process serves."""
@@ -113,18 +124,33 @@ class JobTracker:
             await asyncio.gather(*pending, return_exceptions=True)
         self._delivery.close()
 
-    async def notice(self, request_id: str) -> bool:
-        """fal says this request finished (a webhook): look at its job now. False if no job has that request."""
+    async def notice(self, request_id: str, *, relay: bool = True) -> bool:
+        """fal says this request finished (a webhook): look at its job now. False if no job has that request.
+
+        A job of another process's guild is passed on to its owner through `peers`, unless this notice was itself
+        passed on (`relay=False`): a relayed notice is never relayed again."""
         job = await self._rows.by_request_id(request_id)
         if job is None:
             return False
         if not self._shards.owns(job.guild_id):
-            log.debug("job %d: fal reported it finished; another process serves its guild", job.id, extra=job.log_ids)
+            if relay and self.peers is not None and job.state.at_fal:
+                await self._pass_on(job, request_id)
+            else:
+                log.debug("job %d: fal reported it finished; another process serves it", job.id, extra=job.log_ids)
             return True
         if job.state.at_fal:
             log.info("job %d: fal reported it finished", job.id, extra=job.log_ids)
             self._schedule.watch(job.id)
         return True
+
+    async def _pass_on(self, job: Job, request_id: str) -> None:
+        assert self.peers is not None
+        try:
+            await self.peers.wake(request_id)
+        except Exception as exc:  # the owner's own poll still finds the finish, only later
+            log.warning("job %d: could not pass fal's finish on to its owner (%s)", job.id, exc, extra=job.log_ids)
+            return
+        log.info("job %d: fal reported it finished; passed on to the process that serves it", job.id, extra=job.log_ids)
 
     def usual_run(self, model: str, duration: int) -> float:
         """Seconds a run of this model and duration usually takes at fal, from the runs this bot has seen."""
@@ -344,9 +370,19 @@ class JobTracker:
             seconds = (job.finished_at - job.started_at).total_seconds()
             self.pacer.runs.add(RunSample(job.model, job.duration, seconds))
 
+    async def freed_elsewhere(self) -> None:
+        """Another process freed a slot at fal (the caps are shared): start what of ours waits and now fits."""
+        if self._loop_task is not None and not self._stopping:  # before start, start itself does this
+            await self._start_waiting()
+
     async def _slot_freed(self, job: Job) -> None:
         """A job left fal (or never reached it): start whoever waits, and show the rest their new places."""
         await self._start_waiting()
+        if self.peers is not None:
+            try:
+                await self.peers.freed()
+            except Exception as exc:  # the others' periodic re-check still starts their waiting jobs
+                log.warning("job %d: could not tell other processes a slot is free (%s)", job.id, exc)
         for waiting in await self._rows.list_in([JobState.WAITING], guild_id=job.guild_id):
             await self._board.show_quietly(waiting)
 
