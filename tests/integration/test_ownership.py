@@ -80,3 +80,45 @@ async def test_open_and_waiting_jobs_are_listed_by_shard(fake_fal: FakeFal, tmp_
             finish(fake_fal, job)
         for job in jobs:
             await settled(stack, job.id, JobState.DELIVERED)
+
+
+class RecordingPeers:
+    """What a process tells the others (bot/db/pg_wake.py on PostgreSQL), recorded."""
+
+    def __init__(self) -> None:
+        self.woken: list[str] = []
+        self.slots_freed = 0
+
+    async def wake(self, request_id: str) -> None:
+        self.woken.append(request_id)
+
+    async def freed(self) -> None:
+        self.slots_freed += 1
+
+
+async def test_a_webhook_for_another_process_is_passed_on_once_and_a_freed_slot_is_announced(
+    fake_fal: FakeFal, tmp_path
+):
+    fake_fal.script_next(HELD, HELD)
+    shard_1 = settings_for(fake_fal, tmp_path, concurrency=CAPS, discord={"shard_count": 2, "shard_ids": "1"})
+    everything = settings_for(fake_fal, tmp_path, concurrency=CAPS)
+    async with open_stack(everything) as first:
+        other = await first.services.jobs.submit(tween_request(who=member(guild_id=GUILD_0)))
+    assert other.request_id is not None
+    async with open_stack(shard_1) as stack:
+        tracker = stack.services.tracker
+        peers = tracker.peers = RecordingPeers()
+        assert await tracker.notice(other.request_id)
+        assert peers.woken == [other.request_id]  # fal's webhook for shard 0's job: passed on to its owner
+        assert await tracker.notice(other.request_id, relay=False)
+        assert peers.woken == [other.request_id]  # a notice passed on is never passed on again
+        assert tracker.state().watched == 0
+
+        own = await stack.services.jobs.submit(tween_request(who=member(guild_id=GUILD_1)))
+        finish(fake_fal, own)
+        await settled(stack, own.id, JobState.DELIVERED)
+        await wait_until(lambda: peers.slots_freed == 1, what="the freed slot announced to the other processes")
+        assert peers.woken == [other.request_id]
+    async with open_stack(settings_for(fake_fal, tmp_path, concurrency=CAPS)) as last:
+        finish(fake_fal, other)
+        await settled(last, other.id, JobState.DELIVERED)

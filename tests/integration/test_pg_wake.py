@@ -78,3 +78,31 @@ async def test_a_listener_whose_connection_is_cut_listens_again(postgres_url: st
             await admin.close()
     finally:
         await waker.close()
+
+
+async def test_a_freed_slot_is_heard_by_every_process_apart_from_finishes(tween_postgres_url: str):
+    from bot.db.connection import open_database
+
+    finishes: asyncio.Queue[str] = asyncio.Queue()
+    freed: asyncio.Queue[None] = asyncio.Queue()
+
+    async def on_wake(request_id: str) -> None:
+        await finishes.put(request_id)
+
+    async def on_freed() -> None:
+        await freed.put(None)
+
+    async with open_database(tween_postgres_url) as db:
+        sender = PostgresWaker(tween_postgres_url, on_wake, db=db)  # sends through the bot's pool
+        listener = PostgresWaker(tween_postgres_url, on_wake, on_freed=on_freed)
+        await sender.start()
+        await listener.start()
+        try:
+            await sender.freed()
+            await asyncio.wait_for(freed.get(), 10)
+            await sender.wake("req-2")
+            assert await asyncio.wait_for(finishes.get(), 10) == "req-2"
+            assert freed.empty()
+        finally:
+            await sender.close()
+            await listener.close()

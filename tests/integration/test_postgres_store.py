@@ -1,9 +1,12 @@
 """PostgreSQL as the shared store: exact money and global caps with several processes' pools at once, and the move
-from a SQLite file. Each "process" here is its own connection pool, as a second `python -m bot` would have."""
+from a SQLite file. A "process" here is its own connection pool, as a second `python -m bot` would have; the 500-way
+race also runs between two real OS processes (tests/support/reserve_many.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -12,24 +15,15 @@ from pathlib import Path
 import pytest
 
 from bot.db.connection import Database, open_database
-from bot.db.guilds import GuildRepo
 from bot.db.jobs import Caps, JobRepo
-from bot.errors import BudgetExhausted
 from bot.models import JobState, Requester
 from bot.ops import move
 from bot.periods import utcnow
-from bot.services.budget import BudgetService
-from bot.services.lifecycle import Draft, Lifecycle
+from bot.services.lifecycle import Draft
+from tests.support.reserve_many import GUILD, lifecycle_on, reserve
 from tests.support.rows import force_row
-from tests.support.settings import make_settings
 
-GUILD = 4_194_304 * 7  # any guild: the store does not care about shards
-
-
-def lifecycle_on(db: Database, guild_seconds: int = 500) -> tuple[Lifecycle, GuildRepo]:
-    settings = make_settings(budget={"default_seconds": guild_seconds, "member_seconds": 10_000})
-    guilds = GuildRepo(db, settings)
-    return Lifecycle(db, JobRepo(db), BudgetService(db, guilds, JobRepo(db), settings), utcnow), guilds
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -40,16 +34,7 @@ async def two_processes(tween_postgres_url: str) -> AsyncIterator[tuple[Database
         yield first, second
 
 
-async def reserve(lifecycle: Lifecycle, guilds: GuildRepo, user: int) -> bool:
-    draft = Draft(Requester(GUILD, user, 2), "p", 5, price_micros=560_000, model="m", upload_limit=1)
-    try:
-        await lifecycle.open(draft, await guilds.policy(GUILD))
-    except BudgetExhausted:
-        return False
-    return True
-
-
-async def test_500_reservations_from_two_processes_against_a_budget_for_100_hold_exactly_100(two_processes):
+async def test_500_reservations_from_two_pools_against_a_budget_for_100_hold_exactly_100(two_processes):
     sides = [lifecycle_on(db) for db in two_processes]
     results = await asyncio.gather(*(reserve(*sides[n % 2], user=n) for n in range(500)))
     assert sum(results) == 100
@@ -62,6 +47,39 @@ async def test_500_reservations_from_two_processes_against_a_budget_for_100_hold
     )
     assert (lines[0], lines[1]) == (100, 500)
     assert (await db.fetch_one("SELECT COUNT(*) FROM jobs"))[0] == 100
+
+
+async def test_500_reservations_from_two_os_processes_against_a_budget_for_100_hold_exactly_100(tween_postgres_url):
+    """The same race between two real processes, each with its own pool and event loop, started together."""
+    racers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.support.reserve_many",
+            tween_postgres_url,
+            str(first),
+            "250",
+            cwd=ROOT,
+            stdin=PIPE,
+            stdout=PIPE,
+        )
+        for first in (0, 250)
+    ]
+    for racer in racers:
+        assert racer.stdout is not None
+        assert (await asyncio.wait_for(racer.stdout.readline(), 60)).strip() == b"READY"
+    outputs = await asyncio.gather(*(asyncio.wait_for(r.communicate(b"go\n"), 120) for r in racers))
+    assert [r.returncode for r in racers] == [0, 0]
+    assert sum(int(out.split()[-1]) for out, _ in outputs) == 100
+    async with open_database(tween_postgres_url) as db:
+        pot = await db.fetch_one("SELECT reserved_seconds, spent_seconds FROM pots WHERE scope = 'guild'")
+        assert pot is not None and (pot["reserved_seconds"], pot["spent_seconds"]) == (500, 0)
+        lines = await db.fetch_one(
+            "SELECT COUNT(*), SUM(seconds) FROM ledger l JOIN pots p ON p.id = l.pot_id "
+            "WHERE p.scope = 'guild' AND l.kind = 'reserve'"
+        )
+        assert lines is not None and (lines[0], lines[1]) == (100, 500)
+        assert (await db.fetch_one("SELECT COUNT(*) FROM jobs"))[0] == 100
 
 
 async def test_claims_from_two_processes_never_pass_the_total_cap(two_processes):
