@@ -44,7 +44,8 @@ log = logging.getLogger("bot")
 @contextlib.asynccontextmanager
 async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterator[TweenBot]:
     """Open every resource the bot owns, in order, and close them in reverse."""
-    metrics = Metrics() if track and settings.server.enabled and settings.server.metrics else None
+    wanted = track and settings.server.enabled and settings.server.metrics
+    metrics = Metrics(owned=settings.discord.shards) if wanted else None
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings.storage.target))
         # Before the tracker and Discord: a second process for the same shards stops here (ShardsHeld).

@@ -68,13 +68,14 @@ ORDER BY id DESC LIMIT ?
 """
 
 
-def owned_sql(plan: ShardPlan | None) -> str:
-    """A condition on jobs.guild_id: the guilds on the plan's shards (Discord's rule, guild_id >> 22 mod the count),
-    true for every guild when the plan serves every shard. The numbers are ints from the config, never user text."""
+def owned_sql(plan: ShardPlan | None, column: str = "guild_id") -> str:
+    """A condition on a guild id column: the guilds on the plan's shards (Discord's rule, guild_id >> 22 mod the
+    count), true for every guild when the plan serves every shard. The numbers are ints from the config and the
+    column a name from our own SQL, never user text."""
     if plan is None or plan.count is None or plan.ids is None:
         return "1 = 1"
     ids = ", ".join(str(int(shard)) for shard in plan.ids)
-    return f"((guild_id / 4194304) % {int(plan.count)}) IN ({ids})"
+    return f"(({column} / 4194304) % {int(plan.count)}) IN ({ids})"
 
 
 def job_from_row(row: Mapping[str, Any]) -> Job:

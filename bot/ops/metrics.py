@@ -24,6 +24,7 @@ from bot.db.connection import Database
 from bot.models import JobState
 from bot.ops.health import GatewayState
 from bot.services.tracker import TrackerState
+from bot.sharding import ShardPlan
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,9 @@ class _DatabaseFigures:
         return [self._jobs_family(), self._queue_family(), *self._spending_families()]
 
     def _jobs_family(self) -> Metric:
-        family = GaugeMetricFamily("tween_jobs", "Jobs in the database by state.", labels=["state"])
+        family = GaugeMetricFamily(
+            "tween_jobs", "Jobs of this process's guilds (its shards) by state.", labels=["state"]
+        )
         for state in JobState:
             family.add_metric([state.value], self.jobs.get(state.value, 0))
         return family
@@ -134,7 +137,8 @@ class Metrics:
     """Everything /metrics serves. Record fal calls through `httpx_event_hooks()` (and `fal_transport_error`),
     Discord rate limits through DiscordRateLimitCounter; `refresh()` reads the rest just before `render()`."""
 
-    def __init__(self, *, process: bool = True) -> None:
+    def __init__(self, *, process: bool = True, owned: ShardPlan | None = None) -> None:
+        self._owned = owned  # the shards whose guilds' figures this process reports; None: every guild
         self.registry = CollectorRegistry()
         self._fal_latency = Histogram(
             "tween_fal_request_duration_seconds",
@@ -242,8 +246,8 @@ class Metrics:
         async with self._refreshing:
             try:
                 async with asyncio.timeout(REFRESH_TIMEOUT):
-                    jobs = await stats.jobs_by_state(db)
-                    delta = await stats.spending_since(db, self._db.ledger_seen)
+                    jobs = await stats.jobs_by_state(db, self._owned)
+                    delta = await stats.spending_since(db, self._db.ledger_seen, self._owned)
             except Exception as exc:
                 log.warning("metrics: database figures unavailable (%r)", exc)
                 self._refresh_errors.inc()

@@ -27,6 +27,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.server import OpsServer
 from bot.services.tracker import TrackerState
 from bot.settings import ServerSettings
+from bot.sharding import ShardPlan
 
 GUILD_A, GUILD_B = 1001, 2002
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -105,8 +106,10 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def serve(db: Database, *, metrics_on: bool = True, routes=()) -> AsyncIterator[Running]:
-    world, metrics = World(), Metrics()
+async def serve(
+    db: Database, *, metrics_on: bool = True, routes=(), metrics: Metrics | None = None
+) -> AsyncIterator[Running]:
+    world, metrics = World(), metrics or Metrics()
     probes = HealthProbes(
         gateway=lambda: world.gateway, database=db, tracker=lambda: world.tracker, fal_account=lambda: world.fal_account
     )
@@ -220,6 +223,24 @@ async def test_metrics_show_jobs_queue_and_spending_from_the_database(db):
             {str(GUILD_A): 1.68, str(GUILD_B): 0.252}
         )
         assert by_label(found["tween_jobs"], "state")["delivered"] == 2
+
+
+async def test_processes_sharing_a_database_each_report_the_guilds_of_their_own_shards(db):
+    """Summed across processes, the figures count each job and each charge once."""
+    on_0, on_1 = (1000 << 22) | 5, (1001 << 22) | 5  # shard 0 and shard 1 of 2
+    await add_job(db, on_0, JobState.DELIVERED)
+    await add_job(db, on_0, JobState.QUEUED)
+    await add_job(db, on_1, JobState.DELIVERED, duration=3, price_micros=336_000)
+    seen = []
+    for shard in (0, 1):
+        async with serve(db, metrics=Metrics(owned=ShardPlan(2, (shard,)))) as running:
+            found = await scrape(running)
+        jobs = {state: n for state, n in by_label(found["tween_jobs"], "state").items() if n}
+        seen.append((jobs, by_label(found["tween_video_seconds_charged"], "guild")))
+    assert seen == [
+        ({"delivered": 1, "queued": 1}, {str(on_0): 5}),
+        ({"delivered": 1}, {str(on_1): 3}),
+    ]
 
 
 async def test_a_charge_refunded_later_is_taken_back(db):
