@@ -72,11 +72,15 @@ def shown(holder: str) -> str:
 
 def gone_here(holder: str) -> bool:
     """Whether the holder is a process of this host that no longer runs (killed, crashed): its lease is stale now,
-    not only once it expires. Another host's process, or a pid in use (perhaps by another process), is not gone."""
+    not only once it expires. Another host's process, or a pid in use by another process, is not gone. A holder
+    with this very pid (not this process's lease: the caller leaves that out) is an earlier process that had it,
+    as a restarted container's pid 1 does."""
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+    if host != socket.gethostname() or not pid.isdigit():
         return False
+    if int(pid) == os.getpid():
+        return True
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -180,7 +184,7 @@ class ShardLease:
 
     async def _stale_removed(self, tx: Transaction, leases: list[Lease]) -> list[Lease]:
         """The leases left once those of processes known to be dead on this host are removed."""
-        dead = {lease.holder for lease in leases if self._gone(lease.holder)}
+        dead = {lease.holder for lease in leases if lease.holder != self.holder and self._gone(lease.holder)}
         for holder in sorted(dead):
             log.warning("taking over the shard leases of %s, which no longer runs", shown(holder))
             await tx.execute(_DROP, (holder,))

@@ -4,7 +4,9 @@ processes: acquire, refuse, expire, take over, renew, lose, release."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import secrets
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -15,8 +17,9 @@ import discord
 import pytest
 
 from bot.__main__ import running_bot
+from bot.db import leases
 from bot.db.connection import Database, open_database
-from bot.db.leases import ShardLease, held_shards
+from bot.db.leases import ShardLease, held_shards, shown
 from bot.errors import LeaseLost, ShardsHeld
 from bot.sharding import ShardPlan
 from tests.support.settings import make_settings
@@ -24,7 +27,6 @@ from tests.support.waiting import read_until
 
 TTL = 30.0
 TWO = ShardPlan(2, None)
-HERE = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Clock:
@@ -51,7 +53,13 @@ async def dbs(store: str | None, tmp_path: Path) -> AsyncIterator[tuple[Database
         yield first, second
 
 
+_PROCESSES = itertools.count(1)
+
+
 def lease(db: Database, plan: ShardPlan, clock: Clock, **kwargs: object) -> ShardLease:
+    """A lease as one more process takes it. Each gets a host of its own: two leases of this one test process would
+    share its host and pid, which marks the older as a dead predecessor (a restarted container's pid 1)."""
+    kwargs.setdefault("holder", f"tween-{next(_PROCESSES)}.test:4242:{secrets.token_hex(2)}")
     return ShardLease(db, plan, ttl=TTL, clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
@@ -62,12 +70,13 @@ async def holders(db: Database) -> list[tuple[int, int, str]]:
 
 async def test_a_second_process_for_the_same_shards_is_refused_in_one_line(dbs, clock):
     first, second = dbs
-    await lease(first, TWO, clock).acquire()
+    held = lease(first, TWO, clock)
+    await held.acquire()
     with pytest.raises(ShardsHeld) as refused:
         await lease(second, TWO, clock).acquire()
     assert str(refused.value) == (
-        f"shards 0-1 of 2 are held by {HERE} (lease until 10:31:05 UTC); stop that process, or wait for its lease "
-        "to expire"
+        f"shards 0-1 of 2 are held by {shown(held.holder)} (lease until 10:31:05 UTC); stop that process, or wait "
+        "for its lease to expire"
     )
 
 
@@ -193,7 +202,9 @@ def discord_globals() -> Iterator[None]:
     discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
 
 
-async def test_the_bot_takes_its_lease_as_it_opens_and_a_second_is_refused(tmp_path, discord_globals):
+async def test_the_bot_takes_its_lease_as_it_opens_and_a_second_is_refused(tmp_path, discord_globals, monkeypatch):
+    # Two bots in one test process share its pid: each is given a host of its own, as two processes would differ.
+    monkeypatch.setattr(leases, "process_identity", lambda: f"tween-{next(_PROCESSES)}.test:4242:beef")
     settings = make_settings(storage={"db_path": str(tmp_path / "tween.sqlite3")})
     async with running_bot(settings):
         with pytest.raises(ShardsHeld, match=r"^every shard \(Discord's recommended count\) is held by"):

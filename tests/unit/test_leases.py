@@ -86,7 +86,7 @@ def test_a_holder_names_host_and_pid_and_differs_per_process_start():
 
 def test_only_a_dead_process_of_this_host_is_gone():
     host = socket.gethostname()
-    assert not gone_here(f"{host}:{os.getpid()}:x")  # this very process
+    assert gone_here(f"{host}:{os.getpid()}:x")  # an earlier process with this pid: a restarted container's pid 1
     assert not gone_here(f"{host}:{os.getppid()}:x")  # alive
     assert not gone_here(f"{host}-elsewhere:999999999:x")  # another host: only its lease's expiry tells
     assert gone_here(f"{host}:{_dead_pid()}:x")
