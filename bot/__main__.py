@@ -68,7 +68,8 @@ async def running_bot(settings: Settings, *, track: bool = True) -> AsyncIterato
         if track:
             tracker = bot.services.tracker
             await stack.enter_async_context(peer_notices(settings, db, tracker))
-            ops = operations(settings, db, tracker, bot.gateway_state, metrics, fal.account.state)
+            leased = lease.state if lease is not None else None
+            ops = operations(settings, db, tracker, bot.gateway_state, metrics, fal.account.state, leased)
             await stack.enter_async_context(ops)
         yield bot
 

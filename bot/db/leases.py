@@ -42,6 +42,18 @@ _RENEW = "UPDATE shard_leases SET expires_at = ? WHERE holder = ?"
 
 
 @dataclass(frozen=True)
+class LeaseState:
+    """For /health: which shards this process leases, and until when its last renewal holds them."""
+
+    shards: str  # as the log says it: "shards 0-3 of 8", "every shard Discord recommends"
+    until: datetime | None  # None before the first acquire
+    lost: bool  # another process took them over
+
+    def held(self, now: datetime) -> bool:
+        return not self.lost and self.until is not None and self.until > now
+
+
+@dataclass(frozen=True)
 class Lease:
     shard_count: int  # EVERY_SHARD: the holder serves every shard Discord recommends
     shard_id: int
@@ -166,6 +178,7 @@ class ShardLease:
         self.holder = holder or process_identity()
         self._gone = gone
         self.lost = False
+        self.until: datetime | None = None  # as far as the last acquire or renewal holds the shards
         self.on_lost: Callable[[], object] | None = None  # called once, when another process took the shards over
 
     async def acquire(self) -> None:
@@ -176,10 +189,11 @@ class ShardLease:
             others = await self._stale_removed(tx, await _leases(tx))
             if held := blocking(self.plan, others):
                 raise ShardsHeld(refusal(self.plan, held))
-            until = to_db(now + timedelta(seconds=self.ttl))
+            until = now + timedelta(seconds=self.ttl)
             for count, shard in lease_keys(self.plan):
                 values = {"shard_count": count, "shard_id": shard, "holder": self.holder, "now": to_db(now)}
-                await tx.execute(_TAKE, {**values, "until": until})
+                await tx.execute(_TAKE, {**values, "until": to_db(until)})
+        self.until = until
         log.info("leased %s as %s for %.0f s at a time", self.plan.describe(), shown(self.holder), self.ttl)
 
     async def _stale_removed(self, tx: Transaction, leases: list[Lease]) -> list[Lease]:
@@ -194,7 +208,13 @@ class ShardLease:
         """Push every lease of this process a lease time on; False when another process has taken any over."""
         until = self._clock() + timedelta(seconds=self.ttl)
         renewed = await self._db.execute(_RENEW, (to_db(until), self.holder))
-        return renewed == len(lease_keys(self.plan))
+        if renewed == len(lease_keys(self.plan)):
+            self.until = until
+            return True
+        return False
+
+    def state(self) -> LeaseState:
+        return LeaseState(self.plan.describe(), self.until, self.lost)
 
     async def release(self) -> None:
         """Give the shards back, so a restart need not wait for the leases to expire."""

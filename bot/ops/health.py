@@ -1,4 +1,5 @@
-"""Health of the parts the bot cannot work without: the Discord gateway, the database and the job tracker.
+"""Health of the parts the bot cannot work without: the Discord gateway, the database, the job tracker and, with
+shards leased in the database, this process's lease on them.
 Probes are plain callables, so this module needs neither discord.py nor the services."""
 
 from __future__ import annotations
@@ -8,10 +9,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.db.connection import Database
+from bot.db.leases import LeaseState
 from bot.fal.account import AccountState
+from bot.periods import utcnow
 from bot.services.tracker import TrackerState
 
 DATABASE_TIMEOUT = 2.0
@@ -37,6 +41,8 @@ class HealthProbes:
     database: Database
     tracker: Callable[[], TrackerState]
     fal_account: Callable[[], AccountState] | None = None
+    lease: Callable[[], LeaseState] | None = None
+    clock: Callable[[], datetime] = utcnow
 
 
 async def check_health(
@@ -51,6 +57,8 @@ async def check_health(
     }
     if probes.fal_account is not None:
         components["fal_account"] = _fal_account(probes.fal_account)
+    if probes.lease is not None:
+        components["lease"] = _lease(probes.lease, probes.clock())
     healthy = all(part["ok"] for part in components.values())
     return healthy, {"status": "ok" if healthy else "degraded", "components": components}
 
@@ -97,6 +105,17 @@ def _fal_account(probe: Callable[[], AccountState]) -> dict[str, Any]:
     except Exception as exc:
         return _broken(exc)
     return {"ok": not state.paused, "refusals": state.refusals, "last_status": state.status}
+
+
+def _lease(probe: Callable[[], LeaseState], now: datetime) -> dict[str, Any]:
+    """Not ok once the last renewal's term has run out (the database away that long) or the shards were taken over:
+    another process may be serving them now."""
+    try:
+        state = probe()
+    except Exception as exc:
+        return _broken(exc)
+    left = None if state.until is None else round((state.until - now).total_seconds(), 1)
+    return {"ok": state.held(now), "shards": state.shards, "seconds_left": left}
 
 
 def _broken(exc: Exception) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 
 from bot.db.connection import Database, is_postgres_url
+from bot.db.leases import LeaseState
 from bot.db.pg_wake import PostgresWaker
 from bot.fal.account import AccountState
 from bot.fal.webhook import JwksCache, WebhookReceiver, WebhookVerifier
@@ -36,6 +37,7 @@ async def operations(
     gateway: Callable[[], GatewayState],
     metrics: Metrics | None,
     fal_account: Callable[[], AccountState] | None = None,
+    lease: Callable[[], LeaseState] | None = None,
 ) -> AsyncIterator[OpsServer | None]:
     """The running server (None when server.port is 0); it stops before the webhook receiver it feeds."""
     if not settings.server.enabled:
@@ -49,7 +51,7 @@ async def operations(
             receiver = WebhookReceiver(verifier, tracker.notice)
             stack.push_async_callback(receiver.aclose)
             routes = webhook_routes(receiver)
-        probes = HealthProbes(gateway=gateway, database=db, tracker=tracker.state, fal_account=fal_account)
+        probes = HealthProbes(gateway=gateway, database=db, tracker=tracker.state, fal_account=fal_account, lease=lease)
         yield await stack.enter_async_context(OpsServer(settings.server, probes, metrics, routes))
 
 

@@ -54,7 +54,10 @@ async def test_health_and_metrics_describe_the_running_bot(world: World):
         health = await http.get("/health")
         assert health.status_code == 200
         assert health.json()["status"] == "ok"
-        assert set(health.json()["components"]) == {"gateway", "database", "tracker", "fal_account"}
+        components = health.json()["components"]
+        assert set(components) == {"gateway", "database", "tracker", "fal_account", "lease"}
+        assert components["lease"]["ok"] and components["lease"]["shards"] == "every shard Discord recommends"
+        assert 0 < components["lease"]["seconds_left"] <= 30
 
         interaction = await run_tween(world)
         await interaction.wait_acked()

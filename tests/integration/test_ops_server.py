@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.db import pots
 from bot.db.connection import Database, open_database
 from bot.db.jobs import JobRepo
+from bot.db.leases import LeaseState
 from bot.fal.account import AccountState
 from bot.models import JobState, PotScope
 from bot.ops import healthcheck
@@ -41,6 +42,7 @@ class World:
     gateway: GatewayState = field(default_factory=lambda: GatewayState(connected=True, latency=0.042))
     tracker: TrackerState = field(default_factory=lambda: TrackerState(running=True, watched=2, idle_seconds=0.4))
     fal_account: AccountState = field(default_factory=lambda: AccountState(paused=False, refusals=0, status=None))
+    lease: LeaseState = field(default_factory=lambda: LeaseState("shards 0-1 of 4", NOW + timedelta(seconds=20), False))
 
 
 @pytest.fixture
@@ -111,7 +113,12 @@ async def serve(
 ) -> AsyncIterator[Running]:
     world, metrics = World(), metrics or Metrics()
     probes = HealthProbes(
-        gateway=lambda: world.gateway, database=db, tracker=lambda: world.tracker, fal_account=lambda: world.fal_account
+        gateway=lambda: world.gateway,
+        database=db,
+        tracker=lambda: world.tracker,
+        fal_account=lambda: world.fal_account,
+        lease=lambda: world.lease,
+        clock=lambda: NOW,
     )
     server = OpsServer(ServerSettings(host="127.0.0.1", port=0, metrics=metrics_on), probes, metrics, routes)
     await server.start(port=0)
@@ -136,6 +143,7 @@ async def test_health_is_200_with_every_component_ok(db):
     assert report["components"]["gateway"] == {"ok": True, "latency_ms": 42.0}
     assert report["components"]["database"]["ok"] is True
     assert report["components"]["tracker"] == {"ok": True, "watched": 2, "idle_seconds": 0.4}
+    assert report["components"]["lease"] == {"ok": True, "shards": "shards 0-1 of 4", "seconds_left": 20.0}
 
 
 @pytest.mark.parametrize(
@@ -144,6 +152,9 @@ async def test_health_is_200_with_every_component_ok(db):
         ({"tracker": TrackerState(running=False, watched=0, idle_seconds=95.0)}, "tracker"),
         ({"gateway": GatewayState(connected=False, latency=float("inf"))}, "gateway"),
         ({"fal_account": AccountState(paused=True, refusals=2, status=403)}, "fal_account"),
+        # Not renewed for a whole lease term (the database away), or taken over: another process may serve them.
+        ({"lease": LeaseState("shards 0-1 of 4", NOW - timedelta(seconds=1), False)}, "lease"),
+        ({"lease": LeaseState("shards 0-1 of 4", NOW + timedelta(seconds=20), True)}, "lease"),
     ],
 )
 async def test_health_is_503_when_a_component_is_down(db, change, broken):
