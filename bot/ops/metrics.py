@@ -168,6 +168,12 @@ class Metrics:
             "tween_tracker_idle_seconds", "Seconds since the tracker's loop last did anything.", registry=self.registry
         )
         self._tracker_up = Gauge("tween_tracker_running", "1 while the tracker runs.", registry=self.registry)
+        self._late = Gauge(
+            "tween_tracker_look_lateness_seconds",
+            "How late the tracker's recent looks at jobs started against their schedule (last 1,000 looks).",
+            ["quantile"],
+            registry=self.registry,
+        )
         self._transcodes = Gauge(
             "tween_transcodes",
             "Videos being re-encoded to fit a server's upload limit (running), and queued behind media.max_transcodes.",
@@ -274,6 +280,8 @@ class Metrics:
         self._idle.set(state.idle_seconds if state else math.nan)
         self._transcodes.labels("running").set(state.transcodes_running if state else 0)
         self._transcodes.labels("waiting").set(state.transcodes_waiting if state else 0)
+        self._late.labels("0.5").set(state.late_p50 if state else math.nan)
+        self._late.labels("0.99").set(state.late_p99 if state else math.nan)
 
     def _set_gateway(self, state: GatewayState | None) -> None:
         self._gateway_up.set(1 if state and state.connected else 0)

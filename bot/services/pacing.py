@@ -1,8 +1,12 @@
 """How soon to ask fal about a job again.
 
 A typical bot asks every 0.1 s. Tween asks rarely while nothing can have changed and often only when a finish is
-due: far back in fal's queue, every few positions' worth of time; while a job runs, sparsely until the earliest
-finish seen for that model and duration, then every `running_interval` so a finish is noticed within it.
+due: far back in fal's queue, every few positions' worth of time; while a job runs, sparsely (at most every
+`running_sparse_interval`, so even an early finish is seen within it) until the earliest finish seen for that model
+and duration, then every `running_interval` so a finish is noticed within it.
+
+History drifts (fal's runners get faster or slower during a day), so recent runs weigh more than old ones, and a run
+that ends earlier than expected brings the next look of every running job of its model and duration forward at once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from bot.settings import TrackerSettings
 HISTORY = 200
 # A guessed run length counts as this many real runs: a first odd run moves the estimate, but does not make it.
 PRIOR_WEIGHT = 3
+# A run this many runs back counts half as much as the newest one.
+HALF_LIFE = 20
 
 
 @dataclass(frozen=True)
@@ -62,15 +68,27 @@ class RunTimes:
         samples = self._samples.get((model, duration))
         if not samples:
             return prior
-        ordered = sorted(samples)
-        median = ordered[len(ordered) // 2]
-        return (PRIOR_WEIGHT * prior + len(ordered) * median) / (PRIOR_WEIGHT + len(ordered))
+        median = recent_quantile(samples, 0.5)
+        return (PRIOR_WEIGHT * prior + len(samples) * median) / (PRIOR_WEIGHT + len(samples))
 
     def _compute(self, samples: deque[float] | None) -> float | None:
         if samples is None or len(samples) < self._settings.min_run_samples:
             return None
-        ordered = sorted(samples)
-        return ordered[int(len(ordered) * self._settings.early_quantile)] * self._settings.early_margin
+        return recent_quantile(samples, self._settings.early_quantile) * self._settings.early_margin
+
+
+def recent_quantile(samples: Iterable[float], q: float) -> float:
+    """The q-quantile of samples given oldest first, each weighing half as much per HALF_LIFE newer ones."""
+    values = list(samples)
+    newest = len(values) - 1
+    weighted = sorted((value, 0.5 ** ((newest - i) / HALF_LIFE)) for i, value in enumerate(values))
+    wanted = q * sum(weight for _, weight in weighted)
+    total = 0.0
+    for value, weight in weighted:
+        total += weight
+        if total > wanted:
+            return value
+    return weighted[-1][0]
 
 
 class Pacer:
@@ -81,13 +99,31 @@ class Pacer:
         self._settings = settings
         self.runs = runs
         self._fallback = fallback
+        self._running: dict[int, tuple[str, int]] = {}  # job id -> (model, duration) of the jobs seen running
+
+    def learn(self, job_id: int, sample: RunSample) -> list[int]:
+        """A run ended: learn its length. The running jobs of its model and duration to look at soon, when it ended
+        before the earliest finish expected (their sparse looks would see theirs late)."""
+        self._running.pop(job_id, None)
+        earliest = self.runs.earliest(sample.model, sample.duration)
+        self.runs.add(sample)
+        if self._fallback is not None or earliest is None or sample.seconds >= earliest:
+            return []
+        key = (sample.model, sample.duration)
+        return [other for other, of in self._running.items() if of == key]
+
+    def left(self, job_id: int) -> None:
+        """The job is no longer watched (finished, failed, cancelled)."""
+        self._running.pop(job_id, None)
 
     def queued(self, position: int | None) -> float:
         s = self._settings
         return min(s.queued_interval * (1 + max(position or 0, 0)), s.queued_interval_cap)
 
-    def running(self, model: str, duration: int, elapsed: float) -> float:
+    def running(self, model: str, duration: int, elapsed: float, job_id: int | None = None) -> float:
         s = self._settings
+        if job_id is not None:
+            self._running[job_id] = (model, duration)
         if self._fallback is not None:
             return self._fallback
         earliest = self.runs.earliest(model, duration)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
+from collections import deque
+
+# How many recent looks the lateness figures cover.
+LATENESS_KEPT = 1_000
 
 
 class Schedule:
@@ -14,6 +18,9 @@ class Schedule:
         self._due: dict[int, float] = {}
         self._deferred: set[int] = set()  # asked for while their look was running: looked at again after it
         self.changed = asyncio.Event()
+        # How late recent looks started against their plan: a tracker falling behind shows here first (its event
+        # loop may lag little while every look waits its turn).
+        self.lateness: deque[float] = deque(maxlen=LATENESS_KEPT)
 
     def watch(self, job_id: int, delay: float = 0.0) -> None:
         """Look at the job after `delay` seconds (a sooner look wins over a later one already planned)."""
@@ -37,6 +44,7 @@ class Schedule:
                 # Its look is running and read the row before whatever asked for this one: another follows it.
                 self._deferred.add(job_id)
                 continue
+            self.lateness.append(now - due)
             return job_id
         return None
 
@@ -45,6 +53,13 @@ class Schedule:
         if job_id in self._deferred:
             self._deferred.discard(job_id)
             self.watch(job_id)
+
+    def late(self, q: float) -> float:
+        """The q-quantile of how late recent looks started, in seconds (0 before any)."""
+        if not self.lateness:
+            return 0.0
+        ordered = sorted(self.lateness)
+        return ordered[min(int(len(ordered) * q), len(ordered) - 1)]
 
     def seconds_to_next(self) -> float | None:
         return self._heap[0][0] - time.monotonic() if self._heap else None

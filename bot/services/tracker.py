@@ -53,6 +53,8 @@ class TrackerState:
     idle_seconds: float  # since the tracker's loop last did anything
     transcodes_running: int = 0  # videos being re-encoded to fit an upload limit
     transcodes_waiting: int = 0  # and queued behind media.max_transcodes
+    late_p50: float = 0.0  # how late recent looks started against their schedule, seconds
+    late_p99: float = 0.0
 
 
 class JobTracker:
@@ -161,7 +163,9 @@ class JobTracker:
         running = self._loop_task is not None and not self._loop_task.done()
         watched = len(self._schedule) + len(self._active)
         fitter = self._delivery.fitter
-        return TrackerState(running, watched, time.monotonic() - self._last_tick, fitter.running, fitter.waiting)
+        late = self._schedule.late
+        idle = time.monotonic() - self._last_tick
+        return TrackerState(running, watched, idle, fitter.running, fitter.waiting, late(0.5), late(0.99))
 
     async def _recover(self, job: Job) -> None:
         no_card = job.card_message_id is None and job.state in (JobState.UPLOADED, JobState.AWAITING_APPROVAL)
@@ -213,6 +217,8 @@ class JobTracker:
             self._workers.release()
         if next_look is not None:
             self._schedule.watch(job_id, next_look)
+        else:
+            self.pacer.left(job_id)
         self._schedule.finished(job_id)
 
     async def _step(self, job: Job) -> float | None:
@@ -275,7 +281,7 @@ class JobTracker:
             await self._shown(moved)
             log.info("job %d: running at fal", job.id, extra=job.log_ids)
         elapsed = (self._lifecycle.clock() - started).total_seconds()
-        return self.pacer.running(job.model, job.duration, elapsed)
+        return self.pacer.running(job.model, job.duration, elapsed, job.id)
 
     def _past_deadline(self, job: Job) -> bool:
         """fal refuses a start past the deadline sent with the submit; a job still queued well after it (a job
@@ -368,7 +374,8 @@ class JobTracker:
         self._queued_seen.pop(job.id, None)
         if job.started_at is not None and job.finished_at is not None:
             seconds = (job.finished_at - job.started_at).total_seconds()
-            self.pacer.runs.add(RunSample(job.model, job.duration, seconds))
+            for other in self.pacer.learn(job.id, RunSample(job.model, job.duration, seconds)):
+                self._schedule.watch(other, self._settings.running_interval)
 
     async def freed_elsewhere(self) -> None:
         """Another process freed a slot at fal (the caps are shared): start what of ours waits and now fits."""

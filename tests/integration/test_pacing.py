@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.models import JobState
+from bot.services.pacing import RunSample
 from tests.fakes.fal_server import FakeFal, JobScript
-from tests.integration.conftest import Stack, open_stack, settings_for, tween_request
+from tests.integration.conftest import Stack, member, open_stack, settings_for, tween_request
 from tests.integration.test_job_flow import settled
 from tests.support.waiting import wait_until
 
@@ -115,3 +116,27 @@ async def test_a_webhook_notice_looks_at_the_job_at_once(fake_fal: FakeFal, tmp_
         assert await stack.services.tracker.notice(job.request_id)
         assert not await stack.services.tracker.notice("no-such-request")
         await wait_until(lambda: len(stack.publisher.deliveries) == 1, what="one delivery")
+
+
+async def test_a_run_ending_before_the_earliest_finish_brings_the_others_of_its_kind_forward(
+    fake_fal: FakeFal, tmp_path: Path
+):
+    # History says a run takes 100 s: until 80 s in, running jobs are looked at once a minute.
+    paced = {**PACED, "running_interval": 0.05, "running_sparse_interval": 60.0}
+    caps = {"total": 4, "per_guild": 4, "per_member": 4}
+    settings = settings_for(fake_fal, tmp_path, tracker=paced, concurrency=caps)
+    endpoint = settings.model.default.endpoint
+    async with open_stack(settings) as stack:
+        stack.services.tracker.pacer.runs.extend(RunSample(endpoint, 5, 100.0) for _ in range(3))
+        fake_fal.script_next(*[JobScript(queue_seconds=0.0, run_seconds=None)] * 2)
+        first = await stack.services.jobs.submit(tween_request(who=member(1)))
+        second = await stack.services.jobs.submit(tween_request(who=member(2)))
+        for job in (first, second):
+            await settled(stack, job.id, JobState.RUNNING)
+        for job in (first, second):
+            fake_fal.release(job.request_id)  # both done at fal, far sooner than history says
+
+        assert await stack.services.tracker.notice(first.request_id)  # one finish is seen (here: told)
+        await settled(stack, first.id, JobState.DELIVERED, timeout=5.0)
+        # The other's next look was a minute away; the early finish brought it forward.
+        await settled(stack, second.id, JobState.DELIVERED, timeout=5.0)

@@ -249,7 +249,13 @@ async def test_a_failed_refresh_is_counted_and_the_probes_are_still_read(caplog)
     ok = await metrics.refresh(
         BrokenDatabase(),
         tracker=lambda: TrackerState(
-            running=True, watched=7, idle_seconds=1.5, transcodes_running=1, transcodes_waiting=2
+            running=True,
+            watched=7,
+            idle_seconds=1.5,
+            transcodes_running=1,
+            transcodes_waiting=2,
+            late_p50=0.01,
+            late_p99=0.4,
         ),
         gateway=lambda: GatewayState(connected=True, latency=float("inf")),
     )
@@ -260,6 +266,8 @@ async def test_a_failed_refresh_is_counted_and_the_probes_are_still_read(caplog)
     assert sample(metrics, "tween_tracker_idle_seconds") == 1.5
     assert sample(metrics, "tween_transcodes", phase="running") == 1
     assert sample(metrics, "tween_transcodes", phase="waiting") == 2
+    assert sample(metrics, "tween_tracker_look_lateness_seconds", quantile="0.5") == 0.01
+    assert sample(metrics, "tween_tracker_look_lateness_seconds", quantile="0.99") == 0.4
     assert sample(metrics, "tween_discord_gateway_connected") == 1
     assert math.isnan(sample(metrics, "tween_discord_gateway_latency_seconds"))
     assert "database figures unavailable" in caplog.text

@@ -37,7 +37,7 @@ def test_without_history_a_running_job_is_looked_at_every_running_interval():
 
 
 def test_with_history_looks_are_sparse_until_the_earliest_likely_finish():
-    p = pacer(samples=[float(s) for s in range(100, 200)])  # 5th percentile 105 s, earliest 84 s
+    p = pacer(samples=[200.0, *[105.0] * 99])  # 5th percentile 105 s, earliest 84 s
     assert p.runs.earliest(MODEL, 5) == pytest.approx(84.0)
     assert p.running(MODEL, 5, elapsed=0.0) == 20.0
     assert p.running(MODEL, 5, elapsed=70.0) == pytest.approx(14.0)
@@ -81,3 +81,28 @@ def test_the_usual_run_starts_from_the_prior_and_moves_to_the_median_of_real_run
     runs.extend(RunSample(MODEL, 5, 90.0) for _ in range(40))
     assert 90 < runs.usual(MODEL, 5) < 95
     assert runs.usual(MODEL, 10) == 180  # other durations learn on their own
+
+
+def test_recent_runs_weigh_more_so_a_slower_day_moves_the_earliest_finish_soon():
+    # The 200 runs kept: 100 older ones of 100 s, then 100 of 200 s. Counted alike, the old runs would hold the
+    # 5th percentile at 100 s (earliest 80 s) until almost all of them were gone.
+    p = pacer(samples=[100.0] * 200 + [200.0] * 100)
+    assert p.runs.earliest(MODEL, 5) == pytest.approx(160.0)
+    assert p.runs.usual(MODEL, 5) > 190.0
+
+
+def test_a_run_that_ends_before_the_earliest_finish_brings_the_others_of_its_kind_forward():
+    p = pacer(samples=[100.0] * 20)  # earliest 80 s
+    assert p.running(MODEL, 5, elapsed=10.0, job_id=1) == 20.0
+    assert p.running(MODEL, 5, elapsed=10.0, job_id=2) == 20.0
+    assert p.running(MODEL, 10, elapsed=10.0, job_id=3) == 2.5  # another duration: no history yet
+    assert p.learn(2, RunSample(MODEL, 5, 50.0)) == [1]  # job 1 may be about to finish too: look soon
+    assert p.learn(1, RunSample(MODEL, 5, 95.0)) == []  # as expected: nothing to bring forward
+    p.left(3)
+    assert p.learn(4, RunSample(MODEL, 10, 1.0)) == []
+
+
+def test_with_webhooks_an_early_finish_brings_nothing_forward():
+    p = pacer(fallback=30.0, samples=[100.0] * 20)
+    p.running(MODEL, 5, elapsed=10.0, job_id=1)
+    assert p.learn(2, RunSample(MODEL, 5, 10.0)) == []

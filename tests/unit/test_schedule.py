@@ -29,3 +29,16 @@ async def test_watching_wakes_the_loop():
     schedule.changed.clear()
     schedule.watch(3)
     await asyncio.wait_for(schedule.changed.wait(), 1)
+
+
+def test_lateness_is_how_long_after_its_plan_a_look_started(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr("bot.services.schedule.time.monotonic", lambda: now[0])
+    schedule = Schedule()
+    assert schedule.late(0.99) == 0.0  # no look yet
+    for job_id, delay in ((1, 1.0), (2, 2.0), (3, 3.0)):
+        schedule.watch(job_id, delay)
+    now[0] = 1004.0  # the loop got to them late: 3 s, 2 s and 1 s past their plan
+    assert [schedule.pop_due(busy=set()) for _ in range(3)] == [1, 2, 3]
+    assert sorted(schedule.lateness) == [1.0, 2.0, 3.0]
+    assert schedule.late(0.5) == 2.0 and schedule.late(0.99) == 3.0
