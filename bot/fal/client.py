@@ -103,6 +103,15 @@ class FalClient:
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self._settings.key}"}
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client reads go through (bot/fal/stream.py opens status streams on it)."""
+        return self._http
+
+    async def read_turn(self) -> None:
+        """Wait for a turn under the read cap: a status stream's opening is one read."""
+        await self._reads.acquire()
+
     async def submit(
         self,
         endpoint: str,
