@@ -15,8 +15,8 @@ from typing import Protocol
 
 from bot.db.jobs import JobRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError
-from bot.fal import Completed, FalClient, InProgress, Queued
-from bot.fal.models import ERROR_WORDS, failure_words
+from bot.fal import Completed, FalClient, Queued
+from bot.fal.models import ERROR_WORDS, QueueStatus, failure_words
 from bot.fal.retry import should_retry_status
 from bot.models import ANNOUNCED, FailureReason, Job, JobState, LogEvent, Transition
 from bot.services.board import Board
@@ -25,6 +25,7 @@ from bot.services.delivery import Delivery, sweep_stale_downloads
 from bot.services.lifecycle import Lifecycle
 from bot.services.pacing import HISTORY, Pacer, RunSample, RunTimes
 from bot.services.schedule import Schedule
+from bot.services.streams import StatusStreams
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,10 @@ class JobTracker:
         self._stopping = False
         self.resumed = 0
         self._handlers: set[asyncio.Task[None]] = set()
+        # fal's status stream hands statuses to looks; a look with none polls, unless a live stream makes that moot.
+        self._streams = StatusStreams(settings.fal, fal.stream, self._heard_from_stream, self._stream_lost)
+        self._heard: dict[int, QueueStatus] = {}
+        self._must_poll: set[int] = set()
         # Set when several processes share the database: what this one learns that another must act on.
         self.peers: Peers | None = None
 
@@ -119,6 +124,7 @@ class JobTracker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
+        await self._streams.close()
         if self._handlers:
             _, pending = await asyncio.wait(self._handlers, timeout=grace)
             for task in pending:
@@ -142,6 +148,7 @@ class JobTracker:
             return True
         if job.state.at_fal:
             log.info("job %d: fal reported it finished", job.id, extra=job.log_ids)
+            self._must_poll.add(job.id)  # its stream may have died unnoticed: ask fal
             self._schedule.watch(job.id)
         return True
 
@@ -219,7 +226,17 @@ class JobTracker:
             self._schedule.watch(job_id, next_look)
         else:
             self.pacer.left(job_id)
+            self._streams.forget(job_id)
+            self._heard.pop(job_id, None)
         self._schedule.finished(job_id)
+
+    def _heard_from_stream(self, job_id: int, status: QueueStatus) -> None:
+        self._heard[job_id] = status  # only the newest matters: each status says all there is to know
+        self._schedule.watch(job_id)
+
+    def _stream_lost(self, job_id: int) -> None:
+        self._must_poll.add(job_id)
+        self._schedule.watch(job_id)
 
     async def _step(self, job: Job) -> float | None:
         if job.state.at_fal:
@@ -247,18 +264,42 @@ class JobTracker:
 
     async def _poll(self, job: Job) -> float | None:
         assert job.status_url is not None
-        try:
-            status = await self._fal.status(job.status_url)
-        except FalApiError as exc:
-            if exc.status == 404:
-                await self._fail(job, FailureReason.LOST, "fal no longer knows this request")
-                return None
-            raise
+        status = self._heard.pop(job.id, None)
+        if status is None and self._streams.live(job.id) and job.id not in self._must_poll:
+            return await self._quiet(job)
+        self._must_poll.discard(job.id)
+        if status is None:
+            try:
+                status = await self._fal.status(job.status_url)
+            except FalApiError as exc:
+                if exc.status == 404:
+                    await self._fail(job, FailureReason.LOST, "fal no longer knows this request")
+                    return None
+                raise
+        if isinstance(status, Completed):
+            return await self._finish(job, status)
+        self._streams.follow(job.id, job.status_url)
         if isinstance(status, Queued):
-            return await self._queued(job, status.position)
-        if isinstance(status, InProgress):
-            return await self._running(job)
-        return await self._finish(job, status)
+            next_look = await self._queued(job, status.position)
+        else:
+            next_look = await self._running(job)
+        return self._quiet_interval(job) if self._streams.live(job.id) else next_look
+
+    async def _quiet(self, job: Job) -> float:
+        """A look at a job whose stream is open and said nothing new: only the clock's rules apply."""
+        if job.state is JobState.QUEUED and self._past_deadline(job):
+            await self._give_up_queue(job)
+        return self._quiet_interval(job)
+
+    def _quiet_interval(self, job: Job) -> float:
+        """While its stream is open, a job is looked at when the stream speaks, and else only when a deadline is
+        due: a queued job at its queue deadline, a running one after the longest run."""
+        if job.state is JobState.QUEUED:
+            sent = job.submitted_at or job.created_at
+            waited = (self._lifecycle.clock() - sent).total_seconds()
+            due = self._settings.queue_deadline + min(DEADLINE_GRACE, self._settings.queue_deadline) - waited
+            return max(due, self._settings.queued_interval) + 0.01
+        return self._settings.longest_run
 
     async def _queued(self, job: Job, position: int | None) -> float | None:
         if self._past_deadline(job):
