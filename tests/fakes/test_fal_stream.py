@@ -219,6 +219,21 @@ async def test_a_stream_stalls_silently_until_unstalled(fal: FakeFal, http: http
     assert [e["status"] for e in events] == ["COMPLETED"] and end.error is None
 
 
+async def test_a_stall_can_keep_the_connection_looking_alive(fal: FakeFal, http: httpx.AsyncClient) -> None:
+    fal.streams.keepalive = 0.05
+    job = await queued(http, fal, JobScript(queue_seconds=None, run_seconds=0))
+    fal.streams.script(StreamScript(stall_at="COMPLETED", stall_keepalives=True))
+    async with open_sse(http, stream_url(job), headers=KEY) as sse:
+        assert (await sse.next_event()).json()["status"] == "IN_QUEUE"
+        fal.release(job["request_id"])  # runs and completes at once: the stream holds the news back
+        await wait_until(lambda: fal.streams.stalled(), what="the stream stalling")
+        kinds = [(await sse.next()).kind for _ in range(3)]
+        assert fal.history[job["request_id"]].billed and fal.streams.unstall() == 1
+        events, end = await sse.events_to_end()
+    assert kinds == ["comment"] * 3
+    assert [e["status"] for e in events] == ["COMPLETED"] and end.error is None
+
+
 async def drain_comments(sse: SseReader) -> None:
     """Keep-alives written before the stall may still be on their way; none come after it."""
     while True:

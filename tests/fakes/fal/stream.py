@@ -62,8 +62,9 @@ class StreamScript:
 
     drop_after=N closes the connection right after the Nth event (0: before any); drop_at=PHASE closes it when the
     job reaches PHASE, instead of sending that event. stall_after / stall_at go silent at the same points instead,
-    the connection held open (no events, no keep-alives) until `FakeFal.streams.unstall()` or the client leaves;
-    after an unstall the stream goes on as normal, starting with the current status if it is new to this stream.
+    the connection held open (no events; no keep-alives either unless stall_keepalives, a connection that looks
+    alive while its events stopped) until `FakeFal.streams.unstall()` or the client leaves; after an unstall the
+    stream goes on as normal, starting with the current status if it is new to this stream.
     """
 
     request_id: str | None = None
@@ -72,6 +73,7 @@ class StreamScript:
     stall_after: int | None = None
     stall_at: str | None = None
     how: str = "close"
+    stall_keepalives: bool = False
     times: int = 1
 
     def __post_init__(self) -> None:
@@ -128,7 +130,7 @@ class StreamHub:
         self.keepalive = KEEPALIVE
         self.records: list[StreamRecord] = []
         self._scripts: list[StreamScript] = []
-        self._open: dict[str, set[StreamRecord]] = {}
+        self._open: dict[str, dict[StreamRecord, None]] = {}  # by job, in opening order: a wake looks at its own
         self._fetch_watched: set[str] = set()
 
     # Test controls.
@@ -138,7 +140,9 @@ class StreamHub:
 
     def open(self, request_id: str | None = None) -> list[StreamRecord]:
         """Streams still connected, oldest first (all jobs, or one)."""
-        return [r for r in self.records if r.is_open and (request_id is None or r.request_id == request_id)]
+        if request_id is not None:
+            return list(self._open.get(request_id, {}))
+        return [r for r in self.records if r.is_open]
 
     def stalled(self, request_id: str | None = None) -> list[StreamRecord]:
         return [r for r in self.open(request_id) if r.stalled]
@@ -177,7 +181,7 @@ class StreamHub:
     def _opened(self, job: Job, logs: bool) -> StreamRecord:
         record = StreamRecord(job.request_id, logs, self._fake.clock(), self._take_script(job.request_id))
         self.records.append(record)
-        self._open.setdefault(job.request_id, set()).add(record)
+        self._open.setdefault(job.request_id, {})[record] = None
         # The runner cannot finish before it has the frames, and the fetch ends on its own time: wake on it.
         if job.fetching is not None and not job.fetching.done() and job.request_id not in self._fetch_watched:
             self._fetch_watched.add(job.request_id)
@@ -186,7 +190,10 @@ class StreamHub:
 
     def _closed(self, record: StreamRecord, how: str) -> None:
         record.ended = record.ended or how
-        self._open.get(record.request_id, set()).discard(record)
+        job_streams = self._open.get(record.request_id, {})
+        job_streams.pop(record, None)
+        if not job_streams:
+            self._open.pop(record.request_id, None)
 
     def _take_script(self, request_id: str) -> StreamScript | None:
         for script in self._scripts:
@@ -284,16 +291,25 @@ class _Sender:
             except TimeoutError:
                 pass
         if self.loop.time() >= self.keepalive_due:
-            await self.answer.write(KEEPALIVE_LINE)
-            self.record.keepalives += 1
-            self.keepalive_due = self.loop.time() + self.fake.streams.keepalive
+            await self._keepalive()
 
     async def _stall(self) -> None:
         record = self.record
         record.stalled = True
         record.resumed.clear()
-        await record.resumed.wait()
+        chatty = record.script is not None and record.script.stall_keepalives
+        while not record.resumed.is_set():
+            try:
+                async with asyncio.timeout(self.fake.streams.keepalive if chatty else None):
+                    await record.resumed.wait()
+            except TimeoutError:
+                await self._keepalive()
         record.stalled = False
+        self.keepalive_due = self.loop.time() + self.fake.streams.keepalive
+
+    async def _keepalive(self) -> None:
+        await self.answer.write(KEEPALIVE_LINE)
+        self.record.keepalives += 1
         self.keepalive_due = self.loop.time() + self.fake.streams.keepalive
 
     async def _drop(self, how: str) -> str:
