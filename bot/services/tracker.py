@@ -381,6 +381,9 @@ class JobTracker:
     async def _ended_without_video(self, job: Job, status: Completed) -> None:
         """fal reports the run failed, was cancelled, or never started before its deadline; none of these is billed."""
         detail = failure_words(status.error, status.error_type)
+        if status.error_type == CANCELLED_AT_FAL and job.cancel_requested_by is None:
+            # The row was read before fal's answer came: a cancel asked meanwhile is in the row only now.
+            job = await self._rows.get(job.id) or job
         if status.error_type == CANCELLED_AT_FAL and job.cancel_requested_by is not None:
             self._queued_seen.pop(job.id, None)
             why = f"cancelled by <@{job.cancel_requested_by}>"
