@@ -50,6 +50,14 @@ class StatusStreams:
         self.opened += 1
         self._tasks[job_id] = asyncio.create_task(self._follow(job_id, status_url), name=f"fal-stream-{job_id}")
 
+    def retry_in(self, job_id: int) -> float | None:
+        """Seconds until a broken stream of the job may be opened again; None when none waits to be."""
+        if not self._settings.status_stream or job_id in self._tasks or job_id in self._refused:
+            return None
+        if (at := self._not_before.get(job_id)) is None:
+            return None
+        return max(at - time.monotonic(), 0.0)
+
     def forget(self, job_id: int) -> None:
         """The job left fal: its stream, if still open, is closed."""
         self._not_before.pop(job_id, None)

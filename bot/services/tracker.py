@@ -188,6 +188,8 @@ class JobTracker:
             log.error("job %d: restarted while submitting; fate unknown, reservation held", job.id)
             job = await self._lifecycle.submit_lost(job) or job
         self.resumed += 1
+        if job.state.at_fal and job.status_url is not None:
+            self._streams.follow(job.id, job.status_url)  # its first event says where the job is: no poll needed
         # Jobs at fal are looked at over one poll interval, not all at once: a restart causes no request storm.
         spread = self.pacer.queued(job.queue_position) if job.state.at_fal else 0.0
         self._schedule.watch(job.id, random.uniform(0, spread))
@@ -283,7 +285,11 @@ class JobTracker:
             next_look = await self._queued(job, status.position)
         else:
             next_look = await self._running(job)
-        return self._quiet_interval(job) if self._streams.live(job.id) else next_look
+        if self._streams.live(job.id):
+            return self._quiet_interval(job)
+        if (reopen := self._streams.retry_in(job.id)) is not None:
+            return min(next_look, reopen + 0.01)  # polled meanwhile; that look opens the stream again
+        return next_look
 
     async def _quiet(self, job: Job) -> float:
         """A look at a job whose stream is open and said nothing new: only the clock's rules apply."""
