@@ -107,3 +107,24 @@ async def test_a_restart_while_streams_are_open_delivers_each_job_once(fake_fal:
         await wait_until(lambda: len(second.publisher.deliveries) == 3, what="three deliveries")
     assert len(first.publisher.deliveries) == 0
     assert [fake_fal.count("result", j.request_id) for j in jobs] == [1, 1, 1]
+
+
+async def test_a_stream_that_stays_connected_but_falls_silent_is_checked_once_the_run_is_overdue(
+    fake_fal: FakeFal, tmp_path: Path
+):
+    fake_fal.script_next(HELD)
+    fake_fal.streams.script(StreamScript(stall_after=2, stall_keepalives=True))  # after IN_QUEUE and IN_PROGRESS
+    # Runs usually take 0.2 s here; a poll checks on the stream once one has taken 1.5 times that.
+    tracker = {**SLOW_POLL, "usual_run_base": 0.2, "usual_run_per_second": 0.0, "running_sparse_interval": 0.1}
+    tuned = settings_for(fake_fal, tmp_path, tracker=tracker, concurrency=CAPS)
+    async with open_stack(tuned) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        await wait_until(lambda: fake_fal.streams.open(job.request_id), what="its stream open")
+        fake_fal.release(job.request_id)  # running, as the stream says; then it goes quiet but keeps its keep-alives
+        await settled(stack, job.id, JobState.RUNNING)
+        await wait_until(lambda: fake_fal.streams.stalled(job.request_id), what="the stream silent")
+        fake_fal.release(job.request_id)  # done, and the stream says nothing
+        await settled(stack, job.id, JobState.DELIVERED)
+    (stream,) = [r for r in fake_fal.streams.records if r.request_id == job.request_id]
+    assert stream.stalled and stream.statuses == ["IN_QUEUE", "IN_PROGRESS"]  # silent after: a poll found the finish
+    assert fake_fal.count("result", job.request_id) == 1
