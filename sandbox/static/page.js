@@ -217,13 +217,18 @@ async function start() {
   state.people = initial.people;
   state.commands = flatten(initial.commands).sort((a, b) => a.path.localeCompare(b.path));
   state.channels = initial.channels;
+  initial.messages.forEach((m) => state.messages.set(m.id, m));
   const wanted = new URLSearchParams(location.search);
   if (wanted.get("as") in state.people) state.as = wanted.get("as");
   buildPeople();
   buildCommands();
   $("composer").onsubmit = send;
-  open(state.channels.length ? state.channels[0].id : null);
+  const channel = state.channels.find((c) => c.name === wanted.get("channel") || c.id === wanted.get("channel"));
+  open((channel || state.channels[0] || {}).id || null);
+  // ?still: the page as it is now, without the live feed (for screenshots: a browser then knows it has loaded).
+  if (wanted.has("still")) { document.body.dataset.still = "yes"; return; }
   const events = new EventSource("/events");
+  events.onopen = () => { document.body.dataset.live = "yes"; };
   events.onmessage = (event) => {
     const item = JSON.parse(event.data);
     if (item.type === "channels") { state.channels = item.channels; buildChannels(); }
@@ -231,4 +236,6 @@ async function start() {
   };
 }
 
+window.addEventListener("error", (event) => { $("error").textContent = `The page failed: ${event.message}`; });
+window.addEventListener("unhandledrejection", (event) => { $("error").textContent = `The page failed: ${event.reason}`; });
 start();
