@@ -37,14 +37,14 @@ class Page:
                     self.channels = item["channels"]
                 self._changed.set()
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0, what: str = "the page") -> T:
+    async def wait_for(self, predicate: Callable[[], T], within: float = 30.0, what: str = "the page") -> T:
         """Look each time the feed changes until `predicate` holds."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while not (found := predicate()):
             left = deadline - loop.time()
             if left <= 0:
-                raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+                raise TimeoutError(f"timed out after {within:g} s waiting for {what}")
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
@@ -53,10 +53,18 @@ class Page:
     # -- what the page sends ------------------------------------------------------------------------------------------
 
     async def command(
-        self, command: str, *, as_: str = "member", options: dict[str, Any] | None = None, files: Files | None = None
+        self,
+        command: str,
+        *,
+        as_: str = "member",
+        options: dict[str, Any] | None = None,
+        files: Files | None = None,
+        channel: str | None = None,
     ) -> str:
         form = aiohttp.FormData()
         form.add_field("as", as_)
+        if channel is not None:
+            form.add_field("channel", channel)
         form.add_field("command", command)
         for name, value in (options or {}).items():
             form.add_field(f"opt:{name}", str(value))

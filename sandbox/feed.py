@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sandbox.stage import Sandbox
 from scripts.story import html
 from scripts.story.markdown import Context
 from scripts.story.poster import first_frame
 from scripts.story.record import Event
-from sandbox.stage import Sandbox
 
 Item = dict[str, Any]
 
@@ -62,7 +62,7 @@ class Feed:
             for c in self.world.discord.channels.values()
             if c.guild_id == self.world.discord.guild.id
         ]
-        return sorted(found, key=lambda c: (not c["name"] == "general", c["thread"]))
+        return sorted(found, key=lambda c: (c["name"] != "general", c["thread"]))
 
     def file(self, attachment_id: str) -> tuple[bytes, str, str] | None:
         found = self.world.discord.recording.files.get(attachment_id)

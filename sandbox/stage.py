@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.standin import StandIns
 from scripts.story.record import RecordingDiscord
 from tests.e2e.conftest import ROOT, bot_env
 from tests.fakes.discord_fake import FakeMessage, FakeUser
 from tests.fakes.fal import FakeFal, JobScript
-from sandbox.standin import StandIns
 
 # fal's queue and run, slowed to a pace a person can watch the card change at.
 PACE = JobScript(queue_seconds=1.5, queue_position=2, run_seconds=2.5)
@@ -65,11 +65,11 @@ class Sandbox:
 
 
 @contextlib.asynccontextmanager
-async def sandbox(folder: Path) -> AsyncIterator[Sandbox]:
+async def sandbox(folder: Path, pace: JobScript = PACE) -> AsyncIterator[Sandbox]:
     """Both fakes and the bot running; everything stopped (the bot killed if it will not stop) on the way out."""
     async with (
         LiveDiscord() as discord_fake,
-        FakeFal(key="sandbox-fal-key", default_script=PACE, video_maker=StandIns(folder / "videos")) as fal,
+        FakeFal(key="sandbox-fal-key", default_script=pace, video_maker=StandIns(folder / "videos")) as fal,
     ):
         guild = discord_fake.guild
         guild.name = "Sandbox"

@@ -12,10 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from scripts.story import frames
-from scripts.story.style import css
 from sandbox.feed import Feed, sse
 from sandbox.stage import Sandbox
+from scripts.story import frames
+from scripts.story.style import css
 from tests.fakes.discord_fake import FakeInteraction, FakeUser, RoleRef
 
 STATIC = Path(__file__).parent / "static"
@@ -110,7 +110,9 @@ async def _file(request: web.Request) -> web.Response:
     if found is None:
         raise web.HTTPNotFound()
     data, content_type, filename = found
-    return web.Response(body=data, content_type=content_type, headers={"Content-Disposition": f'inline; filename="{filename}"'})
+    return web.Response(
+        body=data, content_type=content_type, headers={"Content-Disposition": f'inline; filename="{filename}"'}
+    )
 
 
 async def _poster(request: web.Request) -> web.StreamResponse:
@@ -134,7 +136,8 @@ def _person(world: Sandbox, key: str) -> FakeUser:
 
 
 async def _command(request: web.Request) -> web.Response:
-    """A slash command: form fields `as`, `command` ("tween-admin budget set"), `opt:<name>` and `file:<name>`."""
+    """A slash command: form fields `as`, `channel` (an id; #general when absent), `command` ("tween-admin budget
+    set"), `opt:<name>` and `file:<name>`."""
     world, feed = _world(request), request.app[FEED]
     form = await request.post()
     user = _person(world, str(form.get("as", "member")))
@@ -155,9 +158,16 @@ async def _command(request: web.Request) -> web.Response:
             if option is None:
                 raise web.HTTPBadRequest(text=f"/{name} has no option {key[4:]!r}")
             options[key[4:]] = _value(world, option, value)
+    channel = str(form.get("channel", ""))
+    channel_id = int(channel) if channel.isdigit() and int(channel) in world.discord.channels else None
     try:
         interaction = await world.discord.slash(
-            name, user=user, options=options, attachments=attachments, subcommand=tuple(subcommand)
+            name,
+            user=user,
+            channel_id=channel_id,
+            options=options,
+            attachments=attachments,
+            subcommand=tuple(subcommand),
         )
     except AssertionError as refused:  # what Discord's own client would not send
         raise web.HTTPBadRequest(text=f"Discord would not send that: {refused}") from None

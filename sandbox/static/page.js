@@ -72,6 +72,7 @@ async function send(event) {
   event.preventDefault();
   const form = new FormData($("composer"));
   form.set("as", state.as);
+  if (state.channel) form.set("channel", state.channel);
   for (const which of ["start", "end"]) {
     const file = form.get(`file:${which}`);
     if (file instanceof File && file.size === 0) {
