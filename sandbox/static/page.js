@@ -57,12 +57,15 @@ function buildOptions() {
   const command = state.commands.find((c) => c.path === $("command").value);
   const rows = [];
   for (const option of command ? command.options : []) {
-    rows.push(el("label", { textContent: option.name + (option.required ? " *" : "") }), field(option));
+    const input = field(option);
     let note = option.description;
     if (option.type === TYPES.ATTACHMENT && (option.name === "start" || option.name === "end")) {
-      note += " — left empty: the sample picture (a skyline at " + (option.name === "start" ? "night)" : "sunrise)");
+      note += ". Left empty: the sample picture (a skyline at " + (option.name === "start" ? "night)" : "sunrise)");
     }
-    rows.push(el("div", { className: "desc", textContent: note }));
+    input.title = note;
+    if ("placeholder" in input && !input.placeholder) input.placeholder = note;
+    const label = el("label", { textContent: option.name + (option.required ? " *" : ""), title: note });
+    rows.push(label, option.type === TYPES.ATTACHMENT ? el("div", { className: "file" }, [input, el("span", { className: "desc", textContent: note })]) : input);
   }
   $("options").replaceChildren(...rows);
   $("error").textContent = "";
@@ -100,7 +103,7 @@ function render(message) {
   message.buttons.forEach((button, i) => {
     const span = spans[i];
     if (!span || button.disabled) return;
-    if (button.url) span.onclick = () => window.open(button.url, "_blank");
+    if (button.url) span.onclick = () => follow(button.url);
     else if (button.custom_id && button.type === 2) span.onclick = () => press(message, button);
   });
   const tiles = node.querySelectorAll(".video");
@@ -111,6 +114,14 @@ function render(message) {
   const thread = state.channels.find((c) => c.thread && c.id === message.id);
   if (thread) node.append(el("div", { className: "open-thread", textContent: `🧵 ${thread.name} — open thread`, onclick: () => open(thread.id) }));
   return node;
+}
+
+// A link to a Discord message opens that channel here; anything else (the fake fal's video) in a new tab.
+function follow(url) {
+  const found = /discord\.com\/channels\/\d+\/(\d+)/.exec(url);
+  if (found && state.channels.some((c) => c.id === found[1])) open(found[1]);
+  else if (url.startsWith("http://127.0.0.1")) window.open(url, "_blank");
+  else $("error").textContent = `${url} is outside the sandbox (the page stays offline).`;
 }
 
 function renderAll() {
