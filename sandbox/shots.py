@@ -39,7 +39,7 @@ async def visit(opened: Page, snap: Callable[[str, dict[str, str]], Awaitable[No
     await opened.wait_for(lambda: opened.answers_to(topup), 15, "the top-up answer")
     usage = await opened.command("usage", as_="moderator")
     await opened.wait_for(lambda: opened.answers_to(usage), 15, "the /usage answer")
-    await snap("moderator", {"channel": "general", "as": "moderator"})
+    await snap("moderator", {"channel": "general", "as": "moderator", "command": "tween-admin budget topup"})
 
 
 def shoot(url: str, out: Path) -> None:

@@ -234,7 +234,9 @@ async function start() {
   if (wanted.get("as") in state.people) state.as = wanted.get("as");
   buildPeople();
   buildCommands();
+  if (state.commands.some((c) => c.path === wanted.get("command"))) { $("command").value = wanted.get("command"); buildOptions(); }
   $("composer").onsubmit = send;
+  $("messages").addEventListener("load", scrollDown, true); // pictures arriving make the list taller
   const channel = state.channels.find((c) => c.name === wanted.get("channel") || c.id === wanted.get("channel"));
   open((channel || state.channels[0] || {}).id || null);
   // ?still: the page as it is now, without the live feed (for screenshots: a browser then knows it has loaded).
