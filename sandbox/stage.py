@@ -15,18 +15,24 @@ from typing import Any
 
 from sandbox.standin import StandIns
 from scripts.story.record import RecordingDiscord
-from tests.e2e.conftest import ROOT, bot_env
 from tests.fakes.discord_fake import FakeMessage, FakeUser
 from tests.fakes.fal import FakeFal, JobScript
 
 # fal's queue and run, slowed to a pace a person can watch the card change at.
 PACE = JobScript(queue_seconds=1.5, queue_position=2, run_seconds=2.5)
-# The bot's defaults, except what a sandbox is for: trying things quickly, again and again.
+# The bot's embedded defaults, except its pace: the sandbox's fal finishes in seconds, so the bot looks at it and
+# redraws the card about as often as a person can watch (against fal.ai it waits longer between looks).
 SANDBOX_TOML = """
-[abuse]
-actions = 100
+[tracker]
+queued_interval = 0.5
+queued_interval_cap = 2.0
+running_interval = 0.5
+running_sparse_interval = 1.0
+[discord]
+card_edit_interval = 1.0
 """
 START_TIMEOUT = 60.0
+ROOT = Path(__file__).resolve().parents[1]  # where `python -m bot` runs, as `make run` runs it
 
 
 class LiveDiscord(RecordingDiscord):
@@ -75,11 +81,27 @@ async def sandbox(folder: Path, pace: JobScript = PACE) -> AsyncIterator[Sandbox
         guild.name = "Sandbox"
         guild.member.name, guild.admin.name = "Mira", "Ravi"
         world = Sandbox(discord_fake, fal, folder, {"member": guild.member, "moderator": guild.admin})
-        env = bot_env(discord_fake, fal, folder, SANDBOX_TOML)
+        env = _env(discord_fake, fal, folder)
         await _run_once([sys.executable, "-m", "bot", "sync"], env, world.log_path)
         async with _bot(env, world.log_path) as process:
             await _wait_ready(discord_fake, process, world.log_path)
             yield world
+
+
+def _env(discord_fake: LiveDiscord, fal: FakeFal, folder: Path) -> dict[str, str]:
+    """What an operator sets, pointed at the fakes (as tests/e2e/conftest.py's bot_env, without its test pace)."""
+    config = folder / "sandbox.toml"
+    config.write_text(SANDBOX_TOML)
+    return {
+        "DISCORD_TOKEN": discord_fake.token,
+        "FAL_KEY": fal.key,
+        "DISCORD_API_BASE": discord_fake.api_base,
+        "DISCORD_GATEWAY_URL": discord_fake.gateway_url,
+        "FAL_QUEUE_URL": fal.queue_url,
+        "FAL_REST_URL": fal.rest_url,
+        "TWEEN_DB_PATH": str(folder / "tween.sqlite3"),
+        "TWEEN_CONFIG": str(config),
+    }
 
 
 def _full_env(env: dict[str, str]) -> dict[str, str]:
@@ -103,7 +125,8 @@ async def _bot(env: dict[str, str], log_path: Path) -> AsyncIterator[asyncio.sub
         yield process
     finally:
         if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # a Ctrl+C in the terminal reaches the bot too
+                process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(process.wait(), 10)
             except TimeoutError:
