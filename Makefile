@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 RUNS ?= 10
 STREAMS ?= 1
 
-.PHONY: run test soak-tests e2e lint bench bench-media sync check clean story
+.PHONY: run demo demo-smoke demo-shots test soak-tests e2e lint bench bench-media sync check clean story
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,21 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m bot
 
+# The real bot against the fake Discord and the fake fal, with a local page at http://127.0.0.1:8765 (PORT=...).
+demo: $(STAMP)
+	$(BIN)/python -m sandbox --port $(or $(PORT),8765)
+
+# One scripted /tween through the sandbox's page endpoints, no browser; exit 0 once the video is in the page.
+demo-smoke: $(STAMP)
+	$(BIN)/python -m sandbox --smoke
+
+# The README's sandbox screenshots (docs/sandbox/*.png), with headless Chromium.
+demo-shots: $(STAMP)
+	$(BIN)/python -m sandbox.shots
+
 test: $(STAMP)
 	scripts/postgres-binaries.sh
-	$(BIN)/ruff check bot cogs tests benchmarks scripts
+	$(BIN)/ruff check bot cogs tests benchmarks scripts sandbox
 	$(BIN)/python -m pytest -q
 
 # The whole suite RUNS times (default 10) with every core kept busy: see scripts/soak-tests.sh.
@@ -30,8 +42,8 @@ e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot cogs tests benchmarks scripts
-	$(BIN)/ruff format --check bot cogs tests benchmarks scripts
+	$(BIN)/ruff check bot cogs tests benchmarks scripts sandbox
+	$(BIN)/ruff format --check bot cogs tests benchmarks scripts sandbox
 
 # Fitting 1080p videos to 10 and 25 MiB with the [media] defaults: CPU, SSIM/PSNR, memory, loop lag (a minute or two).
 bench-media: $(STAMP)

@@ -25,6 +25,7 @@ from tests.fakes.fal_server import (
     FakeFal,
     Fault,
     JobScript,
+    SubmitRecord,
 )
 from tests.support.images import image_bytes
 from tests.support.waiting import wait_until
@@ -571,6 +572,28 @@ async def test_video_is_streamed_deterministic_and_per_job(fal: FakeFal, http: h
     assert bodies[0] == fal.video_bytes(jobs[0]["request_id"])
     head = await http.head(f"{fal.base_url}/videos/{jobs[0]['request_id']}.mp4")
     assert head.headers["content-length"] == "1000003" and head.content == b""
+
+
+async def test_a_video_maker_makes_each_jobs_video_from_its_fetched_frames(
+    http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    made: list[tuple[str, set[str]]] = []
+
+    def maker(record: SubmitRecord) -> Path:
+        made.append((record.request_id, set(record.fetched_images)))
+        path = tmp_path / f"{record.request_id}.mp4"
+        path.write_bytes(b"made from " + record.fetched_images["start_image_url"][:8])
+        return path
+
+    async with FakeFal(key="k", video_maker=maker) as fal:
+        fal.script_next(JobScript(queue_seconds=0, run_seconds=0))
+        url = await frame(http, fal)
+        job = await submit(http, fal, prompt="p", start_image_url=url, end_image_url=url)
+        await until_done(http, job)
+        video = (await http.get(job["response_url"], headers=KEY)).json()["video"]
+        body = (await http.get(video["url"])).content
+    assert body == b"made from " + fal.uploads[url].data[:8] and video["file_size"] == len(body)
+    assert made[0] == (job["request_id"], {"start_image_url", "end_image_url"})
 
 
 def test_video_chunks_are_lazy_and_exact_for_100_mib() -> None:

@@ -78,10 +78,14 @@ class FakeFal:
         port: int = 0,
         clock: Callable[[], float] = time.monotonic,
         videos: Callable[[int], Path] = media.small_video,
+        video_maker: Callable[[SubmitRecord], Path] | None = None,
     ) -> None:
         self.key = key
         # The real MP4 a job of N seconds makes (a test may hand in bigger ones: tests.support.media).
         self.videos = videos
+        # Or a video made from the job itself (its body and the frames the runner fetched), e.g. the sandbox's
+        # stand-in; called once the job has made a video, where `videos` would be.
+        self.video_maker = video_maker
         # Every job timeline and record is read from this clock; a test may move it by hand.
         self.clock = clock
         self.default_script = default_script or JobScript()
@@ -237,6 +241,8 @@ class FakeFal:
             return None
         if job.script.video is not None:
             return job.script.video
+        if self.video_maker is not None:
+            return self.video_maker(job.record)
         return self.videos(int(str(job.record.body.get("duration", "5"))))
 
     def video_length(self, request_id: str) -> int:
