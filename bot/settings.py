@@ -101,6 +101,10 @@ class FalSettings:
     max_reads_per_second: float
     account_pause_after: int
     account_probe_interval: float
+    status_stream: bool = True
+    max_streams: int = 1000
+    stream_stall_timeout: float = 45.0
+    stream_retry: float = 30.0
     queue_url: str = "https://queue.fal.run"
     rest_url: str = "https://rest.fal.ai"
     key: str = field(default="", repr=False)
@@ -310,6 +314,8 @@ class Settings:
             raise ConfigError("fal.max_reads_per_second must be positive")
         if self.fal.account_pause_after < 1 or self.fal.account_probe_interval < 0:
             raise ConfigError("fal.account_pause_after must be at least 1 and fal.account_probe_interval not negative")
+        if self.fal.max_streams < 0 or min(self.fal.stream_stall_timeout, self.fal.stream_retry) <= 0:
+            raise ConfigError("fal.max_streams must not be negative, stream_stall_timeout and stream_retry positive")
         t = self.tracker
         if not (0 <= t.early_quantile < 1 and 0 < t.early_margin <= 1 and t.min_run_samples >= 1):
             raise ConfigError("tracker: early_quantile must be in [0, 1), early_margin in (0, 1], min_run_samples >= 1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from bot.fal.models import (
 )
 from bot.fal.retry import RetryPolicy, parse_retry_after, should_retry_status
 from bot.fal.storage import FalStorage
+from bot.fal.stream import status_stream
 from bot.models import VideoResult
 from bot.ratelimit import RateLimiter
 from bot.settings import FalSettings
@@ -80,6 +81,15 @@ class FalClient:
             limits=httpx.Limits(max_keepalive_connections=0),
             event_hooks=hooks,
         )
+        # Status streams hold a connection each for a job's whole life: apart from the reads' pool, so they never
+        # starve it.
+        self._stream_http = httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, "Accept": "text/event-stream"},
+            event_hooks=hooks,
+            limits=httpx.Limits(max_connections=max(settings.max_streams, 1), max_keepalive_connections=0),
+        )
         self.policy = RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_cap)
         self._reads = RateLimiter(settings.max_reads_per_second)
         self.storage = FalStorage(self, settings)
@@ -98,10 +108,25 @@ class FalClient:
     async def aclose(self) -> None:
         await self._http.aclose()
         await self._submit_http.aclose()
+        await self._stream_http.aclose()
 
     @property
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self._settings.key}"}
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client status streams are opened on (bot/fal/stream.py)."""
+        return self._stream_http
+
+    def stream(self, status_url: str) -> AsyncIterator[QueueStatus]:
+        """The job's statuses as fal sends them, to COMPLETED; StreamBroken or FalApiError when that fails."""
+        s = self._settings
+        return status_stream(self, status_url, stall=s.stream_stall_timeout, connect=s.connect_timeout)
+
+    async def read_turn(self) -> None:
+        """Wait for a turn under the read cap: a status stream's opening is one read."""
+        await self._reads.acquire()
 
     async def submit(
         self,

@@ -1,5 +1,5 @@
-"""One task that watches every unfinished job from the database: polls fal, settles money, hands videos to the
-delivery."""
+"""One task that watches every unfinished job from the database: follows fal's word on it (its status stream, or a
+poll), settles money, hands videos to the delivery."""
 
 from __future__ import annotations
 
@@ -15,16 +15,18 @@ from typing import Protocol
 
 from bot.db.jobs import JobRepo
 from bot.errors import DeliveryFailed, FalApiError, FalError
-from bot.fal import Completed, FalClient, InProgress, Queued
-from bot.fal.models import ERROR_WORDS, failure_words
+from bot.fal import Completed, FalClient
+from bot.fal.models import ERROR_WORDS, QueueStatus, failure_words
 from bot.fal.retry import should_retry_status
 from bot.models import ANNOUNCED, FailureReason, Job, JobState, LogEvent, Transition
 from bot.services.board import Board
 from bot.services.budget import BudgetService
 from bot.services.delivery import Delivery, sweep_stale_downloads
 from bot.services.lifecycle import Lifecycle
+from bot.services.looks import FalLooks
 from bot.services.pacing import HISTORY, Pacer, RunSample, RunTimes
 from bot.services.schedule import Schedule
+from bot.services.streams import StatusStreams
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,6 @@ log = logging.getLogger(__name__)
 # fal's error types for a run that ended without a video because it was cancelled, or not started in time.
 CANCELLED_AT_FAL = "client_cancelled"
 NOT_STARTED_IN_TIME = "request_timeout"
-# fal refuses a late start itself; only past this much more (at most the deadline again) does Tween ask it to stop.
-DEADLINE_GRACE = 60.0
 
 
 class Peers(Protocol):
@@ -57,7 +57,7 @@ class TrackerState:
     late_p99: float = 0.0
 
 
-class JobTracker:
+class JobTracker(FalLooks):
     """Schedules each job's next look by its state; at most `workers` looks run at once, and fal reads are
     rate-limited inside the client."""
 
@@ -97,6 +97,9 @@ class JobTracker:
         self._stopping = False
         self.resumed = 0
         self._handlers: set[asyncio.Task[None]] = set()
+        # fal's status stream hands what it hears to the job's next look; a look with nothing heard asks fal.
+        self._streams = StatusStreams(settings.fal, fal.stream, self._heard_from_stream, self._stream_lost)
+        self._heard: dict[int, QueueStatus] = {}
         # Set when several processes share the database: what this one learns that another must act on.
         self.peers: Peers | None = None
 
@@ -119,6 +122,7 @@ class JobTracker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
+        await self._streams.close()
         if self._handlers:
             _, pending = await asyncio.wait(self._handlers, timeout=grace)
             for task in pending:
@@ -181,6 +185,8 @@ class JobTracker:
             log.error("job %d: restarted while submitting; fate unknown, reservation held", job.id)
             job = await self._lifecycle.submit_lost(job) or job
         self.resumed += 1
+        if job.state.at_fal and job.status_url is not None:
+            self._streams.follow(job.id, job.status_url)  # its first event says where the job is: no poll needed
         # Jobs at fal are looked at over one poll interval, not all at once: a restart causes no request storm.
         spread = self.pacer.queued(job.queue_position) if job.state.at_fal else 0.0
         self._schedule.watch(job.id, random.uniform(0, spread))
@@ -219,7 +225,16 @@ class JobTracker:
             self._schedule.watch(job_id, next_look)
         else:
             self.pacer.left(job_id)
+            self._streams.forget(job_id)
+            self._heard.pop(job_id, None)
         self._schedule.finished(job_id)
+
+    def _heard_from_stream(self, job_id: int, status: QueueStatus) -> None:
+        self._heard[job_id] = status  # only the newest matters: each status says all there is to know
+        self._schedule.watch(job_id)
+
+    def _stream_lost(self, job_id: int) -> None:
+        self._schedule.watch(job_id)  # polled at once: the stream may have missed a change
 
     async def _step(self, job: Job) -> float | None:
         if job.state.at_fal:
@@ -244,60 +259,6 @@ class JobTracker:
             return left + 0.01
         await self._slot_freed(job)
         return None
-
-    async def _poll(self, job: Job) -> float | None:
-        assert job.status_url is not None
-        try:
-            status = await self._fal.status(job.status_url)
-        except FalApiError as exc:
-            if exc.status == 404:
-                await self._fail(job, FailureReason.LOST, "fal no longer knows this request")
-                return None
-            raise
-        if isinstance(status, Queued):
-            return await self._queued(job, status.position)
-        if isinstance(status, InProgress):
-            return await self._running(job)
-        return await self._finish(job, status)
-
-    async def _queued(self, job: Job, position: int | None) -> float | None:
-        if self._past_deadline(job):
-            await self._give_up_queue(job)
-        self._queued_seen[job.id] = self._lifecycle.clock()
-        if job.state is JobState.RUNNING:  # fal put it back in its queue (a retry on another runner)
-            await self._shown(await self._lifecycle.move(job, Transition.REQUEUED, queue_position=position))
-        elif job.queue_position != position:
-            await self._shown(await self._lifecycle.note(job, while_in=[JobState.QUEUED], queue_position=position))
-        return self.pacer.queued(position)
-
-    async def _running(self, job: Job) -> float:
-        started = job.started_at
-        if job.state is not JobState.RUNNING or started is None:
-            started = self._queued_seen.pop(job.id, None) or job.submitted_at or self._lifecycle.clock()
-            if job.state is JobState.QUEUED:
-                moved = await self._lifecycle.move(job, Transition.START, queue_position=None, started_at=started)
-            else:
-                moved = await self._lifecycle.note(job, while_in=[JobState.RUNNING], started_at=started)
-            await self._shown(moved)
-            log.info("job %d: running at fal", job.id, extra=job.log_ids)
-        elapsed = (self._lifecycle.clock() - started).total_seconds()
-        return self.pacer.running(job.model, job.duration, elapsed, job.id)
-
-    def _past_deadline(self, job: Job) -> bool:
-        """fal refuses a start past the deadline sent with the submit; a job still queued well after it (a job
-        submitted before Tween sent one) is asked to stop."""
-        sent = job.submitted_at or job.created_at
-        waited = (self._lifecycle.clock() - sent).total_seconds()
-        grace = min(DEADLINE_GRACE, self._settings.queue_deadline)
-        return waited > self._settings.queue_deadline + grace and job.id not in self._asked_to_stop
-
-    async def _give_up_queue(self, job: Job) -> None:
-        """Ask fal to cancel a job left in its queue too long. Only a request: fal's answer decides the money."""
-        assert job.cancel_url is not None
-        answer = await self._fal.cancel(job.cancel_url)
-        self._asked_to_stop.add(job.id)
-        minutes = self._settings.queue_deadline / 60
-        log.warning("job %d: still queued at fal after %.0f min; asked it to stop (%s)", job.id, minutes, answer)
 
     async def _finish(self, job: Job, status: Completed) -> float | None:
         if status.failed:
@@ -340,6 +301,9 @@ class JobTracker:
     async def _ended_without_video(self, job: Job, status: Completed) -> None:
         """fal reports the run failed, was cancelled, or never started before its deadline; none of these is billed."""
         detail = failure_words(status.error, status.error_type)
+        if status.error_type == CANCELLED_AT_FAL and job.cancel_requested_by is None:
+            # The row was read before fal's answer came: a cancel asked meanwhile is in the row only now.
+            job = await self._rows.get(job.id) or job
         if status.error_type == CANCELLED_AT_FAL and job.cancel_requested_by is not None:
             self._queued_seen.pop(job.id, None)
             why = f"cancelled by <@{job.cancel_requested_by}>"

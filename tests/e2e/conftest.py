@@ -30,7 +30,7 @@ FAST = """
 backoff_base = 0.01
 backoff_cap = 0.05
 max_reads_per_second = 200.0
-[tracker]
+{fal}[tracker]
 queued_interval = 0.05
 running_interval = 0.05
 running_sparse_interval = 0.3
@@ -45,10 +45,16 @@ pytestmark = pytest.mark.e2e
 
 
 def bot_env(
-    discord_fake: FakeDiscord, fal: FakeFal, tmp_path: Path, extra_toml: str = "", database_url: str | None = None
+    discord_fake: FakeDiscord,
+    fal: FakeFal,
+    tmp_path: Path,
+    extra_toml: str = "",
+    database_url: str | None = None,
+    fal_toml: str = "",
 ) -> dict[str, str]:
+    """The bot's environment; `fal_toml` is more of the [fal] table, `extra_toml` more tables after it."""
     config = tmp_path / "tween-test.toml"
-    config.write_text(FAST + extra_toml + ("" if "[abuse]" in extra_toml else RELAXED))
+    config.write_text(FAST.format(fal=fal_toml) + extra_toml + ("" if "[abuse]" in extra_toml else RELAXED))
     return {
         "DISCORD_TOKEN": discord_fake.token,
         "FAL_KEY": fal.key,
@@ -68,9 +74,10 @@ class World:
     fal: FakeFal
     tmp_path: Path
     database_url: str | None = None  # None: the SQLite file in tmp_path
+    fal_toml: str = ""  # more of the bot's [fal] table
 
     def env(self, extra_toml: str = "") -> dict[str, str]:
-        return bot_env(self.discord, self.fal, self.tmp_path, extra_toml, self.database_url)
+        return bot_env(self.discord, self.fal, self.tmp_path, extra_toml, self.database_url, self.fal_toml)
 
     @property
     def store(self) -> str:

@@ -14,6 +14,11 @@ from tests.support import media
 pytestmark = pytest.mark.e2e
 
 
+def fal_reads(world: World) -> int:
+    """Looks at jobs: status reads, and status streams opened."""
+    return world.fal.count("status") + world.fal.count("stream")
+
+
 def videos_in(world: World, thread_id: int) -> list:
     return [m for m in world.discord.messages(thread_id) if m.attachments]
 
@@ -25,7 +30,7 @@ async def test_sigkill_while_generating_delivers_exactly_once(world: World, tmp_
     with bot_process(env, log) as first:
         await world.discord.wait_ready(timeout=30)
         await run_tween(world)
-        await world.discord.wait_for(lambda: world.fal.count("status") >= 2, timeout=20)  # tracked while generating
+        await world.discord.wait_for(lambda: fal_reads(world) >= 2, timeout=20)  # tracked while generating
         first.kill()
         first.wait(timeout=10)
     assert len(world.fal.submits) == 1
@@ -50,7 +55,7 @@ async def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(world: 
     with bot_process(env, log) as first:
         await world.discord.wait_ready(timeout=30)
         await run_tween(world)
-        await world.discord.wait_for(lambda: world.fal.count("status") >= 1, timeout=20)
+        await world.discord.wait_for(lambda: fal_reads(world) >= 1, timeout=20)
         first.terminate()
         code = await asyncio.to_thread(first.wait, 20)
     assert code == 0, log.read_text()[-2000:]

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from tests.fakes.fal.media import video_chunks
-from tests.fakes.fal.queue import STREAM_HEARTBEAT
 from tests.fakes.fal_server import (
     ADMIN_LOCK,
     EXHAUSTED_BALANCE,
@@ -373,51 +372,6 @@ async def test_error_and_invalid_outcomes(fal: FakeFal, http: httpx.AsyncClient)
     assert "error" not in last and "error_type" not in last
     result = await http.get(invalid["response_url"], headers=KEY)
     assert result.status_code == 422 and {"loc", "msg", "type"} <= set(result.json()["detail"][0])
-
-
-async def test_sse_stream_follows_the_job_to_completed(still: FakeFal, clock: Clock, http: httpx.AsyncClient) -> None:
-    fal = still
-    fal.script_next(JobScript(queue_seconds=0.1, queue_position=2, run_seconds=0.05))
-    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
-    await fetched(fal, "start_image_url")
-    # Each move of the clock is one change of status, so one event: positions 1 and 0, running, completed.
-    moves = iter([0.04, 0.07, 0.12, 0.2])
-    events = []
-    async with http.stream("GET", job["status_url"] + "/stream", params={"logs": "1"}, headers=KEY) as answer:
-        assert answer.headers["content-type"].startswith("text/event-stream")
-        async for line in answer.aiter_lines():
-            if line.startswith("data: "):
-                events.append(json.loads(line.removeprefix("data: ")))
-                clock.now = fal.submits[0].received_at + next(moves, 1.0)
-    assert [(e["status"], e.get("queue_position")) for e in events] == [
-        ("IN_QUEUE", 2),
-        ("IN_QUEUE", 1),
-        ("IN_QUEUE", 0),
-        ("IN_PROGRESS", None),
-        ("COMPLETED", None),
-    ]
-    assert events[-1]["metrics"]["inference_time"] == pytest.approx(0.05, abs=0.001)
-
-
-async def test_sse_stream_repeats_itself_while_nothing_changes(
-    still: FakeFal, clock: Clock, http: httpx.AsyncClient
-) -> None:
-    fal = still
-    fal.script_next(JobScript(queue_seconds=None))
-    job = await submit(http, fal, prompt="p", start_image_url=await frame(http, fal))
-    await fetched(fal, "start_image_url")
-    events = []
-    async with http.stream("GET", job["status_url"] + "/stream", headers=KEY) as answer:
-        async for line in answer.aiter_lines():
-            if line.startswith("data: "):
-                events.append(json.loads(line.removeprefix("data: ")))
-                if len(events) == 1:
-                    clock.now += STREAM_HEARTBEAT  # nothing changed: the same status again, as a heartbeat
-                elif len(events) == 2:
-                    fal.release(job["request_id"])
-                    clock.now += 0.1  # past the 0.05 s run
-    assert [e["status"] for e in events] == ["IN_QUEUE", "IN_QUEUE", "COMPLETED"]
-    assert events[0] == events[1]
 
 
 async def test_fault_answers_with_status_headers_and_body(fal: FakeFal, http: httpx.AsyncClient) -> None:

@@ -1,4 +1,5 @@
-"""Pacing against the fake fal: run lengths are learned (and survive a restart), and a webhook's word is acted on."""
+"""Pacing against the fake fal (polling, the status stream off): run lengths are learned (and survive a restart), and
+a webhook's word is acted on."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ PACED = {
     "early_margin": 0.8,
 }
 RUN = 0.6
+# These are the polling pacer's tests: the status stream, when on, makes its looks moot.
+POLLING = {"status_stream": False}
 # Wall clock (the bot's) against monotonic (the fake's and the test's), and julianday's millisecond.
 SLACK = 0.002
 
@@ -68,7 +71,7 @@ def bracket(runs: list[Run]) -> tuple[float, float]:
 
 
 async def test_learned_run_lengths_cut_status_reads_and_survive_a_restart(fake_fal: FakeFal, tmp_path: Path):
-    settings = settings_for(fake_fal, tmp_path, tracker=PACED)
+    settings = settings_for(fake_fal, tmp_path, tracker=PACED, fal=POLLING)
     endpoint = settings.model.default.endpoint
     async with open_stack(settings) as stack:
         first = [await run_one(stack, fake_fal) for _ in range(3)]
@@ -102,7 +105,7 @@ async def test_learned_run_lengths_cut_status_reads_and_survive_a_restart(fake_f
 
 async def test_a_webhook_notice_looks_at_the_job_at_once(fake_fal: FakeFal, tmp_path: Path):
     slow = {"queued_interval": 0.02, "running_interval": 60.0, "running_sparse_interval": 60.0}
-    async with open_stack(settings_for(fake_fal, tmp_path, tracker=slow)) as stack:
+    async with open_stack(settings_for(fake_fal, tmp_path, tracker=slow, fal=POLLING)) as stack:
         fake_fal.script_next(JobScript(queue_seconds=0.0, run_seconds=None))
         job = await stack.services.jobs.submit(tween_request())
         await settled(stack, job.id, JobState.RUNNING)
@@ -124,7 +127,7 @@ async def test_a_run_ending_before_the_earliest_finish_brings_the_others_of_its_
     # History says a run takes 100 s: until 80 s in, running jobs are looked at once a minute.
     paced = {**PACED, "running_interval": 0.05, "running_sparse_interval": 60.0}
     caps = {"total": 4, "per_guild": 4, "per_member": 4}
-    settings = settings_for(fake_fal, tmp_path, tracker=paced, concurrency=caps)
+    settings = settings_for(fake_fal, tmp_path, tracker=paced, concurrency=caps, fal=POLLING)
     endpoint = settings.model.default.endpoint
     async with open_stack(settings) as stack:
         stack.services.tracker.pacer.runs.extend(RunSample(endpoint, 5, 100.0) for _ in range(3))

@@ -18,6 +18,7 @@ from tests.fakes.fal.model import (
     SubmitRecord,
 )
 from tests.fakes.fal.server import FakeFal
+from tests.fakes.fal.stream import StreamHub, StreamRecord, StreamScript
 
 __all__ = [
     "ADMIN_LOCK",
@@ -34,6 +35,9 @@ __all__ = [
     "JobScript",
     "RequestRecord",
     "StoredFile",
+    "StreamHub",
+    "StreamRecord",
+    "StreamScript",
     "SubmitRecord",
     "main",
 ]

@@ -1,4 +1,4 @@
-"""Queue routes (reference §1-4): submit, status, status stream, result, cancel; and the output video."""
+"""Queue routes (reference §1-4): submit, status, result, cancel; and the output video. The status stream: stream.py."""
 
 from __future__ import annotations
 
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 Params = Mapping[str, str]
 START_TIMEOUT_HEADER = "X-Fal-Request-Timeout"
 MIN_START_TIMEOUT = 0.1  # fal takes values above this (reference, PH); the SDKs' own floor of 1 s is theirs
-STREAM_HEARTBEAT = 0.5
-STREAM_IDLE_POLL = 0.02
 SCRIPTED_INVALID = [
     {
         "loc": ["body", "prompt"],
@@ -152,28 +150,6 @@ async def status(fake: FakeFal, request: web.Request, params: Params) -> web.Str
     return json_answer(body, code, _rid(job))
 
 
-async def stream(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
-    if not isinstance(job := _job(fake, params), Job):
-        return job
-    answer = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **_rid(job)})
-    await answer.prepare(request)
-    record_of(request).status = answer.status
-    logs, last, sent_at = flag(request, "logs"), "", -STREAM_HEARTBEAT
-    while not fake._closing.is_set():
-        now = fake.clock()
-        _, body = job.status(now, logs=logs)
-        text = json.dumps(body)
-        if text != last or now - sent_at >= STREAM_HEARTBEAT:
-            await answer.write(f"data: {text}\n\n".encode())
-            last, sent_at = text, now
-        if body["status"] == COMPLETED:
-            break
-        change = job.next_change(now)
-        await asyncio.sleep(min(sent_at + STREAM_HEARTBEAT - now, STREAM_IDLE_POLL if change is None else change))
-    await answer.write_eof()
-    return answer
-
-
 async def result(fake: FakeFal, request: web.Request, params: Params) -> web.StreamResponse:
     if not isinstance(job := _job(fake, params), Job):
         return job
@@ -229,6 +205,7 @@ async def cancel(fake: FakeFal, request: web.Request, params: Params) -> web.Str
     if job.cancelled and job.fetching is not None:
         job.fetching.cancel()
     fake.webhooks.wake(job.request_id)
+    fake.streams.wake(job.request_id)
     return json_answer({"status": "CANCELLATION_REQUESTED"}, 202, _rid(job))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.fal import queue, storage, webhooks
+from tests.fakes.fal import queue, storage, stream, webhooks
 from tests.fakes.fal.answers import RECORD, fault_answer, json_answer
 from tests.fakes.fal.job import Job
 from tests.fakes.fal.media import CHUNK, video_chunks
@@ -39,7 +39,8 @@ _FILE = r"/files/(?P<fid>[^/]+)/(?P<name>[^/]+)$"
 _VIDEO = r"/videos/(?P<rid>[^/]+)\.mp4$"
 # First match wins: the submit pattern would swallow any other POST under /queue.
 _ROUTES: list[tuple[frozenset[str], str, re.Pattern[str], Handler]] = [
-    (frozenset({"GET"}), "stream", re.compile(_REQ + r"/status/stream$"), queue.stream),
+    (frozenset({"GET"}), "stream", re.compile(_REQ + r"/status/stream$"), stream.serve),
+    (frozenset({"POST", "PUT", "DELETE"}), "unknown", re.compile(_REQ + r"/status/stream$"), stream.wrong_method),
     (frozenset({"GET"}), "status", re.compile(_REQ + r"/status$"), queue.status),
     (frozenset({"PUT"}), "cancel", re.compile(_REQ + r"/cancel$"), queue.cancel),
     (frozenset({"GET"}), "result", re.compile(_REQ + r"$"), queue.result),
@@ -108,6 +109,7 @@ class FakeFal:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.webhooks = WebhookSender(self)
+        self.streams = stream.StreamHub(self)  # status streams: scripts for drops and stalls, the open ones
 
     async def start(self) -> None:
         if self._runner is not None:
@@ -124,6 +126,7 @@ class FakeFal:
 
     async def stop(self) -> None:
         self._closing.set()
+        self.streams.close()
         fetches = [job.fetching for job in self._jobs.values() if job.fetching and not job.fetching.done()]
         for task in fetches:
             task.cancel()
@@ -229,6 +232,7 @@ class FakeFal:
             raise KeyError(f"no job {request_id!r} was submitted")
         self._jobs[request_id].release(self.clock())
         self.webhooks.wake(request_id)
+        self.streams.wake(request_id)
 
     def video_file(self, request_id: str) -> Path | None:
         """The file a job's video is, or None when its script asks for noise (video_size)."""

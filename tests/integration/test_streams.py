@@ -1,0 +1,130 @@
+"""Tracking through fal's status stream: a finish seen at once for one read, and every way a stream fails falling
+back to polling without losing or doubling a job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.models import JobState
+from tests.fakes.fal import StreamScript
+from tests.fakes.fal_server import FakeFal, Fault, JobScript
+from tests.integration.conftest import member, open_stack, settings_for, tween_request
+from tests.integration.test_job_flow import settled
+from tests.support.waiting import wait_until
+
+HELD = JobScript(queue_seconds=None, run_seconds=None)  # moves on only when the test releases it
+# Polling so slow that only the stream can explain a prompt finish.
+SLOW_POLL = {"queued_interval": 60.0, "queued_interval_cap": 60.0, "running_interval": 60.0}
+CAPS = {"total": 4, "per_guild": 4, "per_member": 4}
+
+
+def settings(fake: FakeFal, tmp_path: Path, **fal: object):
+    return settings_for(fake, tmp_path, tracker=SLOW_POLL, concurrency=CAPS, fal=fal)
+
+
+def reads(fake: FakeFal, request_id: str | None) -> dict[str, int]:
+    return {route: fake.count(route, request_id) for route in ("status", "stream", "result")}
+
+
+async def test_a_job_is_followed_to_its_video_with_three_requests(fake_fal: FakeFal, tmp_path: Path):
+    fake_fal.script_next(HELD)
+    async with open_stack(settings(fake_fal, tmp_path)) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        await wait_until(lambda: fake_fal.streams.open(job.request_id), what="its stream open")
+        fake_fal.release(job.request_id)  # running
+        await settled(stack, job.id, JobState.RUNNING)
+        fake_fal.release(job.request_id)  # done
+        await settled(stack, job.id, JobState.DELIVERED)
+    # The first look, the stream, the video: nothing polled while fal ran it (polling is a minute apart).
+    assert reads(fake_fal, job.request_id) == {"status": 1, "stream": 1, "result": 1}
+
+
+async def test_a_stream_that_dies_mid_run_falls_back_to_polling_and_comes_back(fake_fal: FakeFal, tmp_path: Path):
+    fake_fal.script_next(HELD)
+    fake_fal.streams.script(StreamScript(drop_at="IN_PROGRESS", how="reset"))
+    async with open_stack(settings(fake_fal, tmp_path, stream_retry=0.2)) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        await wait_until(lambda: fake_fal.streams.open(job.request_id), what="its stream open")
+        fake_fal.release(job.request_id)  # running: the stream breaks as it would have said so
+        await settled(stack, job.id, JobState.RUNNING)  # seen by the poll that replaced it
+        await wait_until(lambda: fake_fal.streams.open(job.request_id), what="a new stream")
+        fake_fal.release(job.request_id)
+        await settled(stack, job.id, JobState.DELIVERED)
+        await wait_until(lambda: len(stack.publisher.deliveries) == 1, what="one delivery")
+    assert fake_fal.count("stream", job.request_id) == 2 and fake_fal.count("result", job.request_id) == 1
+
+
+async def test_a_stream_that_stalls_silently_is_given_up_and_the_job_polled(fake_fal: FakeFal, tmp_path: Path):
+    fake_fal.script_next(HELD)
+    fake_fal.streams.script(StreamScript(stall_after=1))
+    fast_poll = {"queued_interval": 0.05, "queued_interval_cap": 0.05, "running_interval": 0.05}
+    tuned = settings_for(
+        fake_fal,
+        tmp_path,
+        tracker=fast_poll,
+        concurrency=CAPS,
+        fal={"stream_stall_timeout": 0.5, "stream_retry": 3600.0},
+    )
+    async with open_stack(tuned) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        await wait_until(lambda: fake_fal.streams.stalled(job.request_id), what="its stream stalled")
+        await wait_until(lambda: not fake_fal.streams.open(job.request_id), what="the stalled stream given up")
+        fake_fal.release(job.request_id)
+        fake_fal.release(job.request_id)
+        await settled(stack, job.id, JobState.DELIVERED)  # by polling: the stream is not reopened for an hour
+    assert fake_fal.count("stream", job.request_id) == 1 and fake_fal.count("result", job.request_id) == 1
+
+
+async def test_a_refused_stream_leaves_the_job_to_polling(fake_fal: FakeFal, tmp_path: Path):
+    fake_fal.script_next(JobScript(queue_seconds=0.05, run_seconds=0.1))
+    fake_fal.inject(Fault(route="stream", status=429, headers={"Retry-After": "1"}))
+    fast_poll = {"queued_interval": 0.05, "queued_interval_cap": 0.05, "running_interval": 0.05}
+    tuned = settings_for(fake_fal, tmp_path, tracker=fast_poll, concurrency=CAPS, fal={"stream_retry": 3600.0})
+    async with open_stack(tuned) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        await settled(stack, job.id, JobState.DELIVERED)
+    assert fake_fal.count("stream", job.request_id) == 1  # refused once, then polled to the end
+
+
+async def test_a_restart_while_streams_are_open_delivers_each_job_once(fake_fal: FakeFal, tmp_path: Path):
+    fake_fal.script_next(HELD, HELD, HELD)
+    tuned = settings(fake_fal, tmp_path)
+    async with open_stack(tuned) as first:
+        jobs = [await first.services.jobs.submit(tween_request(who=member(u))) for u in (1, 2, 3)]
+        for job in jobs:
+            await wait_until(lambda job=job: fake_fal.streams.open(job.request_id), what="streams open")
+        fake_fal.release(jobs[0].request_id)  # running before the restart
+    await wait_until(lambda: not fake_fal.streams.open(), what="the old process's streams closed")
+    async with open_stack(tuned) as second:
+        for job in jobs:
+            await wait_until(lambda job=job: fake_fal.streams.open(job.request_id), what="streams open again")
+        for job in jobs:
+            fake_fal.release(job.request_id)
+            if job is not jobs[0]:
+                fake_fal.release(job.request_id)
+        for job in jobs:
+            await settled(second, job.id, JobState.DELIVERED)
+        await wait_until(lambda: len(second.publisher.deliveries) == 3, what="three deliveries")
+    assert len(first.publisher.deliveries) == 0
+    assert [fake_fal.count("result", j.request_id) for j in jobs] == [1, 1, 1]
+
+
+async def test_a_stream_that_stays_connected_but_falls_silent_is_checked_once_the_run_is_overdue(
+    fake_fal: FakeFal, tmp_path: Path
+):
+    fake_fal.script_next(HELD)
+    fake_fal.streams.script(StreamScript(stall_after=2, stall_keepalives=True))  # after IN_QUEUE and IN_PROGRESS
+    # Runs usually take 0.2 s here; a poll checks on the stream once one has taken 1.5 times that.
+    tracker = {**SLOW_POLL, "usual_run_base": 0.2, "usual_run_per_second": 0.0, "running_sparse_interval": 0.1}
+    tuned = settings_for(fake_fal, tmp_path, tracker=tracker, concurrency=CAPS)
+    async with open_stack(tuned) as stack:
+        job = await stack.services.jobs.submit(tween_request())
+        await wait_until(lambda: fake_fal.streams.open(job.request_id), what="its stream open")
+        fake_fal.release(job.request_id)  # running, as the stream says; then it goes quiet but keeps its keep-alives
+        await settled(stack, job.id, JobState.RUNNING)
+        await wait_until(lambda: fake_fal.streams.stalled(job.request_id), what="the stream silent")
+        fake_fal.release(job.request_id)  # done, and the stream says nothing
+        await settled(stack, job.id, JobState.DELIVERED)
+    (stream,) = [r for r in fake_fal.streams.records if r.request_id == job.request_id]
+    assert stream.stalled and stream.statuses == ["IN_QUEUE", "IN_PROGRESS"]  # silent after: a poll found the finish
+    assert fake_fal.count("result", job.request_id) == 1
