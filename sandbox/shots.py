@@ -5,19 +5,16 @@ then the page, still (`?still`: no live feed, so the browser knows when it has l
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
-from PIL import Image
-
 from sandbox.client import Page, page
 from sandbox.smoke import tween_to_video
 from sandbox.stage import sandbox
 from sandbox.web import serving
-from scripts.story.shots import FLAGS, chromium, small_png
+from scripts.story.shots import capture, small_png
 from tests.fakes.fal import JobScript
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "sandbox"
@@ -43,19 +40,7 @@ async def visit(opened: Page, snap: Callable[[str, dict[str, str]], Awaitable[No
 
 
 def shoot(url: str, out: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="tween-chromium-") as profile:
-        raw = Path(profile) / "shot.png"
-        command = [
-            chromium(),
-            *FLAGS,
-            f"--user-data-dir={profile}/profile",
-            f"--screenshot={raw}",
-            f"--window-size={WINDOW[0]},{WINDOW[1]}",
-            "--virtual-time-budget=5000",
-            url,
-        ]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
-        out.write_bytes(small_png(Image.open(raw).convert("RGB")))
+    out.write_bytes(small_png(capture(url, WINDOW, "--virtual-time-budget=5000")))
 
 
 async def main() -> None:

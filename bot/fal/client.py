@@ -21,6 +21,7 @@ from bot.fal.models import (
     QueueStatus,
     Submitted,
     api_error,
+    json_or_text,
     parse_status,
     parse_submitted,
     parse_video,
@@ -175,7 +176,7 @@ class FalClient:
             if response.status_code >= 500 and request_id:
                 raise SubmitMaybeQueued(request_id, f"submit answered {response.status_code}")
             raise self._refused(
-                api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
+                api_error(response.status_code, json_or_text(response), dict(response.headers), retry_after)
             )
         raise FalUnavailable("fal kept refusing the submit")  # pragma: no cover - loop always returns or raises
 
@@ -214,7 +215,7 @@ class FalClient:
             if exc.status in (400, 404):
                 return exc.detail
             raise
-        body = _json_or_text(response)
+        body = json_or_text(response)
         return str(body.get("status", "CANCELLATION_REQUESTED")) if isinstance(body, dict) else "CANCELLATION_REQUESTED"
 
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int | None:
@@ -281,7 +282,7 @@ class FalClient:
                     if auth:
                         self.account.accepted(billable=billable)
                     return response
-                error = api_error(response.status_code, _json_or_text(response), dict(response.headers), retry_after)
+                error = api_error(response.status_code, json_or_text(response), dict(response.headers), retry_after)
                 if not should_retry_status(response.status_code):
                     raise self._refused(error)
                 last = error
@@ -332,10 +333,3 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError as exc:
         raise MalformedResponse(f"not JSON: {response.text[:200]!r}") from exc
-
-
-def _json_or_text(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:500]

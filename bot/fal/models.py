@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import FalAccountProblem, FalApiError, FieldError
 from bot.models import VideoResult
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -150,3 +153,11 @@ def _str(value: Any) -> str | None:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def json_or_text(response: httpx.Response) -> Any:
+    """An error answer's body: its JSON, or the start of its text."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]

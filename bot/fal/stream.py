@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
 from bot.errors import FalError
-from bot.fal.models import Completed, MalformedResponse, QueueStatus, api_error, parse_status
+from bot.fal.models import Completed, MalformedResponse, QueueStatus, api_error, json_or_text, parse_status
 from bot.fal.retry import parse_retry_after
 
 # Lines longer than this are not a status: a broken or hostile stream must not grow memory without bound.
@@ -54,7 +54,7 @@ async def status_stream(
                 await response.aread()
                 raise api_error(
                     response.status_code,
-                    _body(response),
+                    json_or_text(response),
                     dict(response.headers),
                     parse_retry_after(response.headers.get("retry-after")),
                 )
@@ -100,10 +100,3 @@ def _status(data: str) -> QueueStatus:
         return parse_status(json.loads(data))
     except (ValueError, MalformedResponse) as exc:
         raise StreamBroken(f"an unreadable event: {data[:200]!r}") from exc
-
-
-def _body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:500]

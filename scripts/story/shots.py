@@ -36,18 +36,24 @@ def chromium() -> str:
 
 
 def screenshot(page: Path, out: Path, width: int) -> None:
+    out.write_bytes(small_png(crop(capture(page.resolve().as_uri(), (width, TALL)))))
+
+
+def capture(url: str, window: tuple[int, int], *extra: str) -> Image.Image:
+    """What headless Chromium shows of `url` in a window of that size."""
     with tempfile.TemporaryDirectory(prefix="tween-chromium-") as profile:
         raw = Path(profile) / "shot.png"
         command = [
             chromium(),
             *FLAGS,
+            *extra,
             f"--user-data-dir={profile}/profile",
             f"--screenshot={raw}",
-            f"--window-size={width},{TALL}",
-            page.resolve().as_uri(),
+            f"--window-size={window[0]},{window[1]}",
+            url,
         ]
         subprocess.run(command, check=True, capture_output=True, timeout=120)
-        out.write_bytes(small_png(crop(Image.open(raw))))
+        return Image.open(raw).convert("RGB")
 
 
 def crop(image: Image.Image) -> Image.Image:
