@@ -47,6 +47,8 @@ class FalLooks:
                     await self._fail(job, FailureReason.LOST, "fal no longer knows this request")
                     return None
                 raise
+            # Heard while fal answered: it may be older than the answer. The look it asked for asks fal again.
+            self._heard.pop(job.id, None)
         if isinstance(status, Completed):
             return await self._finish(job, status)
         self._streams.follow(job.id, job.status_url)
