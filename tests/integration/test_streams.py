@@ -68,10 +68,10 @@ async def test_a_stream_that_stalls_silently_is_given_up_and_the_job_polled(fake
     async with open_stack(tuned) as stack:
         job = await stack.services.jobs.submit(tween_request())
         await wait_until(lambda: fake_fal.streams.stalled(job.request_id), what="its stream stalled")
-        await wait_until(lambda: not fake_fal.streams.open(job.request_id), what="the stalled stream given up")
         fake_fal.release(job.request_id)
         fake_fal.release(job.request_id)
-        await settled(stack, job.id, JobState.DELIVERED)  # by polling: the stream is not reopened for an hour
+        # Given up after half a second of silence; polled from then on (the stream is not reopened for an hour).
+        await settled(stack, job.id, JobState.DELIVERED)
     assert fake_fal.count("stream", job.request_id) == 1 and fake_fal.count("result", job.request_id) == 1
 
 
@@ -94,10 +94,9 @@ async def test_a_restart_while_streams_are_open_delivers_each_job_once(fake_fal:
         for job in jobs:
             await wait_until(lambda job=job: fake_fal.streams.open(job.request_id), what="streams open")
         fake_fal.release(jobs[0].request_id)  # running before the restart
-    await wait_until(lambda: not fake_fal.streams.open(), what="the old process's streams closed")
     async with open_stack(tuned) as second:
-        for job in jobs:
-            await wait_until(lambda job=job: fake_fal.streams.open(job.request_id), what="streams open again")
+        for job in jobs:  # a second stream each (the fake may not yet have seen the first ones go)
+            await wait_until(lambda job=job: fake_fal.count("stream", job.request_id) >= 2, what="streams again")
         for job in jobs:
             fake_fal.release(job.request_id)
             if job is not jobs[0]:
