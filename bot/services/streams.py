@@ -36,7 +36,6 @@ class StatusStreams:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._not_before: dict[int, float] = {}  # monotonic time before which a broken stream is not reopened
         self._refused: set[int] = set()  # fal will not stream these: polled to the end
-        self.opened = 0
 
     def live(self, job_id: int) -> bool:
         return job_id in self._tasks
@@ -47,7 +46,6 @@ class StatusStreams:
             return
         if time.monotonic() < self._not_before.get(job_id, 0.0) or len(self._tasks) >= self._settings.max_streams:
             return
-        self.opened += 1
         self._tasks[job_id] = asyncio.create_task(self._follow(job_id, status_url), name=f"fal-stream-{job_id}")
 
     def retry_in(self, job_id: int) -> float | None:
