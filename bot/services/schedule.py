@@ -61,6 +61,11 @@ class Schedule:
         ordered = sorted(self.lateness)
         return ordered[min(int(len(ordered) * q), len(ordered) - 1)]
 
+    def due_in(self, job_id: int) -> float | None:
+        """Seconds until the job's planned look; None when none is planned (or its look is running)."""
+        due = self._due.get(job_id)
+        return None if due is None else due - time.monotonic()
+
     def seconds_to_next(self) -> float | None:
         return self._heap[0][0] - time.monotonic() if self._heap else None
 

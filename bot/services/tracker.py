@@ -158,6 +158,9 @@ class JobTracker(FalLooks):
             return
         log.info("job %d: fal reported it finished; passed on to the process that serves it", job.id, extra=job.log_ids)
 
+    def next_look_in(self, job_id: int) -> float | None:
+        return self._schedule.due_in(job_id)
+
     def usual_run(self, model: str, duration: int) -> float:
         """Seconds a run of this model and duration usually takes at fal, from the runs this bot has seen."""
         return self.pacer.runs.usual(model, duration)
@@ -339,7 +342,8 @@ class JobTracker(FalLooks):
         if job.started_at is not None and job.finished_at is not None:
             seconds = (job.finished_at - job.started_at).total_seconds()
             for other in self.pacer.learn(job.id, RunSample(job.model, job.duration, seconds)):
-                self._schedule.watch(other, self._settings.running_interval)
+                if not self._streams.live(other):  # a streamed job hears its finish: a poll would only cost a read
+                    self._schedule.watch(other, self._settings.running_interval)
 
     async def freed_elsewhere(self) -> None:
         """Another process freed a slot at fal (the caps are shared): start what of ours waits and now fits."""

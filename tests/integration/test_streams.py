@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.models import JobState
+from bot.services.pacing import RunSample
 from tests.fakes.fal import StreamScript
 from tests.fakes.fal_server import FakeFal, Fault, JobScript
 from tests.integration.conftest import member, open_stack, settings_for, tween_request
@@ -127,3 +128,29 @@ async def test_a_stream_that_stays_connected_but_falls_silent_is_checked_once_th
     (stream,) = [r for r in fake_fal.streams.records if r.request_id == job.request_id]
     assert stream.stalled and stream.statuses == ["IN_QUEUE", "IN_PROGRESS"]  # silent after: a poll found the finish
     assert fake_fal.count("result", job.request_id) == 1
+
+
+async def test_an_early_finish_brings_no_poll_forward_for_the_streamed_jobs_of_its_kind(
+    fake_fal: FakeFal, tmp_path: Path
+):
+    # History says a run takes 100 s; a run ending far sooner brings polled jobs' looks forward, not streamed ones'.
+    paced = {**SLOW_POLL, "running_interval": 0.05, "running_sparse_interval": 60.0, "min_run_samples": 3}
+    paced |= {"early_quantile": 0.0, "early_margin": 0.8}
+    settings = settings_for(fake_fal, tmp_path, tracker=paced, concurrency=CAPS)
+    endpoint = settings.model.default.endpoint
+    async with open_stack(settings) as stack:
+        tracker = stack.services.tracker
+        tracker.pacer.runs.extend(RunSample(endpoint, 5, 100.0) for _ in range(3))
+        fake_fal.script_next(HELD, HELD)
+        first = await stack.services.jobs.submit(tween_request(who=member(1)))
+        second = await stack.services.jobs.submit(tween_request(who=member(2)))
+        for job in (first, second):
+            await wait_until(lambda job=job: fake_fal.streams.open(job.request_id), what="its stream open")
+            fake_fal.release(job.request_id)  # running
+            await settled(stack, job.id, JobState.RUNNING)
+        polled = fake_fal.count("status", second.request_id)
+        fake_fal.release(first.request_id)  # done, long before history says
+        await settled(stack, first.id, JobState.DELIVERED)
+        await wait_until(lambda: (tracker.next_look_in(second.id) or 0.0) > 30, what="the other's look far off")
+        # Its stream tells its finish: a look brought forward would only have cost a read.
+        assert fake_fal.count("status", second.request_id) == polled
