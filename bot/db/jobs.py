@@ -102,6 +102,11 @@ def _encode(value: Any) -> Any:
 class JobRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # The rows of jobs at fal as last read, for the tracker's looks: most looks change nothing, so they need no
+        # read. Every job write through this repo drops the job's row (a look reads it again), and only the process
+        # serving a guild writes its jobs' rows.
+        self._kept: dict[int, Job] = {}
+        self._reading: dict[int, bool] = {}  # jobs being read for keeping: True once a write overlapped the read
 
     async def insert(self, tx: Transaction, *, job: Mapping[str, Any], now: datetime) -> Job:
         """Insert a RESERVED job inside the caller's transaction; a job of a session gets its next version."""
@@ -112,12 +117,39 @@ class JobRepo:
         row = await self._db.fetch_one(_GET, (job_id,))
         return job_from_row(row) if row else None
 
+    async def watched(self, job_id: int) -> Job | None:
+        """The job's row for a look: as last read while nothing wrote it since, or read now."""
+        if (kept := self._kept.get(job_id)) is not None:
+            return kept
+        self._reading[job_id] = False
+        try:
+            job = await self.get(job_id)
+        finally:
+            overlapped = self._reading.pop(job_id)
+        if job is not None and job.state.at_fal and not overlapped:
+            self._kept[job_id] = job
+        return job
+
+    def unwatch(self, job_id: int) -> None:
+        """The tracker no longer looks at this job."""
+        self._kept.pop(job_id, None)
+
+    def wrote(self, job_id: int) -> None:
+        """The job's row changed (or may have): the row kept for looks is stale. Called before a write and again once
+        it is committed, so a read that overlapped the write is not kept either."""
+        self._kept.pop(job_id, None)
+        if job_id in self._reading:
+            self._reading[job_id] = True
+
     async def claim(self, job_id: int, caps: Caps, now: datetime) -> Job | None:
         """WAITING → SUBMITTING, only while the jobs at fal stay under every cap; None if not claimed."""
         # The caps count rows across the whole table, which a row lock cannot guard: claims take turns, across
         # every process sharing the database.
+        self.wrote(job_id)
         async with self._db.transaction(lock="tween:claim") as tx:
-            return await _one_job(tx, _CLAIM, {"now": to_db(now), "job": job_id, **caps.params()})
+            claimed = await _one_job(tx, _CLAIM, {"now": to_db(now), "job": job_id, **caps.params()})
+        self.wrote(job_id)
+        return claimed
 
     async def in_flight(self, guild_id: int, user_id: int) -> tuple[int, int, int]:
         """The member's jobs at fal, the guild's jobs at fal, and the guild's jobs waiting in Tween's queue."""
@@ -166,11 +198,16 @@ class JobRepo:
         tx: Transaction | None = None,
         **changes: Any,
     ) -> Job | None:
-        """Set columns (and `state`) if the job is in one of `expect`; the changed row, or None if nothing changed."""
+        """Set columns (and `state`) if the job is in one of `expect`; the changed row, or None if nothing changed.
+        Inside the caller's `tx`, the caller calls `wrote` again once it has committed."""
         sql, params = _update_sql(job_id, expect, now, changes)
-        if tx is not None:
-            return await _one_job(tx, sql, params)
-        return _first(await self._db.fetch_all(sql, params))
+        self.wrote(job_id)
+        try:
+            if tx is not None:
+                return await _one_job(tx, sql, params)
+            return _first(await self._db.fetch_all(sql, params))
+        finally:
+            self.wrote(job_id)
 
 
 @dataclass(frozen=True)

@@ -94,10 +94,13 @@ class Lifecycle:
         columns = {**changes, "state": step.target}
         if step.money is None:
             return await self._rows.update(job.id, expect=step.sources, now=self.clock(), **columns)
-        async with self._db.transaction() as tx:
-            moved = await self._rows.update(job.id, expect=step.sources, now=self.clock(), tx=tx, **columns)
-            if moved is not None:
-                await self._settle(tx, moved, step.money)
+        try:
+            async with self._db.transaction() as tx:
+                moved = await self._rows.update(job.id, expect=step.sources, now=self.clock(), tx=tx, **columns)
+                if moved is not None:
+                    await self._settle(tx, moved, step.money)
+        finally:
+            self._rows.wrote(job.id)  # committed (or rolled back): a row read meanwhile may predate it
         return moved
 
     async def fail(

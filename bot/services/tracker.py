@@ -212,7 +212,7 @@ class JobTracker(FalLooks):
     async def _handle(self, job_id: int) -> None:
         next_look: float | None = None
         try:
-            job = await self._rows.get(job_id)
+            job = await self._rows.watched(job_id)
             next_look = await self._step(job) if job else None
             self._errors.pop(job_id, None)
         except asyncio.CancelledError:
@@ -227,6 +227,7 @@ class JobTracker(FalLooks):
         if next_look is not None:
             self._schedule.watch(job_id, next_look)
         else:
+            self._rows.unwatch(job_id)
             self.pacer.left(job_id)
             self._streams.forget(job_id)
             self._heard.pop(job_id, None)

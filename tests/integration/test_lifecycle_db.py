@@ -1,16 +1,20 @@
 """The lifecycle on a real SQLite file: each step returns the row it wrote, moves money in the same transaction,
 refuses a step the table does not allow, and changes nothing for a stale writer."""
 
+import asyncio
+
 import pytest
 
 from bot.db.connection import open_database
 from bot.db.guilds import GuildRepo
 from bot.db.jobs import Caps, JobRepo
-from bot.models import FailureReason, JobState, Requester, Transition
+from bot.models import FailureReason, Job, JobState, Requester, Transition
 from bot.periods import utcnow
 from bot.services.budget import BudgetService
 from bot.services.lifecycle import Draft, IllegalTransition, Lifecycle
+from tests.support.rows import force_row
 from tests.support.settings import make_settings
+from tests.support.waiting import wait_until
 
 GUILD = 5
 
@@ -87,3 +91,54 @@ async def test_completion_charges_in_the_same_step(world):
     assert await ledger(db) == [("charge", 10), ("reserve", 10)]
     pot = await budget.guild_pot(GUILD)
     assert (pot.reserved_seconds, pot.spent_seconds) == (0, 5)
+
+
+async def at_fal(world) -> tuple[Lifecycle, JobRepo, Job]:
+    _, budget, _, db = world
+    rows = JobRepo(db)
+    job = await opened(world)
+    await force_row(db, job.id, state=JobState.RUNNING, request_id="r1", status_url="https://q/r1/status")
+    return Lifecycle(db, rows, budget, utcnow), rows, job
+
+
+async def test_a_row_kept_for_looks_is_dropped_by_every_write(world):
+    lifecycle, rows, job = await at_fal(world)
+    reads: list[int] = []
+    db = world[3]
+    fetch_one = db.fetch_one
+
+    async def counted(sql, params=()):
+        reads.append(1)
+        return await fetch_one(sql, params)
+
+    db.fetch_one = counted
+    seen = await rows.watched(job.id)
+    assert seen.state is JobState.RUNNING and await rows.watched(job.id) is seen and len(reads) == 1
+    await lifecycle.note(seen, while_in=[JobState.RUNNING], queue_position=3)
+    assert (await rows.watched(job.id)).queue_position == 3 and len(reads) == 2
+    done = await lifecycle.move(await rows.watched(job.id), Transition.COMPLETE, video_url="https://v")
+    assert (await rows.watched(job.id)).state is JobState.COMPLETED is done.state
+    await rows.watched(job.id)
+    assert len(reads) == 4  # a job no longer at fal is not kept
+
+
+async def test_a_read_that_overlapped_a_write_is_not_kept(world):
+    lifecycle, rows, job = await at_fal(world)
+    db = world[3]
+    fetch_one = db.fetch_one
+    gate = asyncio.Event()
+    reads: list[int] = []
+
+    async def slow(sql, params=()):
+        reads.append(1)
+        row = await fetch_one(sql, params)  # read before the write below
+        await gate.wait()
+        return row
+
+    db.fetch_one = slow
+    reading = asyncio.create_task(rows.watched(job.id))
+    await wait_until(lambda: reads, what="the read under way")
+    await lifecycle.note(job, queue_position=7)
+    gate.set()
+    assert (await reading).queue_position is None  # the older row, returned to its caller but not kept
+    assert (await rows.watched(job.id)).queue_position == 7 and len(reads) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,3 +144,26 @@ async def test_a_run_ending_before_the_earliest_finish_brings_the_others_of_its_
         await settled(stack, first.id, JobState.DELIVERED, timeout=5.0)
         # The other's next look was a minute away; the early finish brought it forward.
         await settled(stack, second.id, JobState.DELIVERED, timeout=5.0)
+
+
+async def test_looks_that_change_nothing_read_no_job_row(fake_fal: FakeFal, tmp_path: Path):
+    often = {"queued_interval": 0.02, "running_interval": 0.02, "running_sparse_interval": 0.02}
+    async with open_stack(settings_for(fake_fal, tmp_path, tracker=often, fal=POLLING)) as stack:
+        fake_fal.script_next(JobScript(queue_seconds=0.0, run_seconds=None))
+        job = await stack.services.jobs.submit(tween_request())
+        await settled(stack, job.id, JobState.RUNNING)
+        reads: list[str] = []
+        fetch_one = stack.db.fetch_one
+
+        async def counted(sql: str, params: Any = ()) -> Any:
+            if "FROM jobs" in sql and tuple(params) == (job.id,):
+                reads.append(sql)
+            return await fetch_one(sql, params)
+
+        stack.db.fetch_one = counted  # type: ignore[method-assign]
+        polled = fake_fal.count("status", job.request_id)
+        await wait_until(lambda: fake_fal.count("status", job.request_id) >= polled + 10, what="ten more looks")
+        # Nothing wrote the row meanwhile: at most the look after the one that noted the start read it again.
+        assert len(reads) <= 1
+        fake_fal.release(job.request_id)
+        await settled(stack, job.id, JobState.DELIVERED)
