@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,6 +28,7 @@ from bot.fal.models import (
     parse_video,
     request_base,
 )
+from bot.fal.pools import ClientPools
 from bot.fal.retry import RetryPolicy, parse_retry_after, should_retry_status
 from bot.fal.storage import FalStorage
 from bot.fal.stream import status_stream
@@ -40,6 +42,7 @@ USER_AGENT = "tween-bot/0.1 (+discord)"
 CHUNK = 256 * 1024
 MAX_REDIRECTS = 5
 READ_CONNECTIONS = 64
+STREAMS_PER_CLIENT = 32
 
 
 class FalObserver(Protocol):
@@ -65,31 +68,26 @@ class FalClient:
         self._observer = observer
         hooks = observer.httpx_event_hooks() if observer else None
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+        tls = httpx.create_ssl_context()  # one for every client: each would load the CA bundle again
+
+        def client(limits: httpx.Limits, **extra: Any) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                timeout=timeout, transport=transport, verify=tls, event_hooks=hooks, limits=limits, **extra
+            )
+
+        agent = {"User-Agent": USER_AGENT}
         # As many idle connections kept as may be open: with hundreds of jobs, closing them after each burst of
         # looks would pay a new TCP (and TLS) handshake per status read.
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-            event_hooks=hooks,
-            limits=httpx.Limits(max_connections=READ_CONNECTIONS, max_keepalive_connections=READ_CONNECTIONS),
-        )
+        self._reads_http = ClientPools(lambda limits: client(limits, headers=agent), READ_CONNECTIONS)
         # A fresh connection per submit: a failure on a reused keep-alive socket would make the fate unknown.
-        self._submit_http = httpx.AsyncClient(
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_keepalive_connections=0),
-            event_hooks=hooks,
-        )
-        # Status streams hold a connection each for a job's whole life: apart from the reads' pool, so they never
-        # starve it.
-        self._stream_http = httpx.AsyncClient(
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT, "Accept": "text/event-stream"},
-            event_hooks=hooks,
-            limits=httpx.Limits(max_connections=max(settings.max_streams, 1), max_keepalive_connections=0),
+        self._submit_http = client(httpx.Limits(max_keepalive_connections=0), headers=agent)
+        # Status streams hold a connection each for a job's whole life: apart from the reads' pools, so they never
+        # starve them.
+        stream_headers = {**agent, "Accept": "text/event-stream"}
+        self._stream_http = ClientPools(
+            lambda limits: client(_no_keepalive(limits), headers=stream_headers),
+            max(settings.max_streams, 1),
+            STREAMS_PER_CLIENT,
         )
         self.policy = RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_cap)
         self._reads = RateLimiter(settings.max_reads_per_second)
@@ -107,7 +105,7 @@ class FalClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._reads_http.aclose()
         await self._submit_http.aclose()
         await self._stream_http.aclose()
 
@@ -115,10 +113,9 @@ class FalClient:
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self._settings.key}"}
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """The client status streams are opened on (bot/fal/stream.py)."""
-        return self._stream_http
+    def stream_client(self) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+        """A client to open one status stream on (bot/fal/stream.py), held for the stream's life."""
+        return self._stream_http.client()
 
     def stream(self, status_url: str) -> AsyncIterator[QueueStatus]:
         """The job's statuses as fal sends them, to COMPLETED; StreamBroken or FalApiError when that fails."""
@@ -222,7 +219,10 @@ class FalClient:
         """Stream a public file to `dest`; None (and no file) if it is larger than `max_bytes`."""
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                async with self._http.stream("GET", url, timeout=self._settings.upload_timeout) as response:
+                async with (
+                    self._reads_http.client() as http,
+                    http.stream("GET", url, timeout=self._settings.upload_timeout) as response,
+                ):
                     if response.is_redirect:
                         url = redirect_target(url, response)
                         continue
@@ -272,7 +272,8 @@ class FalClient:
             if limited:
                 await self._reads.acquire()
             try:
-                response = await self._http.request(method, url, headers=headers, **kwargs)
+                async with self._reads_http.client() as http:
+                    response = await http.request(method, url, headers=headers, **kwargs)
             except httpx.RequestError as exc:
                 self._transport_failed(None, exc)
                 last, retry_after = exc, None
@@ -293,6 +294,10 @@ class FalClient:
         if isinstance(last, FalApiError):
             raise last
         raise FalUnavailable(f"fal unreachable after {self.policy.max_attempts} attempts: {last!r}") from last
+
+
+def _no_keepalive(limits: httpx.Limits) -> httpx.Limits:
+    return httpx.Limits(max_connections=limits.max_connections, max_keepalive_connections=0)
 
 
 def redirect_target(url: str, response: httpx.Response) -> str:

@@ -8,6 +8,7 @@ read cap; it is never retried here (the caller decides when to open another).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -32,8 +33,7 @@ class StreamOpener(Protocol):
     @property
     def auth_headers(self) -> dict[str, str]: ...
 
-    @property
-    def http(self) -> httpx.AsyncClient: ...
+    def stream_client(self) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]: ...
 
     async def read_turn(self) -> None: ...
 
@@ -45,11 +45,13 @@ async def status_stream(
     (429/5xx with Retry-After kept), StreamBroken as above."""
     await fal.read_turn()
     timeout = httpx.Timeout(connect, read=stall)  # httpx's read timeout is the stall: no byte for that long
-    request = fal.http.stream(
-        "GET", f"{status_url}/stream", params={"logs": "0"}, headers=fal.auth_headers, timeout=timeout
-    )
     try:
-        async with request as response:
+        async with (
+            fal.stream_client() as http,
+            http.stream(
+                "GET", f"{status_url}/stream", params={"logs": "0"}, headers=fal.auth_headers, timeout=timeout
+            ) as response,
+        ):
             if not response.is_success:
                 await response.aread()
                 raise api_error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -48,6 +49,10 @@ class Fal:
 
     async def read_turn(self) -> None:
         self.turns += 1
+
+    @contextlib.asynccontextmanager
+    async def stream_client(self) -> AsyncIterator[httpx.AsyncClient]:
+        yield self.http
 
 
 def sse(*events: str) -> bytes:
