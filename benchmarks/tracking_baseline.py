@@ -35,6 +35,7 @@ class BaselineRun:
     interval: float
     phases: Phases
     scale: float
+    seed: int = 9  # of the fake's job timelines; Tween's runs use 7
 
 
 def _baseline_main(conn: Connection, queue_url: str, rest_url: str, n: int, interval: float) -> None:
@@ -73,7 +74,7 @@ async def _baseline(queue_url: str, rest_url: str, n: int, interval: float) -> O
 
 def baseline(run: BaselineRun) -> dict[str, float]:
     ctx = multiprocessing.get_context("spawn")
-    with fake_process(run.jobs, run.phases, run.scale, seed=9) as fake:
+    with fake_process(run.jobs, run.phases, run.scale, seed=run.seed) as fake:
         mine, theirs = ctx.Pipe()
         args = (theirs, fake.queue_url, fake.rest_url, run.jobs, run.interval / run.scale)
         process = ctx.Process(target=_baseline_main, args=args, daemon=True)
