@@ -79,6 +79,7 @@ class TweenRun:
     stream: bool = True
     webhooks: bool = False
     history: float | None = 1.0
+    limit: float = 400.0  # the longest the run waits for every finish, in the phases' time (the last ends by 300)
 
 
 async def seed(
@@ -160,7 +161,7 @@ async def tween(run: TweenRun) -> dict[str, float]:
             services.attach_publisher(RecordingPublisher())
             connected = lambda: GatewayState(connected=True)  # noqa: E731
             async with operations(settings, db, services.tracker, connected, None):
-                async with watching(services, n, limit=400 / scale) as observed:
+                async with watching(services, n, limit=run.limit / scale) as observed:
                     await services.tracker.start()
                 await services.tracker.stop(grace=1)
         return figures(observed, fake.report(), n, scale)
