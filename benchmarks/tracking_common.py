@@ -69,7 +69,7 @@ async def _fake(conn: Connection, n: int, phases: Phases, scale: float, seed: in
         counts = {route: fake.count(route) for route in QUEUE_ROUTES}
         # Each job's first stream is its first; any later one is a reconnect after a break or a stall.
         counts["stream jobs"] = len({record.request_id for record in fake.streams.records})
-        conn.send({"timeline": timeline, "status": counts["status"], "counts": counts, "webhooks": delivered})
+        conn.send({"timeline": timeline, "counts": counts, "webhooks": delivered})
 
 
 @dataclass
@@ -155,11 +155,10 @@ def figures(observed: Observed, report: dict[str, Any], n: int, scale: float) ->
     noticed = observed.noticed
     delays = [(noticed[rid] - timeline[rid][1]) * scale for rid in noticed]
     minutes = sum((noticed[rid] - timeline[rid][0]) * scale / 60 for rid in noticed)
-    counts = report.get("counts", {"status": report["status"]})
-    reads = counts["status"]
-    first_opens = counts.get("stream jobs", 0)
-    reopens = counts.get("stream", 0) - first_opens
-    once = counts["status"] + first_opens + counts.get("result", 0) + counts.get("cancel", 0)
+    counts = report["counts"]
+    reads, first_opens = counts["status"], counts["stream jobs"]
+    reopens = counts["stream"] - first_opens
+    once = reads + first_opens + counts["result"] + counts["cancel"]
     looked = observed.first_looks
     nan = float("nan")
     startup = max(looked.values()) - observed.began if looked and len(looked) >= n else nan
