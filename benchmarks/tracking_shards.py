@@ -23,16 +23,8 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from benchmarks.dbcount import committed, count_statements, counts
-from benchmarks.tracking import (
-    MODEL,
-    REALISTIC,
-    URLS,
-    fake_process,
-    figures,
-    submit_all,
-    tween_settings,
-    watching,
-)
+from benchmarks.tracking_common import MODEL, REALISTIC, fake_process, figures, submit_all
+from benchmarks.tracking_runs import URLS, tween_settings, watching
 from bot.db.connection import Database, open_database
 from bot.fal import FalClient
 from bot.ops.health import GatewayState
