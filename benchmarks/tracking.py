@@ -89,7 +89,7 @@ HEADS = {
 
 def plans(args: argparse.Namespace) -> dict[str, Callable[[], Figures]]:
     """What each column runs: exactly the configuration its heading names."""
-    shipped = TweenRun(args.jobs, args.scale, args.reads_per_second, limit=args.limit)
+    shipped = TweenRun(args.jobs, args.scale, args.reads_per_second, limit=args.limit, max_streams=args.max_streams)
     polling = replace(shipped, stream=False)
     return {
         "fal_client-0.1": lambda: baseline(BaselineRun(args.baseline_jobs, 0.1, SHORT, 1.0)),
@@ -161,6 +161,9 @@ def main() -> None:
     parser.add_argument(
         "--limit", type=float, default=400.0, help="longest a Tween run waits for every finish (phases' seconds)"
     )
+    parser.add_argument(
+        "--max-streams", type=int, help="fal.max_streams of the Tween runs (default: as shipped); more jobs are polled"
+    )
     parser.add_argument("--baseline-jobs", type=int, default=20, help="jobs of the fal_client 0.1 s column")
     parser.add_argument("--fal-client-jobs", type=int, default=200, help="jobs of the fal_client 2.5 s column")
     parser.add_argument(
@@ -195,7 +198,8 @@ def configuration(args: argparse.Namespace) -> str:
     """The settings Tween's columns ran with, as the phases' time reads them (real = these / scale)."""
     tracker, fal, hooks = DEFAULTS["tracker"], DEFAULTS["fal"], DEFAULTS["webhooks"]
     paced = ", ".join(f"{key} {tracker[key]:g}" for key in PACED)
-    streams = ", ".join(f"{key} {fal[key]:g}" for key in ("max_streams", "stream_stall_timeout", "stream_retry"))
+    streams = ", ".join(f"{key} {fal[key]:g}" for key in ("stream_stall_timeout", "stream_retry"))
+    streams += f", max_streams {args.max_streams or fal['max_streams']}"
     return (
         f"Tween: config/default.toml, durations run {args.scale:g}× faster. tracker: {paced}. fal: {streams}, "
         f"max_reads_per_second {args.reads_per_second:g} (raised from {fal['max_reads_per_second']:g}), "
@@ -219,7 +223,9 @@ def scaling_runs(args: argparse.Namespace, columns: dict[str, Figures]) -> dict[
             if count == args.jobs and scale == args.scale and main_run is not None:
                 out[head] = main_run
                 continue
-            run = TweenRun(count, scale, args.reads_per_second, stream=stream, limit=args.limit)
+            run = TweenRun(
+                count, scale, args.reads_per_second, stream=stream, limit=args.limit, max_streams=args.max_streams
+            )
             out[head] = measured(head, lambda run=run: run_tween(run), count)
     return out
 

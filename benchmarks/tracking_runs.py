@@ -79,6 +79,7 @@ class TweenRun:
     stream: bool = True
     webhooks: bool = False
     history: float | None = 1.0
+    max_streams: int | None = None  # fal.max_streams; None: as shipped
     limit: float = 400.0  # the longest the run waits for every finish, in the phases' time (the last ends by 300)
 
 
@@ -111,6 +112,7 @@ def tween_settings(
     port: int | None,
     *,
     stream: bool = True,
+    max_streams: int | None = None,
 ) -> Any:
     """config/default.toml as shipped, every duration divided by `scale`; the read cap raised to `reads_per_second`
     (real time) for this many jobs; timeouts as shipped (they bound a stuck call, not the pace)."""
@@ -137,6 +139,7 @@ def tween_settings(
             "connect_timeout": fal["connect_timeout"],
             "read_timeout": fal["read_timeout"],
             "status_stream": stream,
+            "max_streams": max_streams or fal["max_streams"],
             "stream_stall_timeout": fal["stream_stall_timeout"] / scale,
             "stream_retry": fal["stream_retry"] / scale,
         },
@@ -154,7 +157,9 @@ async def tween(run: TweenRun) -> dict[str, float]:
     target = f"http://127.0.0.1:{port}/fal/webhook" if port else None
     with fake_process(n, REALISTIC, scale, seed=7) as fake, tempfile.TemporaryDirectory() as folder:
         answers = await submit_all(fake.queue_url, fake.rest_url, n, target)
-        settings = tween_settings(folder, fake, n, scale, run.reads_per_second, port, stream=run.stream)
+        settings = tween_settings(
+            folder, fake, n, scale, run.reads_per_second, port, stream=run.stream, max_streams=run.max_streams
+        )
         async with open_database(settings.storage.db_path) as db, FalClient(settings.fal) as fal:
             await seed(db, answers, scale, 8, run.history)
             services = build_services(db, fal, settings)
