@@ -56,7 +56,6 @@ class ClientPools:
         return len(self._clients)
 
     async def aclose(self) -> None:
+        # The lists stay: a stream still inside `client()` as the process stops gives its client back afterwards.
         for client in self._clients:
             await client.aclose()
-        self._clients.clear()
-        self._busy.clear()

@@ -41,3 +41,10 @@ async def test_past_the_total_a_request_waits_in_the_least_busy_client():
     async with shared.client() as client:
         assert (await client.get("http://fal.test/")).status_code == 200
     await shared.aclose()
+
+
+async def test_a_client_held_while_the_pools_close_is_given_back_without_error():
+    shared, _ = pools(connections=4, per_client=2)
+    async with shared.client() as client:
+        await shared.aclose()  # the process stops while a stream is still open
+        assert client.is_closed
